@@ -14,6 +14,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
+	"github.com/ironfed/ironfed/federation/api/crds"
 	"github.com/ironfed/ironfed/test/framework/cluster"
 )
 
@@ -27,9 +28,8 @@ type ClustersInput struct {
 	WithoutControllerManager bool
 }
 
-// DefaultCRDs returns the CRDs installed when ClustersInput.CRDs is nil. It is a variable so the
-// framework does not import the API packages it tests.
-var DefaultCRDs = func() ([]*apiextensionsv1.CustomResourceDefinition, error) { return nil, nil }
+// DefaultCRDs returns the CRDs installed when ClustersInput.CRDs is nil: all of ironfed's.
+var DefaultCRDs = crds.CRDs
 
 // StartClusters starts the named clusters in parallel and stops them when the test ends. Their
 // directories live under t.TempDir() unless $IRONFED_KEEP_CLUSTERS is set, in which case they are

@@ -1,0 +1,26 @@
+// Copyright 2026 The ironfed Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+package v1alpha1
+
+// Field paths usable as field selectors (the CRDs declare them as
+// selectableFields) and as cache index names.
+const (
+	// VolumePoolRefNameField is the name of the VolumePool a Volume is bound to.
+	VolumePoolRefNameField = "spec.volumePoolRef.name"
+	// VolumeClassRefNameField is the name of a Volume's VolumeClass.
+	VolumeClassRefNameField = "spec.volumeClassRef.name"
+	// BucketPoolRefNameField is the name of the BucketPool a Bucket is bound to.
+	BucketPoolRefNameField = "spec.bucketPoolRef.name"
+	// BucketClassRefNameField is the name of a Bucket's BucketClass.
+	BucketClassRefNameField = "spec.bucketClassRef.name"
+
+	// VolumeVolumePoolRefNameField is VolumePoolRefNameField under IronCore's name.
+	VolumeVolumePoolRefNameField = VolumePoolRefNameField
+	// VolumeVolumeClassRefNameField is VolumeClassRefNameField under IronCore's name.
+	VolumeVolumeClassRefNameField = VolumeClassRefNameField
+	// BucketBucketPoolRefNameField is BucketPoolRefNameField under IronCore's name.
+	BucketBucketPoolRefNameField = BucketPoolRefNameField
+	// BucketBucketClassRefNameField is BucketClassRefNameField under IronCore's name.
+	BucketBucketClassRefNameField = BucketClassRefNameField
+)
