@@ -1,0 +1,145 @@
+// Package controllermanager assembles what every cluster level runs: the Machine, Volume and
+// Bucket schedulers and the pool heartbeat monitors, behind leader election, with health and
+// metrics endpoints.
+package controllermanager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/ironfed/ironfed/federation/api"
+	"github.com/ironfed/ironfed/federation/poollifecycle"
+	"github.com/ironfed/ironfed/federation/scheduler"
+)
+
+// NewScheme returns a scheme with Kubernetes' and ironfed's types.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilRuntimeMust(clientgoscheme.AddToScheme(s))
+	utilRuntimeMust(api.AddToScheme(s))
+	return s
+}
+
+func utilRuntimeMust(err error) {
+	if err != nil {
+		panic(err) // only on programming errors in static scheme registration
+	}
+}
+
+// New builds the manager. Run it with mgr.Start(ctx).
+func New(cfg *rest.Config, o Options) (manager.Manager, error) {
+	if o.PoolLeaseNamespace == "" {
+		return nil, errors.New("pool lease namespace must not be empty")
+	}
+	if o.PoolMonitorGracePeriod <= 0 {
+		return nil, fmt.Errorf("pool monitor grace period must be positive, got %s", o.PoolMonitorGracePeriod)
+	}
+	leaseDuration, renewDeadline, retryPeriod := o.LeaderElectLeaseDuration, o.LeaderElectRenewDeadline, o.LeaderElectRetryPeriod
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        NewScheme(),
+		Logger:                        ctrl.Log.WithName("controller-manager"),
+		LeaderElection:                o.LeaderElect,
+		LeaderElectionNamespace:       o.LeaderElectResourceNamespace,
+		LeaderElectionID:              o.LeaderElectResourceName,
+		LeaseDuration:                 &leaseDuration,
+		RenewDeadline:                 &renewDeadline,
+		RetryPeriod:                   &retryPeriod,
+		LeaderElectionReleaseOnCancel: true,
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		HealthProbeBindAddress:        o.HealthProbeBindAddress,
+		Controller:                    config.Controller{SkipNameValidation: &o.SkipControllerNameValidation},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			// Only heartbeat Leases, not every Lease of the cluster.
+			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{o.PoolLeaseNamespace: {}}},
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	log := ctrl.Log.WithName("scheduler")
+	sopts := scheduler.Options{BindWorkers: o.SchedulerBindWorkers, UnschedulableRetryPeriod: o.UnschedulableRetryPeriod}
+	runnables := []manager.Runnable{
+		scheduler.New(scheduler.MachineAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("machine-scheduler"), log, sopts),
+		scheduler.New(scheduler.VolumeAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("volume-scheduler"), log, sopts),
+		scheduler.New(scheduler.BucketAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("bucket-scheduler"), log, sopts),
+		ensureNamespace(mgr.GetAPIReader(), mgr.GetClient(), o.PoolLeaseNamespace),
+	}
+	for _, r := range runnables {
+		if err := mgr.Add(r); err != nil {
+			return nil, err
+		}
+	}
+	if err := errors.Join(
+		setupLifecycle(mgr, poollifecycle.MachinePoolAdapter(), o),
+		setupLifecycle(mgr, poollifecycle.VolumePoolAdapter(), o),
+		setupLifecycle(mgr, poollifecycle.BucketPoolAdapter(), o),
+	); err != nil {
+		return nil, err
+	}
+
+	synced := &atomic.Bool{}
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if mgr.GetCache().WaitForCacheSync(ctx) {
+			synced.Store(true)
+		}
+		<-ctx.Done()
+		return nil
+	})); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddHealthzCheck("ping", func(*http.Request) error { return nil }); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("informers-synced", func(*http.Request) error {
+		if !synced.Load() {
+			return errors.New("informer caches not synced yet")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// ensureNamespace creates the heartbeat Lease namespace so poollets can write into it.
+func ensureNamespace(reader client.Reader, c client.Client, name string) manager.Runnable {
+	return manager.RunnableFunc(func(ctx context.Context) error {
+		err := reader.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{})
+		if apierrors.IsNotFound(err) {
+			err = c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+		}
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("ensure namespace %s: %w", name, err)
+		}
+		<-ctx.Done()
+		return nil
+	})
+}
+
+func setupLifecycle[P client.Object](mgr manager.Manager, a poollifecycle.Adapter[P], o Options) error {
+	return (&poollifecycle.Reconciler[P]{
+		Adapter:        a,
+		Client:         mgr.GetClient(),
+		LeaseNamespace: o.PoolLeaseNamespace,
+		GracePeriod:    o.PoolMonitorGracePeriod,
+		Recorder:       mgr.GetEventRecorder("pool-lifecycle"),
+	}).SetupWithManager(mgr)
+}

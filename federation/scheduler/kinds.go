@@ -1,0 +1,124 @@
+package scheduler
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+)
+
+// The three kinds differ only in field names; each adapter below maps them onto the generic core.
+
+// MachineAdapter schedules Machines onto MachinePools by class instance count.
+func MachineAdapter() Adapter[*computev1alpha1.Machine, *computev1alpha1.MachinePool] {
+	return Adapter[*computev1alpha1.Machine, *computev1alpha1.MachinePool]{
+		Kind:      "Machine",
+		NewObject: func() *computev1alpha1.Machine { return &computev1alpha1.Machine{} },
+		NewPool:   func() *computev1alpha1.MachinePool { return &computev1alpha1.MachinePool{} },
+		ObjectInfo: func(m *computev1alpha1.Machine) (ObjectInfo, string, error) {
+			info := ObjectInfo{Class: m.Spec.MachineClassRef.Name, Amount: 1, PoolSelector: m.Spec.MachinePoolSelector, Tolerations: m.Spec.Tolerations}
+			return info, refName(m.Spec.MachinePoolRef), nil
+		},
+		PoolInfo: func(p *computev1alpha1.MachinePool) PoolInfo {
+			return poolInfo(p.ObjectMeta, p.Spec.Taints, ready(p.Status.Conditions, conditions.MachinePool),
+				p.Status.AvailableMachineClasses, p.Status.Capacity, commonv1alpha1.ClassTypeMachineClass)
+		},
+		PoolRefField: "machinePoolRef",
+		ScheduledCondition: func(m *computev1alpha1.Machine) (corev1.ConditionStatus, string, string, bool) {
+			return scheduledCondition(m.Status.Conditions, conditions.Machine)
+		},
+		SetScheduledCondition: func(m *computev1alpha1.Machine, status corev1.ConditionStatus, reason, message string) {
+			m.Status.Conditions = setScheduledCondition(m.Status.Conditions, conditions.Machine, status, reason, message)
+		},
+	}
+}
+
+// VolumeAdapter schedules Volumes onto VolumePools by bytes of class capacity.
+func VolumeAdapter() Adapter[*storagev1alpha1.Volume, *storagev1alpha1.VolumePool] {
+	return Adapter[*storagev1alpha1.Volume, *storagev1alpha1.VolumePool]{
+		Kind:      "Volume",
+		NewObject: func() *storagev1alpha1.Volume { return &storagev1alpha1.Volume{} },
+		NewPool:   func() *storagev1alpha1.VolumePool { return &storagev1alpha1.VolumePool{} },
+		ObjectInfo: func(v *storagev1alpha1.Volume) (ObjectInfo, string, error) {
+			info := ObjectInfo{Class: refName(v.Spec.VolumeClassRef), PoolSelector: v.Spec.VolumePoolSelector, Tolerations: v.Spec.Tolerations}
+			size, ok := v.Spec.Resources[commonv1alpha1.ResourceStorage]
+			if info.Class != "" && (!ok || size.Sign() <= 0) {
+				return info, refName(v.Spec.VolumePoolRef), fmt.Errorf("spec.resources.storage must be a positive size to choose a pool")
+			}
+			info.Amount = size.Value()
+			return info, refName(v.Spec.VolumePoolRef), nil
+		},
+		PoolInfo: func(p *storagev1alpha1.VolumePool) PoolInfo {
+			return poolInfo(p.ObjectMeta, p.Spec.Taints, ready(p.Status.Conditions, conditions.VolumePool),
+				p.Status.AvailableVolumeClasses, p.Status.Capacity, commonv1alpha1.ClassTypeVolumeClass)
+		},
+		PoolRefField: "volumePoolRef",
+		ScheduledCondition: func(v *storagev1alpha1.Volume) (corev1.ConditionStatus, string, string, bool) {
+			return scheduledCondition(v.Status.Conditions, conditions.Volume)
+		},
+		SetScheduledCondition: func(v *storagev1alpha1.Volume, status corev1.ConditionStatus, reason, message string) {
+			v.Status.Conditions = setScheduledCondition(v.Status.Conditions, conditions.Volume, status, reason, message)
+		},
+	}
+}
+
+// BucketAdapter schedules Buckets onto BucketPools by class instance count (upstream picks a
+// random pool; ironfed counts capacity like for machines).
+func BucketAdapter() Adapter[*storagev1alpha1.Bucket, *storagev1alpha1.BucketPool] {
+	return Adapter[*storagev1alpha1.Bucket, *storagev1alpha1.BucketPool]{
+		Kind:      "Bucket",
+		NewObject: func() *storagev1alpha1.Bucket { return &storagev1alpha1.Bucket{} },
+		NewPool:   func() *storagev1alpha1.BucketPool { return &storagev1alpha1.BucketPool{} },
+		ObjectInfo: func(b *storagev1alpha1.Bucket) (ObjectInfo, string, error) {
+			info := ObjectInfo{Class: refName(b.Spec.BucketClassRef), Amount: 1, PoolSelector: b.Spec.BucketPoolSelector, Tolerations: b.Spec.Tolerations}
+			return info, refName(b.Spec.BucketPoolRef), nil
+		},
+		PoolInfo: func(p *storagev1alpha1.BucketPool) PoolInfo {
+			return poolInfo(p.ObjectMeta, p.Spec.Taints, ready(p.Status.Conditions, conditions.BucketPool),
+				p.Status.AvailableBucketClasses, p.Status.Capacity, commonv1alpha1.ClassTypeBucketClass)
+		},
+		PoolRefField: "bucketPoolRef",
+		ScheduledCondition: func(b *storagev1alpha1.Bucket) (corev1.ConditionStatus, string, string, bool) {
+			return scheduledCondition(b.Status.Conditions, conditions.Bucket)
+		},
+		SetScheduledCondition: func(b *storagev1alpha1.Bucket, status corev1.ConditionStatus, reason, message string) {
+			b.Status.Conditions = setScheduledCondition(b.Status.Conditions, conditions.Bucket, status, reason, message)
+		},
+	}
+}
+
+func ready[C any](conds []C, f conditions.Accessor[C]) bool {
+	return conditions.IsTrue(conds, f, commonv1alpha1.ConditionTypeReady)
+}
+
+func scheduledCondition[C any](conds []C, f conditions.Accessor[C]) (corev1.ConditionStatus, string, string, bool) {
+	c, ok := conditions.Get(conds, f, commonv1alpha1.ConditionTypeScheduled)
+	return c.Status, c.Reason, c.Message, ok
+}
+
+func setScheduledCondition[C any](conds []C, f conditions.Accessor[C], status corev1.ConditionStatus, reason, message string) []C {
+	conds, _ = conditions.Set(conds, f, conditions.Condition{Type: commonv1alpha1.ConditionTypeScheduled, Status: status, Reason: reason, Message: message})
+	return conds
+}
+
+func refName(ref *commonv1alpha1.LocalObjectReference) string {
+	if ref == nil {
+		return ""
+	}
+	return ref.Name
+}
+
+func poolInfo(meta metav1.ObjectMeta, taints []commonv1alpha1.Taint, isReady bool, classes []corev1.LocalObjectReference,
+	capacity commonv1alpha1.ResourceList, classType commonv1alpha1.ClassType) PoolInfo {
+	info := PoolInfo{Name: meta.Name, Labels: meta.Labels, Ready: isReady, Taints: taints, Capacity: make(map[string]int64, len(classes))}
+	for _, c := range classes {
+		q := capacity[commonv1alpha1.ClassCountFor(classType, c.Name)]
+		info.Capacity[c.Name] = q.Value()
+	}
+	return info
+}

@@ -1,0 +1,348 @@
+// Package scheduler binds Machines, Volumes and Buckets to pools. One generic core serves the three
+// kinds through small adapters. Decisions are made one at a time from an in-memory view of pools
+// and usage; binds are sent by parallel workers. Capacity of a bind in flight is "assumed" until
+// the bound object comes back through the watch, so concurrent decisions never overcommit a pool.
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+)
+
+// Adapter teaches the generic scheduler one kind: how to read objects and pools, and which
+// field binds them.
+type Adapter[O client.Object, P client.Object] struct {
+	// Kind names the scheduled kind in logs, events and metrics ("Machine").
+	Kind string
+	// NewObject and NewPool return empty objects of the kind and its pool kind.
+	NewObject func() O
+	NewPool   func() P
+	// ObjectInfo extracts scheduling input and the bound pool name ("" when unbound). An error
+	// means the object cannot be scheduled as it is (e.g. a Volume without size); it is reported
+	// on the object and retried when the object changes.
+	ObjectInfo func(O) (info ObjectInfo, poolRef string, err error)
+	PoolInfo   func(P) PoolInfo
+	// PoolRefField is the JSON name of the spec field holding the pool reference.
+	PoolRefField string
+	// ScheduledCondition returns the object's Scheduled condition, if it has one.
+	ScheduledCondition func(O) (status corev1.ConditionStatus, reason, message string, found bool)
+	// SetScheduledCondition sets the object's Scheduled condition.
+	SetScheduledCondition func(O, corev1.ConditionStatus, string, string)
+}
+
+// Options tune a scheduler.
+type Options struct {
+	// BindWorkers send binds in parallel. Default 16.
+	BindWorkers int
+	// UnschedulableRetryPeriod is a backstop: unschedulable objects are retried this often even
+	// when no event suggests they might fit now. Default 1m.
+	UnschedulableRetryPeriod time.Duration
+}
+
+// Scheduler is a manager.Runnable that schedules one kind.
+type Scheduler[O client.Object, P client.Object] struct {
+	adapter  Adapter[O, P]
+	opts     Options
+	cache    cache.Cache
+	client   client.Client
+	recorder recorder.EventRecorder
+	log      logr.Logger
+
+	state *state
+	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	binds chan bindJob
+}
+
+type bindJob struct {
+	key  types.NamespacedName
+	uid  types.UID
+	rv   string
+	pool string
+}
+
+// New creates a scheduler; Start it through a manager (it needs leader election).
+func New[O client.Object, P client.Object](a Adapter[O, P], c cache.Cache, cl client.Client, rec recorder.EventRecorder, log logr.Logger, opts Options) *Scheduler[O, P] {
+	if opts.BindWorkers <= 0 {
+		opts.BindWorkers = 16
+	}
+	if opts.UnschedulableRetryPeriod <= 0 {
+		opts.UnschedulableRetryPeriod = time.Minute
+	}
+	return &Scheduler[O, P]{
+		adapter: a, opts: opts, cache: c, client: cl, recorder: rec,
+		log:   log.WithValues("kind", a.Kind),
+		state: newState(),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName](),
+			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "scheduler-" + a.Kind}),
+		binds: make(chan bindJob, 1024),
+	}
+}
+
+// NeedLeaderElection: two active schedulers would each assume capacity the other cannot see.
+func (s *Scheduler[O, P]) NeedLeaderElection() bool { return true }
+
+// Start runs until ctx is done.
+func (s *Scheduler[O, P]) Start(ctx context.Context) error {
+	poolInformer, err := s.cache.GetInformer(ctx, s.adapter.NewPool())
+	if err != nil {
+		return err
+	}
+	objInformer, err := s.cache.GetInformer(ctx, s.adapter.NewObject())
+	if err != nil {
+		return err
+	}
+	// Pools first, so the first objects find them.
+	if _, err := poolInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    s.onPool,
+		UpdateFunc: func(_, n any) { s.onPool(n) },
+		DeleteFunc: s.onPoolDelete,
+	}); err != nil {
+		return err
+	}
+	if !toolscache.WaitForCacheSync(ctx.Done(), poolInformer.HasSynced) {
+		return ctx.Err()
+	}
+	if _, err := objInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    s.onObject,
+		UpdateFunc: func(_, n any) { s.onObject(n) },
+		DeleteFunc: s.onObjectDelete,
+	}); err != nil {
+		return err
+	}
+	if !toolscache.WaitForCacheSync(ctx.Done(), objInformer.HasSynced) {
+		return ctx.Err()
+	}
+
+	var wg sync.WaitGroup
+	for range s.opts.BindWorkers {
+		wg.Go(func() {
+			for job := range s.binds {
+				s.bind(ctx, job)
+			}
+		})
+	}
+	wg.Go(func() { s.retryUnschedulablePeriodically(ctx) })
+	go func() {
+		<-ctx.Done()
+		s.queue.ShutDown()
+	}()
+	s.log.Info("Scheduler started")
+	for s.scheduleNext(ctx) {
+	}
+	close(s.binds)
+	wg.Wait()
+	return nil
+}
+
+func (s *Scheduler[O, P]) onPool(obj any) {
+	p, ok := obj.(P)
+	if !ok {
+		return
+	}
+	info := s.adapter.PoolInfo(p)
+	if s.state.setPool(&info) {
+		s.requeue(s.state.takeUnschedulable(info.Capacity, false))
+	}
+}
+
+func (s *Scheduler[O, P]) onPoolDelete(obj any) {
+	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if p, ok := obj.(P); ok {
+		s.state.deletePool(p.GetName())
+	}
+}
+
+func (s *Scheduler[O, P]) onObject(obj any) {
+	o, ok := obj.(O)
+	if !ok {
+		return
+	}
+	key := client.ObjectKeyFromObject(o)
+	info, poolRef, err := s.adapter.ObjectInfo(o)
+	switch {
+	case info.Class == "" && poolRef == "":
+		// Class-less volumes and buckets are static: bound by hand, never scheduled.
+		s.state.observeGone(o.GetUID(), key)
+	case poolRef != "":
+		s.state.observeBound(o.GetUID(), key, binding{pool: poolRef, class: info.Class, amount: info.Amount})
+	case o.GetDeletionTimestamp() != nil:
+		s.state.observeGone(o.GetUID(), key)
+	default:
+		s.state.observePending(key, &pendingObject{info: info, uid: o.GetUID(), resourceVersion: o.GetResourceVersion(), invalid: err})
+		s.queue.Add(key)
+	}
+}
+
+func (s *Scheduler[O, P]) onObjectDelete(obj any) {
+	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	o, ok := obj.(O)
+	if !ok {
+		return
+	}
+	if class := s.state.observeGone(o.GetUID(), client.ObjectKeyFromObject(o)); class != "" {
+		s.requeue(s.state.takeUnschedulable(map[string]int64{class: 0}, false))
+	}
+}
+
+func (s *Scheduler[O, P]) requeue(keys []types.NamespacedName) {
+	for _, k := range keys {
+		s.queue.Add(k)
+	}
+}
+
+func (s *Scheduler[O, P]) retryUnschedulablePeriodically(ctx context.Context) {
+	t := time.NewTicker(s.opts.UnschedulableRetryPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.requeue(s.state.takeUnschedulable(nil, true))
+		}
+	}
+}
+
+// scheduleNext makes one decision. It returns false once the queue is shut down.
+func (s *Scheduler[O, P]) scheduleNext(ctx context.Context) bool {
+	key, shutdown := s.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer s.queue.Done(key)
+
+	s.state.mu.Lock()
+	p := s.state.pending[key]
+	if p == nil { // bound or deleted meanwhile
+		s.state.mu.Unlock()
+		s.queue.Forget(key)
+		return true
+	}
+	if p.invalid != nil {
+		s.state.unschedulable[key] = p.info.Class
+		s.state.mu.Unlock()
+		scheduleAttempts.WithLabelValues(s.adapter.Kind, resultUnschedulable).Inc()
+		s.reportUnschedulable(ctx, key, "InvalidSpec", p.invalid.Error())
+		return true
+	}
+	pool, reasons := s.choose(&p.info)
+	if pool == nil {
+		s.state.unschedulable[key] = p.info.Class
+		total := len(s.state.pools)
+		waiting := len(s.state.unschedulable)
+		s.state.mu.Unlock()
+		scheduleAttempts.WithLabelValues(s.adapter.Kind, resultUnschedulable).Inc()
+		pendingObjects.WithLabelValues(s.adapter.Kind).Set(float64(waiting))
+		s.reportUnschedulable(ctx, key, commonv1alpha1.ReasonUnschedulable, unschedulableMessage(total, reasons))
+		return true
+	}
+	s.state.assume(p.uid, binding{pool: pool.Name, class: p.info.Class, amount: p.info.Amount})
+	delete(s.state.pending, key) // back via the watch, bound, or via a failed bind
+	job := bindJob{key: key, uid: p.uid, rv: p.resourceVersion, pool: pool.Name}
+	s.state.mu.Unlock()
+	select {
+	case s.binds <- job:
+	case <-ctx.Done():
+	}
+	return true
+}
+
+// choose picks the best feasible pool. Lock held.
+func (s *Scheduler[O, P]) choose(obj *ObjectInfo) (*PoolInfo, map[Reason]int) {
+	var best *PoolInfo
+	var bestScore float64
+	var bestFree int64
+	reasons := map[Reason]int{}
+	for _, pool := range s.state.pools {
+		free := s.state.free(pool, obj.Class)
+		if r := filter(pool, obj, free); r != "" {
+			reasons[r]++
+			continue
+		}
+		sc := score(pool.Capacity[obj.Class], free, obj.Amount)
+		if best == nil || sc > bestScore || (sc == bestScore && (free > bestFree || (free == bestFree && pool.Name < best.Name))) {
+			best, bestScore, bestFree = pool, sc, free
+		}
+	}
+	return best, reasons
+}
+
+func (s *Scheduler[O, P]) bind(ctx context.Context, job bindJob) {
+	obj := s.adapter.NewObject()
+	obj.SetNamespace(job.key.Namespace)
+	obj.SetName(job.key.Name)
+	// The resourceVersion precondition makes the bind fail rather than overwrite a binding or a
+	// spec change the decision did not see.
+	patch := fmt.Appendf(nil, `{"metadata":{"resourceVersion":%q},"spec":{%q:{"name":%q}}}`, job.rv, s.adapter.PoolRefField, job.pool)
+	start := time.Now()
+	err := s.client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch))
+	bindDuration.WithLabelValues(s.adapter.Kind).Observe(time.Since(start).Seconds())
+	if err != nil {
+		scheduleAttempts.WithLabelValues(s.adapter.Kind, resultBindError).Inc()
+		s.state.forget(job.uid)
+		if apierrors.IsNotFound(err) {
+			return
+		}
+		s.log.V(1).Info("Bind failed, retrying", "object", job.key, "pool", job.pool, "error", err.Error())
+		// The watch delivers the current object as pending again; rate-limit the retry.
+		s.queue.AddRateLimited(job.key)
+		return
+	}
+	s.queue.Forget(job.key)
+	scheduleAttempts.WithLabelValues(s.adapter.Kind, resultScheduled).Inc()
+	s.recorder.Eventf(obj, nil, corev1.EventTypeNormal, commonv1alpha1.ReasonScheduled, "Schedule",
+		"Bound to %s %s", s.adapter.Kind+"Pool", job.pool)
+	// obj is the bound object as the server returned it: a condition update based on it cannot
+	// race the bind.
+	if status, _, _, found := s.adapter.ScheduledCondition(obj); found && status != corev1.ConditionTrue {
+		s.patchScheduledCondition(ctx, obj, corev1.ConditionTrue, commonv1alpha1.ReasonScheduled, "Bound to pool "+job.pool)
+	}
+}
+
+// reportUnschedulable sets Scheduled=False on the object and records a Warning event, both only
+// when the message changed, so a retry that fails the same way writes nothing.
+func (s *Scheduler[O, P]) reportUnschedulable(ctx context.Context, key types.NamespacedName, reason, message string) {
+	obj := s.adapter.NewObject()
+	if err := s.cache.Get(ctx, key, obj); err != nil {
+		return
+	}
+	if s.patchScheduledCondition(ctx, obj, corev1.ConditionFalse, reason, message) {
+		s.recorder.Eventf(obj, nil, corev1.EventTypeWarning, "FailedScheduling", "Schedule", "%s", message)
+		s.log.V(1).Info("Unschedulable", "object", key, "reason", reason, "message", message)
+	}
+}
+
+// patchScheduledCondition writes the condition if it differs; it reports whether it wrote. The
+// write is conditional on obj's resourceVersion: a stale view loses rather than overwrites.
+func (s *Scheduler[O, P]) patchScheduledCondition(ctx context.Context, obj O, status corev1.ConditionStatus, reason, message string) bool {
+	key := client.ObjectKeyFromObject(obj)
+	if st, r, m, found := s.adapter.ScheduledCondition(obj); found && st == status && r == reason && m == message {
+		return false
+	}
+	orig := obj.DeepCopyObject().(O)
+	s.adapter.SetScheduledCondition(obj, status, reason, message)
+	if err := s.client.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		s.log.V(1).Info("Could not update Scheduled condition", "object", key, "error", err.Error())
+		return false
+	}
+	return true
+}

@@ -1,0 +1,185 @@
+package scheduler
+
+import (
+	"maps"
+	"slices"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// binding is a placement that takes capacity: observed (the object's pool ref is set) or
+// assumed (the scheduler sent the bind and has not seen it come back yet).
+type binding struct {
+	pool   string
+	class  string
+	amount int64
+}
+
+// pendingObject is an unbound object waiting for a pool.
+type pendingObject struct {
+	info            ObjectInfo
+	uid             types.UID
+	resourceVersion string
+	// invalid is set when the object cannot be scheduled as written.
+	invalid error
+}
+
+// state is the scheduler's view of pools and usage. Usage counts observed bindings and assumed
+// ones by object UID, so an object moving from assumed to observed is never counted twice and a
+// binding in flight is never counted zero times: that is what keeps concurrent placements from
+// overcommitting a pool. Every method takes the lock; the scheduling cycle holds it across
+// decide-and-assume.
+type state struct {
+	mu      sync.Mutex
+	pools   map[string]*PoolInfo
+	bound   map[types.UID]binding
+	assumed map[types.UID]binding
+	// used[pool][class] = sum of amounts over bound ∪ assumed.
+	used    map[string]map[string]int64
+	pending map[types.NamespacedName]*pendingObject
+	// unschedulable objects wait here, by class, until a change could make room for them.
+	unschedulable map[types.NamespacedName]string
+}
+
+func newState() *state {
+	return &state{
+		pools:         map[string]*PoolInfo{},
+		bound:         map[types.UID]binding{},
+		assumed:       map[types.UID]binding{},
+		used:          map[string]map[string]int64{},
+		pending:       map[types.NamespacedName]*pendingObject{},
+		unschedulable: map[types.NamespacedName]string{},
+	}
+}
+
+func (s *state) addUsage(b binding, sign int64) {
+	m := s.used[b.pool]
+	if m == nil {
+		m = map[string]int64{}
+		s.used[b.pool] = m
+	}
+	m[b.class] += sign * b.amount
+	if m[b.class] == 0 {
+		delete(m, b.class)
+	}
+}
+
+// free is the class capacity of pool minus its usage. Lock held.
+func (s *state) free(pool *PoolInfo, class string) int64 {
+	return pool.Capacity[class] - s.used[pool.Name][class]
+}
+
+// observeBound records an object seen bound to a pool, replacing its assumption if any.
+func (s *state) observeBound(uid types.UID, key types.NamespacedName, b binding) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pending, key)
+	delete(s.unschedulable, key)
+	if a, ok := s.assumed[uid]; ok {
+		delete(s.assumed, uid)
+		s.addUsage(a, -1)
+	}
+	if old, ok := s.bound[uid]; ok {
+		s.addUsage(old, -1)
+	}
+	s.bound[uid] = b
+	s.addUsage(b, +1)
+}
+
+// observePending records an unbound object.
+func (s *state) observePending(key types.NamespacedName, p *pendingObject) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending[key] = p
+	// An assumption for an object that shows up unbound again (its bind failed or was undone)
+	// is dropped by forget(); until then it keeps holding capacity, which is the safe side.
+}
+
+// observeGone forgets an object and reports the class whose capacity it released ("" if none).
+func (s *state) observeGone(uid types.UID, key types.NamespacedName) (releasedClass string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pending, key)
+	delete(s.unschedulable, key)
+	if a, ok := s.assumed[uid]; ok {
+		delete(s.assumed, uid)
+		s.addUsage(a, -1)
+		releasedClass = a.class
+	}
+	if b, ok := s.bound[uid]; ok {
+		delete(s.bound, uid)
+		s.addUsage(b, -1)
+		releasedClass = b.class
+	}
+	return releasedClass
+}
+
+// assume reserves capacity for a bind about to be sent. Lock held.
+func (s *state) assume(uid types.UID, b binding) {
+	s.assumed[uid] = b
+	s.addUsage(b, +1)
+}
+
+// forget drops an assumption after a failed bind.
+func (s *state) forget(uid types.UID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.assumed[uid]; ok {
+		delete(s.assumed, uid)
+		s.addUsage(a, -1)
+	}
+}
+
+// setPool stores a pool and reports whether the change could make an unschedulable object
+// schedulable (more room, readiness, different taints/labels/classes). Heartbeat-only status
+// writes change none of these and so wake nobody.
+func (s *state) setPool(p *PoolInfo) (mayFitMore bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.pools[p.Name]
+	s.pools[p.Name] = p
+	if old == nil {
+		return p.Ready
+	}
+	if !p.Ready {
+		return false
+	}
+	if !old.Ready || !maps.Equal(old.Labels, p.Labels) || !slices.Equal(old.Taints, p.Taints) {
+		return true
+	}
+	for class, c := range p.Capacity {
+		if oc, ok := old.Capacity[class]; !ok || c > oc {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *state) deletePool(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pools, name)
+}
+
+// takeUnschedulable removes and returns the unschedulable objects whose class is a key of
+// classes, or all of them.
+func (s *state) takeUnschedulable(classes map[string]int64, all bool) []types.NamespacedName {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []types.NamespacedName
+	for key, class := range s.unschedulable {
+		if _, ok := classes[class]; all || ok {
+			keys = append(keys, key)
+			delete(s.unschedulable, key)
+		}
+	}
+	return keys
+}
+
+// usedOf returns a copy of pool usage, for tests and metrics.
+func (s *state) usedOf(pool string) map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.used[pool])
+}
