@@ -7,8 +7,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
-	"github.com/ironfed/ironfed/federation/api/conditions"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 )
 
