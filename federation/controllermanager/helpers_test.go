@@ -3,15 +3,19 @@ package controllermanager_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
@@ -150,4 +154,9 @@ func unschedulable(m *computev1alpha1.Machine) bool {
 func scheduledMessage(m *computev1alpha1.Machine) string {
 	c, _ := conditions.Get(m.Status.Conditions, conditions.Machine, commonv1alpha1.ConditionTypeScheduled)
 	return fmt.Sprintf("%s/%s: %s", c.Status, c.Reason, c.Message)
+}
+
+func init() {
+	// Errors only: the managers' info logs would drown test output; failures still show.
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 }

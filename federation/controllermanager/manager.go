@@ -75,7 +75,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	}
 
 	log := ctrl.Log.WithName("scheduler")
-	sopts := scheduler.Options{BindWorkers: o.SchedulerBindWorkers, UnschedulableRetryPeriod: o.UnschedulableRetryPeriod}
+	sopts := scheduler.Options{BindWorkers: o.SchedulerBindWorkers, UnschedulableRetryPeriod: o.UnschedulableRetryPeriod, SkipBindEvents: !o.SchedulerBindEvents}
 	runnables := []manager.Runnable{
 		scheduler.New(scheduler.MachineAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("machine-scheduler"), log, sopts),
 		scheduler.New(scheduler.VolumeAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("volume-scheduler"), log, sopts),

@@ -31,6 +31,8 @@ type Options struct {
 	SchedulerBindWorkers int
 	// UnschedulableRetryPeriod retries unschedulable objects even without a triggering event.
 	UnschedulableRetryPeriod time.Duration
+	// SchedulerBindEvents records a Normal "Scheduled" Event per bind.
+	SchedulerBindEvents bool
 
 	// SkipControllerNameValidation allows several managers in one process (tests); controller
 	// names are otherwise required to be unique per process for their metrics.
@@ -52,6 +54,7 @@ func DefaultOptions() Options {
 		PoolMonitorGracePeriod:       40 * time.Second,
 		SchedulerBindWorkers:         16,
 		UnschedulableRetryPeriod:     time.Minute,
+		SchedulerBindEvents:          true,
 	}
 }
 
@@ -68,5 +71,6 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.PoolLeaseNamespace, "pool-lease-namespace", o.PoolLeaseNamespace, "Namespace of the poollets' heartbeat Leases.")
 	fs.DurationVar(&o.PoolMonitorGracePeriod, "pool-monitor-grace-period", o.PoolMonitorGracePeriod, "How long a pool's heartbeat may be silent before the pool turns Ready=Unknown.")
 	fs.IntVar(&o.SchedulerBindWorkers, "scheduler-bind-workers", o.SchedulerBindWorkers, "Binds each scheduler sends in parallel.")
+	fs.BoolVar(&o.SchedulerBindEvents, "scheduler-bind-events", o.SchedulerBindEvents, "Record a Scheduled Event per bind (one extra apiserver write per object).")
 	fs.DurationVar(&o.UnschedulableRetryPeriod, "unschedulable-retry-period", o.UnschedulableRetryPeriod, "Retry unschedulable objects at least this often.")
 }

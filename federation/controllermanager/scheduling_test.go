@@ -209,7 +209,7 @@ func waitEvent(t *testing.T, e *env, object, reason, note string) {
 	}
 }
 
-func counter(t *testing.T, name string, labels map[string]string) float64 {
+func counter(t testing.TB, name string, labels map[string]string) float64 {
 	t.Helper()
 	families, err := metrics.Registry.Gather()
 	if err != nil {

@@ -12,11 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"context"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	"github.com/ironfed/ironfed/federation/api/conditions"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
-	"time"
 )
 
 // TestVolumesAndBucketsByCapacity: volumes take bytes of their class capacity, buckets take one

@@ -51,6 +51,9 @@ type Options struct {
 	// UnschedulableRetryPeriod is a backstop: unschedulable objects are retried this often even
 	// when no event suggests they might fit now. Default 1m.
 	UnschedulableRetryPeriod time.Duration
+	// SkipBindEvents suppresses the Normal "Scheduled" Event per bind. Each Event is one more
+	// apiserver write; at high bind rates it costs about a third of the throughput.
+	SkipBindEvents bool
 }
 
 // Scheduler is a manager.Runnable that schedules one kind.
@@ -266,16 +269,15 @@ func (s *Scheduler[O, P]) scheduleNext(ctx context.Context) bool {
 	return true
 }
 
-// choose picks the best feasible pool. Lock held.
+// choose picks the best feasible pool. Lock held. It first scans only the pools offering the
+// class; the per-reason tally over all pools is computed only when none fits.
 func (s *Scheduler[O, P]) choose(obj *ObjectInfo) (*PoolInfo, map[Reason]int) {
 	var best *PoolInfo
 	var bestScore float64
 	var bestFree int64
-	reasons := map[Reason]int{}
-	for _, pool := range s.state.pools {
+	for _, pool := range s.state.byClass[obj.Class] {
 		free := s.state.free(pool, obj.Class)
-		if r := filter(pool, obj, free); r != "" {
-			reasons[r]++
+		if filter(pool, obj, free) != "" {
 			continue
 		}
 		sc := score(pool.Capacity[obj.Class], free, obj.Amount)
@@ -283,7 +285,16 @@ func (s *Scheduler[O, P]) choose(obj *ObjectInfo) (*PoolInfo, map[Reason]int) {
 			best, bestScore, bestFree = pool, sc, free
 		}
 	}
-	return best, reasons
+	if best != nil {
+		return best, nil
+	}
+	reasons := map[Reason]int{}
+	for _, pool := range s.state.pools {
+		if r := filter(pool, obj, s.state.free(pool, obj.Class)); r != "" {
+			reasons[r]++
+		}
+	}
+	return nil, reasons
 }
 
 func (s *Scheduler[O, P]) bind(ctx context.Context, job bindJob) {
@@ -309,8 +320,10 @@ func (s *Scheduler[O, P]) bind(ctx context.Context, job bindJob) {
 	}
 	s.queue.Forget(job.key)
 	scheduleAttempts.WithLabelValues(s.adapter.Kind, resultScheduled).Inc()
-	s.recorder.Eventf(obj, nil, corev1.EventTypeNormal, commonv1alpha1.ReasonScheduled, "Schedule",
-		"Bound to %s %s", s.adapter.Kind+"Pool", job.pool)
+	if !s.opts.SkipBindEvents {
+		s.recorder.Eventf(obj, nil, corev1.EventTypeNormal, commonv1alpha1.ReasonScheduled, "Schedule",
+			"Bound to %s %s", s.adapter.Kind+"Pool", job.pool)
+	}
 	// obj is the bound object as the server returned it: a condition update based on it cannot
 	// race the bind.
 	if status, _, _, found := s.adapter.ScheduledCondition(obj); found && status != corev1.ConditionTrue {

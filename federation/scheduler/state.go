@@ -33,6 +33,8 @@ type pendingObject struct {
 type state struct {
 	mu      sync.Mutex
 	pools   map[string]*PoolInfo
+	// byClass indexes pools by the classes they offer: a decision scans only candidates.
+	byClass map[string]map[string]*PoolInfo
 	bound   map[types.UID]binding
 	assumed map[types.UID]binding
 	// used[pool][class] = sum of amounts over bound ∪ assumed.
@@ -45,6 +47,7 @@ type state struct {
 func newState() *state {
 	return &state{
 		pools:         map[string]*PoolInfo{},
+		byClass:       map[string]map[string]*PoolInfo{},
 		bound:         map[types.UID]binding{},
 		assumed:       map[types.UID]binding{},
 		used:          map[string]map[string]int64{},
@@ -139,6 +142,7 @@ func (s *state) setPool(p *PoolInfo) (mayFitMore bool) {
 	defer s.mu.Unlock()
 	old := s.pools[p.Name]
 	s.pools[p.Name] = p
+	s.index(old, p)
 	if old == nil {
 		return p.Ready
 	}
@@ -159,7 +163,27 @@ func (s *state) setPool(p *PoolInfo) (mayFitMore bool) {
 func (s *state) deletePool(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.index(s.pools[name], nil)
 	delete(s.pools, name)
+}
+
+// index moves a pool between class buckets. Lock held.
+func (s *state) index(old, cur *PoolInfo) {
+	if old != nil {
+		for class := range old.Capacity {
+			delete(s.byClass[class], old.Name)
+		}
+	}
+	if cur != nil {
+		for class := range cur.Capacity {
+			m := s.byClass[class]
+			if m == nil {
+				m = map[string]*PoolInfo{}
+				s.byClass[class] = m
+			}
+			m[cur.Name] = cur
+		}
+	}
 }
 
 // takeUnschedulable removes and returns the unschedulable objects whose class is a key of
