@@ -31,8 +31,8 @@ type pendingObject struct {
 // overcommitting a pool. Every method takes the lock; the scheduling cycle holds it across
 // decide-and-assume.
 type state struct {
-	mu      sync.Mutex
-	pools   map[string]*PoolInfo
+	mu    sync.Mutex
+	pools map[string]*PoolInfo
 	// byClass indexes pools by the classes they offer: a decision scans only candidates.
 	byClass map[string]map[string]*PoolInfo
 	bound   map[types.UID]binding
