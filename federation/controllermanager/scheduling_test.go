@@ -105,11 +105,10 @@ func TestMachineSchedulingFilters(t *testing.T) {
 
 	t.Run("more capacity retries the waiting machine", func(t *testing.T) {
 		e.setMachinePoolStatus(t, "full", corev1.ConditionTrue, map[string]int64{"small": 1}, nil)
-		m := e.waitMachine(t, "waits", "bound to full", boundTo("full"))
-		m = e.waitMachine(t, "waits", "Scheduled=True", func(m *computev1alpha1.Machine) bool {
+		e.waitMachine(t, "waits", "bound to full", boundTo("full"))
+		e.waitMachine(t, "waits", "Scheduled=True", func(m *computev1alpha1.Machine) bool {
 			return strings.HasPrefix(scheduledMessage(m), "True/Scheduled")
 		})
-		_ = m
 	})
 
 	t.Run("allocatable written by a poollet is not subtracted twice", func(t *testing.T) {
