@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/ironfed/ironfed/federation/api/crds"
 	"github.com/ironfed/ironfed/test/framework/cluster"
@@ -42,6 +44,19 @@ func up(dir string, names []string, keep bool) error {
 			return err
 		}
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	logPath := filepath.Join(dir, "ironfed.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	// Component logs go to a file; the terminal shows progress only.
+	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
+	fmt.Printf("[ironfed] component logs: %s\n", logPath)
+
 	defs, err := crds.CRDs()
 	if err != nil {
 		return err

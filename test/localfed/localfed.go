@@ -1,5 +1,6 @@
 // Package localfed brings up an ironfed federation on this machine: real control planes as local
-// processes, plus (as later components land) controller-managers, poollets, brokers and providers.
+// processes, each with ironfed's controller-manager (in this process); poollets, brokers and
+// providers join as they land.
 // `ironfed up` (make run) and the end-to-end suites share it.
 package localfed
 
@@ -7,12 +8,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
+	"github.com/ironfed/ironfed/federation/controllermanager"
 	"github.com/ironfed/ironfed/test/framework/cluster"
 )
 
@@ -32,7 +35,15 @@ type Options struct {
 type Federation struct {
 	Dir      string
 	Clusters []*cluster.Cluster
-	progress io.Writer
+	// ControllerManagers holds the health/metrics addresses of each cluster's controller-manager.
+	ControllerManagers []ComponentEndpoints
+	progress           io.Writer
+	stop               []func()
+}
+
+// ComponentEndpoints are where an in-process component serves its probes and metrics.
+type ComponentEndpoints struct {
+	Cluster, Health, Metrics string
 }
 
 // Up starts the federation and returns once every cluster serves its CRDs.
@@ -60,6 +71,10 @@ func Up(ctx context.Context, opts Options) (*Federation, error) {
 	f.Clusters = clusters
 	for _, c := range clusters {
 		f.logf("cluster %-8s ready at %s (%d CRDs)", c.Name, c.Host(), len(opts.CRDs))
+		if err := f.startControllerManager(c); err != nil {
+			_ = f.Down()
+			return nil, err
+		}
 	}
 	f.logf("federation up in %s", time.Since(start).Round(100*time.Millisecond))
 	return f, nil
@@ -67,6 +82,10 @@ func Up(ctx context.Context, opts Options) (*Federation, error) {
 
 // Down stops every process of the federation. State stays in Dir.
 func (f *Federation) Down() error {
+	for i := len(f.stop) - 1; i >= 0; i-- {
+		f.stop[i]()
+	}
+	f.stop = nil
 	var firstErr error
 	for i := len(f.Clusters) - 1; i >= 0; i-- {
 		c := f.Clusters[i]
@@ -87,7 +106,7 @@ func (f *Federation) PrintNextSteps(w io.Writer, kubectl string) {
 	if kubectl == "" {
 		kubectl = "kubectl"
 	}
-	fmt.Fprintf(w, "\nThen for example:\n  %s get crds\n  %s api-resources --api-group=compute.ironcore.dev\n", kubectl, kubectl)
+	fmt.Fprintf(w, "\nThen for example:\n  %s get crds\n  %s apply -f examples/scheduling.yaml\n  %s get machinepools,machines -o wide\n", kubectl, kubectl, kubectl)
 	fmt.Fprintln(w, "\nPress Ctrl-C to tear everything down.")
 }
 
@@ -98,4 +117,50 @@ func (f *Federation) logf(format string, args ...any) {
 // DefaultDir is where `ironfed up` keeps state unless told otherwise.
 func DefaultDir() string {
 	return filepath.Join(os.TempDir(), "ironfed-local")
+}
+
+// startControllerManager runs the cluster's schedulers and pool monitors in this process.
+func (f *Federation) startControllerManager(c *cluster.Cluster) error {
+	ports, err := freeLoopbackAddrs(2)
+	if err != nil {
+		return err
+	}
+	opts := controllermanager.DefaultOptions()
+	opts.HealthProbeBindAddress, opts.MetricsBindAddress = ports[0], ports[1]
+	opts.SkipControllerNameValidation = true // one manager per cluster in this process
+	mgr, err := controllermanager.New(c.Config, opts)
+	if err != nil {
+		return fmt.Errorf("controller-manager for %s: %w", c.Name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			f.logf("controller-manager of %s stopped: %v", c.Name, err)
+		}
+	}()
+	f.stop = append(f.stop, func() { cancel(); <-done })
+	f.ControllerManagers = append(f.ControllerManagers, ComponentEndpoints{Cluster: c.Name, Health: ports[0], Metrics: ports[1]})
+	f.logf("controller-manager for %-8s health http://%s/readyz, metrics http://%s/metrics", c.Name, ports[0], ports[1])
+	return nil
+}
+
+func freeLoopbackAddrs(n int) ([]string, error) {
+	var addrs []string
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
 }
