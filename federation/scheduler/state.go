@@ -73,19 +73,24 @@ func (s *state) free(pool *PoolInfo, class string) int64 {
 	return pool.Capacity[class] - s.used[pool.Name][class]
 }
 
+// release removes the object's entry from m (assumed or bound) and its usage. Lock held.
+func (s *state) release(m map[types.UID]binding, uid types.UID) (binding, bool) {
+	b, ok := m[uid]
+	if ok {
+		delete(m, uid)
+		s.addUsage(b, -1)
+	}
+	return b, ok
+}
+
 // observeBound records an object seen bound to a pool, replacing its assumption if any.
 func (s *state) observeBound(uid types.UID, key types.NamespacedName, b binding) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.pending, key)
 	delete(s.unschedulable, key)
-	if a, ok := s.assumed[uid]; ok {
-		delete(s.assumed, uid)
-		s.addUsage(a, -1)
-	}
-	if old, ok := s.bound[uid]; ok {
-		s.addUsage(old, -1)
-	}
+	s.release(s.assumed, uid)
+	s.release(s.bound, uid)
 	s.bound[uid] = b
 	s.addUsage(b, +1)
 }
@@ -105,14 +110,10 @@ func (s *state) observeGone(uid types.UID, key types.NamespacedName) (releasedCl
 	defer s.mu.Unlock()
 	delete(s.pending, key)
 	delete(s.unschedulable, key)
-	if a, ok := s.assumed[uid]; ok {
-		delete(s.assumed, uid)
-		s.addUsage(a, -1)
+	if a, ok := s.release(s.assumed, uid); ok {
 		releasedClass = a.class
 	}
-	if b, ok := s.bound[uid]; ok {
-		delete(s.bound, uid)
-		s.addUsage(b, -1)
+	if b, ok := s.release(s.bound, uid); ok {
 		releasedClass = b.class
 	}
 	return releasedClass
@@ -128,10 +129,7 @@ func (s *state) assume(uid types.UID, b binding) {
 func (s *state) forget(uid types.UID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a, ok := s.assumed[uid]; ok {
-		delete(s.assumed, uid)
-		s.addUsage(a, -1)
-	}
+	s.release(s.assumed, uid)
 }
 
 // setPool stores a pool and reports whether the change could make an unschedulable object
