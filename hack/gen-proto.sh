@@ -4,14 +4,16 @@
 #
 #   hack/gen-proto.sh
 #
-# Deterministic (pinned plugins from hack/versions.env, protoc 3.21.12 from
-# Debian); runnable from any directory. Stale generated files are removed
+# Deterministic (pinned plugins and protoc version from hack/versions.env; protoc
+# itself is Debian's protobuf-compiler); runnable from any directory. Stale generated files are removed
 # first, so a deleted .proto leaves no Go code behind.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 apis=$root/iri/apis
-expected_protoc=3.21.12
+# shellcheck source=versions.env
+source "$root/hack/versions.env"
+expected_protoc=$PROTOC_VERSION
 
 log() { printf '[gen-proto %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
