@@ -1,0 +1,157 @@
+package bucketbroker_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/ironfed/ironfed/broker/bucketbroker"
+	"github.com/ironfed/ironfed/broker/common"
+	"github.com/ironfed/ironfed/broker/common/brokertest"
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	"github.com/ironfed/ironfed/federation/controllermanager"
+	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
+	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
+	"github.com/ironfed/ironfed/iri/conformance"
+	"github.com/ironfed/ironfed/iri/labels"
+)
+
+func init() { ctrllog.SetLogger(logr.Discard()) }
+
+func seed(ctx context.Context, kube client.Client) error {
+	if err := kube.Create(ctx, &storagev1alpha1.BucketClass{
+		ObjectMeta:   metav1.ObjectMeta{Name: "standard"},
+		Capabilities: commonv1alpha1.ResourceList{commonv1alpha1.ResourceTPS: resource.MustParse("10Mi"), commonv1alpha1.ResourceIOPS: resource.MustParse("100")},
+	}); err != nil {
+		return err
+	}
+	p := &storagev1alpha1.BucketPool{ObjectMeta: metav1.ObjectMeta{Name: "bpool"}}
+	if err := kube.Create(ctx, p); err != nil {
+		return err
+	}
+	p.Status.Conditions = []storagev1alpha1.BucketPoolCondition{{Type: "Ready", Status: corev1.ConditionTrue, Reason: "Test", Message: "seeded"}}
+	p.Status.AvailableBucketClasses = []corev1.LocalObjectReference{{Name: "standard"}}
+	p.Status.Capacity = commonv1alpha1.ResourceList{commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeBucketClass, "standard"): resource.MustParse("100")}
+	return kube.Status().Update(ctx, p)
+}
+
+func TestBucketBroker(t *testing.T) {
+	health, metrics := freeAddr(t), freeAddr(t)
+	e := brokertest.Start(t, "bucket", bucketbroker.Run, seed, func(o *common.Options) {
+		o.PoolName = "bpool"
+		o.HealthProbeBindAddress, o.MetricsBindAddress = health, metrics
+	})
+	bk := bucketv1alpha1.NewBucketRuntimeClient(e.Conn)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	for url, want := range map[string]string{
+		"http://" + health + "/healthz": "ok", "http://" + health + "/readyz": "ok",
+		"http://" + metrics + "/metrics": "ironfed_broker_downstream_breaker_state",
+	} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d, body without %q", url, resp.StatusCode, want)
+		}
+	}
+
+	cls, err := bk.ListBucketClasses(ctx, &bucketv1alpha1.ListBucketClassesRequest{})
+	if err != nil || len(cls.BucketClasses) != 1 || cls.BucketClasses[0].Capabilities.Iops != 100 {
+		t.Fatalf("classes: %v %v", cls, err)
+	}
+	req := &bucketv1alpha1.CreateBucketRequest{Bucket: &bucketv1alpha1.Bucket{
+		Metadata: &metav1alpha1.ObjectMetadata{Labels: map[string]string{labels.BucketUIDLabel: "b-uid"}},
+		Spec:     &bucketv1alpha1.BucketSpec{Class: "standard"},
+	}}
+	r1, err := bk.CreateBucket(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := bk.CreateBucket(ctx, req)
+	if err != nil || r2.Bucket.Metadata.Id != r1.Bucket.Metadata.Id {
+		t.Fatalf("retried create: %v %v", r2, err)
+	}
+	id := r1.Bucket.Metadata.Id
+
+	// Play the downstream bucketpoollet: access Secret and status.
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: brokertest.Namespace, Name: "access-" + id}, Data: map[string][]byte{"AccessKeyID": []byte("ak")}}
+	if err := e.Kube.Create(ctx, sec); err != nil {
+		t.Fatal(err)
+	}
+	var d storagev1alpha1.Bucket
+	if err := e.Kube.Get(ctx, client.ObjectKey{Namespace: brokertest.Namespace, Name: id}, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Spec.BucketPoolRef == nil || d.Spec.BucketPoolRef.Name != "bpool" {
+		t.Errorf("pool pinning: %+v", d.Spec)
+	}
+	d.Status.State = storagev1alpha1.BucketStateAvailable
+	d.Status.Access = &storagev1alpha1.BucketAccess{Endpoint: "s3.example", SecretRef: &corev1.LocalObjectReference{Name: sec.Name}}
+	if err := e.Kube.Status().Update(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		l, err := bk.ListBuckets(ctx, &bucketv1alpha1.ListBucketsRequest{Filter: &bucketv1alpha1.BucketFilter{Id: id}})
+		if err == nil && len(l.Buckets) == 1 && l.Buckets[0].Status.State == bucketv1alpha1.BucketState_BUCKET_AVAILABLE &&
+			l.Buckets[0].Status.Access.GetEndpoint() == "s3.example" && string(l.Buckets[0].Status.Access.GetSecretData()["AccessKeyID"]) == "ak" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bucket status not brokered: %v %v", l, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := bk.DeleteBucket(ctx, &bucketv1alpha1.DeleteBucketRequest{BucketId: id}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// bucketNeedsAvailable wait for an Available bucket: a downstream
+// bucketpoollet must serve the pool.
+const bucketNeedsAvailable = `^bucket/(create-list-delete|access|events)$`
+
+func TestBucketConformance(t *testing.T) {
+	e := brokertest.Start(t, "bucket", bucketbroker.Run, seed, nil)
+	opts := controllermanager.DefaultOptions()
+	opts.MetricsBindAddress, opts.HealthProbeBindAddress = "0", "0"
+	opts.SkipControllerNameValidation = true
+	mgr, err := controllermanager.New(e.Cluster.Config, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	report := conformance.RunTests(t, conformance.Config{BucketEndpoint: "unix://" + e.Socket, Focus: `^bucket/`, Skip: bucketNeedsAvailable, WaitTimeout: 20 * time.Second})
+	if report.Skipped != 0 {
+		t.Errorf("%d cases skipped", report.Skipped)
+	}
+}

@@ -1,0 +1,216 @@
+package common
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/go-logr/logr"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"google.golang.org/protobuf/proto"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ironfed/ironfed/iri/labels"
+)
+
+// Field indexes registered on every brokered kind.
+const (
+	IndexUID     = "broker.ironfed.dev/uid"
+	IndexCreated = "broker.ironfed.dev/created"
+)
+
+// Broker is what every broker kind shares: its name, the IRI kind, the
+// namespace of its objects and the downstream cluster.
+type Broker struct {
+	// Name is the broker's name, e.g. "machinebroker"; the managed-by label value.
+	Name string
+	// Kind is the IRI kind whose poollet labels the broker reads.
+	Kind      labels.Kind
+	Namespace string
+	D         *Downstream
+	Log       logr.Logger
+}
+
+// Adapter tells the generic Store about one downstream kind O and its IRI
+// type T.
+type Adapter[O client.Object, T proto.Message] struct {
+	// New returns an empty O.
+	New func() O
+	// NewList returns an empty list of O.
+	NewList func() client.ObjectList
+	// Items returns the items of a list from NewList.
+	Items func(client.ObjectList) []O
+	// ToIRI converts a cached downstream object (which it must not modify).
+	ToIRI func(O) (T, error)
+	// Subs lists the sub-objects of a cached object (name and namespace
+	// set), deleted explicitly after it; owner references are the backstop.
+	Subs func(O) []client.Object
+	// IDOf returns the IRI id of a converted object.
+	IDOf func(T) string
+	// APIVersion and Kind of O, for owner references.
+	APIVersion, Kind string
+}
+
+// Store is the generic core of a broker kind: cached reads, idempotent
+// creates with rollback, breaker-protected writes and the watch hub.
+type Store[O client.Object, T proto.Message] struct {
+	*Broker
+	A Adapter[O, T]
+
+	locks  keyedMutex
+	recent *lru.Cache[string, string] // poollet UID -> id of recent creates
+	conv   *lru.Cache[string, T]      // uid/resourceVersion -> converted object
+	Hub    *Hub[O, T]
+}
+
+// NewStore builds a Store; conversionCacheSize bounds the cache of converted
+// objects (0 disables it).
+func NewStore[O client.Object, T proto.Message](b *Broker, a Adapter[O, T], conversionCacheSize int) (*Store[O, T], error) {
+	s := &Store[O, T]{Broker: b, A: a}
+	var err error
+	if s.recent, err = lru.New[string, string](4096); err != nil {
+		return nil, err
+	}
+	if conversionCacheSize > 0 {
+		if s.conv, err = lru.New[string, T](conversionCacheSize); err != nil {
+			return nil, err
+		}
+	}
+	s.Hub = newHub(s)
+	return s, nil
+}
+
+// Setup registers the field indexes and the watch handler; call it before
+// the cache starts.
+func (s *Store[O, T]) Setup(ctx context.Context) error {
+	idx := s.D.Cache
+	if err := idx.IndexField(ctx, s.A.New(), IndexUID, func(o client.Object) []string {
+		if uid := o.GetLabels()[UIDLabel]; uid != "" {
+			return []string{uid}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("index %s by uid: %w", s.A.Kind, err)
+	}
+	if err := idx.IndexField(ctx, s.A.New(), IndexCreated, func(o client.Object) []string {
+		if IsCreated(o) {
+			return []string{"true"}
+		}
+		return []string{"false"}
+	}); err != nil {
+		return fmt.Errorf("index %s by created: %w", s.A.Kind, err)
+	}
+	return s.Hub.register(ctx)
+}
+
+// Convert converts o to its IRI form, from the conversion cache when o's
+// resourceVersion was converted before. The result is shared: don't modify it.
+func (s *Store[O, T]) Convert(o O) (T, error) {
+	key := string(o.GetUID()) + "/" + o.GetResourceVersion()
+	if s.conv != nil {
+		if t, ok := s.conv.Get(key); ok {
+			return t, nil
+		}
+	}
+	t, err := s.A.ToIRI(o)
+	if err != nil {
+		return t, err
+	}
+	if s.conv != nil {
+		s.conv.Add(key, t)
+	}
+	return t, nil
+}
+
+// Get returns the created object id from the cache; NotFound if it does
+// not exist (or is not complete).
+func (s *Store[O, T]) Get(ctx context.Context, id string) (O, error) {
+	var zero O
+	if err := CheckID(s.A.Kind+" id", id); err != nil {
+		return zero, err
+	}
+	o := s.A.New()
+	if err := s.D.Cache.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: id}, o); err != nil {
+		if apierrors.IsNotFound(err) {
+			return zero, NotFoundf("%s %s not found", s.A.Kind, id)
+		}
+		return zero, s.D.ToStatus("get "+s.A.Kind+" "+id, err)
+	}
+	if !IsCreated(o) {
+		return zero, NotFoundf("%s %s not found", s.A.Kind, id)
+	}
+	return o, nil
+}
+
+// List returns the converted created objects matching id (if set) and the
+// IRI label selector. An unknown or malformed id is an empty list.
+func (s *Store[O, T]) List(ctx context.Context, id string, selector map[string]string) ([]T, error) {
+	s.D.NoteRead()
+	var objs []O
+	if id != "" {
+		if !ValidID(id) {
+			return nil, nil
+		}
+		o, err := s.Get(ctx, id)
+		if err != nil {
+			if isNotFound(err) {
+				return nil, nil
+			}
+			return nil, err
+		}
+		objs = []O{o}
+	} else {
+		list := s.A.NewList()
+		if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingFields{IndexCreated: "true"}); err != nil {
+			return nil, s.D.ToStatus("list "+s.A.Kind, err)
+		}
+		objs = s.A.Items(list)
+	}
+	out := make([]T, 0, len(objs))
+	for _, o := range objs {
+		if !MatchesLabels(o, selector) {
+			continue
+		}
+		t, err := s.Convert(o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// keyedMutex serialises work per key (here: per poollet UID).
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) Lock(key string) func() {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyedEntry{}
+	}
+	e := k.m[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.m[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}

@@ -1,0 +1,92 @@
+// Package brokertest starts a downstream cluster and a broker on a real unix
+// socket for the brokers' tests.
+package brokertest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+	"google.golang.org/grpc"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ironfed/ironfed/broker/common"
+	"github.com/ironfed/ironfed/iri/remote"
+	"github.com/ironfed/ironfed/test/framework"
+	"github.com/ironfed/ironfed/test/framework/cluster"
+)
+
+// Namespace holds the brokered objects in these tests.
+const Namespace = "brokered"
+
+// Env is a downstream cluster and a broker serving over it.
+type Env struct {
+	Cluster *cluster.Cluster
+	Kube    client.Client
+	Socket  string
+	Conn    *grpc.ClientConn
+}
+
+// Start starts a downstream cluster, runs seed against it, then the broker.
+func Start(t testing.TB, kind string, run common.RunFunc, seed func(ctx context.Context, kube client.Client) error, mutate func(*common.Options)) *Env {
+	t.Helper()
+	c := framework.StartClusters(t, framework.ClustersInput{Names: []string{"down"}})[0]
+	kube, err := client.New(c.Config, client.Options{Scheme: common.NewScheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}); err != nil {
+		t.Fatal(err)
+	}
+	if seed != nil {
+		if err := seed(ctx, kube); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "brk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	opts := common.DefaultOptions(kind)
+	opts.Namespace = Namespace
+	opts.Address = filepath.Join(dir, "b.sock")
+	opts.MetricsBindAddress, opts.HealthProbeBindAddress = "0", "0"
+	if mutate != nil {
+		mutate(&opts)
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- run(rctx, c.Config, opts, testr.NewWithInterface(t, testr.Options{}), func() { close(ready) })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("broker ended before it was ready: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("broker not ready within 60s")
+	}
+	conn, err := remote.Dial(rctx, opts.Address)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("broker: %v", err)
+		}
+	})
+	return &Env{Cluster: c, Kube: kube, Socket: opts.Address, Conn: conn}
+}

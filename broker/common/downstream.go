@@ -1,0 +1,211 @@
+package common
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/ironfed/ironfed/federation/api"
+)
+
+// BreakerOptions configure the circuit breaker toward the downstream cluster.
+type BreakerOptions struct {
+	// ConsecutiveFailures opens the breaker (default 5).
+	ConsecutiveFailures uint32
+	// OpenTimeout is how long it stays open before letting probes through (default 10s).
+	OpenTimeout time.Duration
+	// HalfOpenRequests is how many probes may run while half-open (default 1).
+	HalfOpenRequests uint32
+}
+
+// Downstream is the downstream cluster: an informer cache for reads and a
+// client for writes, every write going through a circuit breaker.
+type Downstream struct {
+	// Host names the downstream cluster in errors and metrics.
+	Host string
+	// Cache serves every read.
+	Cache cache.Cache
+	// client writes (and reads uncached objects in the rare cases that need it).
+	client  client.Client
+	breaker *gobreaker.CircuitBreaker[struct{}]
+	timeout time.Duration
+
+	ok, failed, rejected, stale prometheus.Counter
+}
+
+var (
+	breakerState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ironfed_broker_downstream_breaker_state",
+		Help: "Circuit breaker state toward a downstream cluster: 0 closed, 1 half-open, 2 open.",
+	}, []string{"broker", "downstream"})
+	downstreamWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ironfed_broker_downstream_writes_total",
+		Help: "Writes to the downstream cluster by result (ok, error, rejected: breaker open).",
+	}, []string{"broker", "downstream", "result"})
+	staleReads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ironfed_broker_stale_reads_total",
+		Help: "Reads answered from the cache while the breaker toward the downstream cluster was not closed.",
+	}, []string{"broker", "downstream"})
+)
+
+func init() {
+	ctrlmetrics.Registry.MustRegister(breakerState, downstreamWrites, staleReads)
+}
+
+// NewScheme returns the scheme of the downstream objects.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := api.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// DownstreamOptions configure NewDownstream.
+type DownstreamOptions struct {
+	// Broker names the broker (metrics label, managed-by label value).
+	Broker string
+	// Namespace holds the broker's objects.
+	Namespace string
+	// Objects are cached in Namespace (namespaced kinds) or cluster-wide.
+	// Secrets are always cached, restricted to the broker's own.
+	Objects []client.Object
+	Breaker BreakerOptions
+	// WriteTimeout bounds one downstream write (default 15s).
+	WriteTimeout time.Duration
+	// AllSecrets caches every Secret of Namespace, not only the broker's
+	// own (the bucket broker reads access Secrets written downstream).
+	AllSecrets bool
+	// Log receives breaker state changes.
+	Log logr.Logger
+	// SyncPeriod of the informers (default: controller-runtime's).
+	SyncPeriod *time.Duration
+}
+
+// NewDownstream builds the cache and breaker-protected client. Call
+// Cache.Start before use.
+func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
+	scheme := NewScheme()
+	host := cfg.Host
+	if u, err := url.Parse(cfg.Host); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	byObject := map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{ManagedByLabel: o.Broker})},
+	}
+	if o.AllSecrets {
+		byObject = map[client.Object]cache.ByObject{&corev1.Secret{}: {}}
+	}
+	for _, obj := range o.Objects {
+		if _, ok := byObject[obj]; !ok {
+			byObject[obj] = cache.ByObject{}
+		}
+	}
+	noCopy := true
+	c, err := cache.New(cfg, cache.Options{
+		Scheme:                       scheme,
+		DefaultNamespaces:            map[string]cache.Config{o.Namespace: {}},
+		ByObject:                     byObject,
+		DefaultUnsafeDisableDeepCopy: &noCopy,
+		SyncPeriod:                   o.SyncPeriod,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("downstream cache: %w", err)
+	}
+	cl, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("downstream client: %w", err)
+	}
+	b := o.Breaker
+	if b.ConsecutiveFailures == 0 {
+		b.ConsecutiveFailures = 5
+	}
+	if b.OpenTimeout == 0 {
+		b.OpenTimeout = 10 * time.Second
+	}
+	if b.HalfOpenRequests == 0 {
+		b.HalfOpenRequests = 1
+	}
+	d := &Downstream{Host: host, Cache: c, client: cl, timeout: o.WriteTimeout}
+	if d.timeout == 0 {
+		d.timeout = 15 * time.Second
+	}
+	gauge := breakerState.WithLabelValues(o.Broker, host)
+	gauge.Set(0)
+	d.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        host,
+		MaxRequests: b.HalfOpenRequests,
+		Timeout:     b.OpenTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= b.ConsecutiveFailures },
+		IsSuccessful: func(err error) bool {
+			return !isDownstreamFailure(err)
+		},
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			gauge.Set(float64(to))
+			switch to {
+			case gobreaker.StateOpen:
+				o.Log.Info("Circuit breaker toward the downstream cluster opened: mutating calls fail fast with Unavailable; reads are served from the cache and may be stale", "downstream", host, "from", from.String())
+			case gobreaker.StateHalfOpen:
+				o.Log.Info("Probing the downstream cluster", "downstream", host)
+			case gobreaker.StateClosed:
+				o.Log.Info("Downstream cluster reachable again: circuit breaker closed", "downstream", host)
+			}
+		},
+	})
+	d.ok = downstreamWrites.WithLabelValues(o.Broker, host, "ok")
+	d.failed = downstreamWrites.WithLabelValues(o.Broker, host, "error")
+	d.rejected = downstreamWrites.WithLabelValues(o.Broker, host, "rejected")
+	d.stale = staleReads.WithLabelValues(o.Broker, host)
+	return d, nil
+}
+
+// Write runs one downstream write through the breaker, with a timeout.
+func (d *Downstream) Write(ctx context.Context, fn func(ctx context.Context, c client.Client) error) error {
+	_, err := d.breaker.Execute(func() (struct{}, error) {
+		ctx, cancel := context.WithTimeout(ctx, d.timeout)
+		defer cancel()
+		return struct{}{}, fn(ctx, d.client)
+	})
+	switch {
+	case err == nil:
+		d.ok.Inc()
+	case isRejected(err):
+		d.rejected.Inc()
+	default:
+		d.failed.Inc()
+	}
+	return err
+}
+
+func isRejected(err error) bool {
+	return err == gobreaker.ErrOpenState || err == gobreaker.ErrTooManyRequests
+}
+
+// BreakerState reports the breaker's state.
+func (d *Downstream) BreakerState() gobreaker.State { return d.breaker.State() }
+
+// NoteRead counts a read served while the breaker is not closed: the cache
+// may be stale then, and IRI has no field to say so.
+func (d *Downstream) NoteRead() bool {
+	if d.breaker.State() == gobreaker.StateClosed {
+		return false
+	}
+	d.stale.Inc()
+	return true
+}

@@ -1,0 +1,79 @@
+package common
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Options are the flags every broker shares; the pool flags are per kind
+// (--machine-pool-name, --volume-pool-name, --bucket-pool-name, ...).
+type Options struct {
+	Kubeconfig             string
+	Namespace              string
+	PoolName               string
+	PoolSelector           map[string]string
+	Address                string
+	SocketMode             os.FileMode
+	MetricsBindAddress     string
+	HealthProbeBindAddress string
+	KubeAPIQPS             float32
+	KubeAPIBurst           int
+	Breaker                BreakerOptions
+	WriteTimeout           time.Duration
+	ConversionCacheSize    int
+	WatchBuffer            int
+}
+
+// DefaultOptions returns the defaults of broker kind ("machine", "volume", "bucket").
+func DefaultOptions(kind string) Options {
+	return Options{
+		Namespace:              "default",
+		Address:                "/var/run/iri-" + kind + "broker.sock",
+		SocketMode:             0o660,
+		MetricsBindAddress:     ":8080",
+		HealthProbeBindAddress: ":8081",
+		KubeAPIQPS:             200,
+		KubeAPIBurst:           400,
+		Breaker:                BreakerOptions{ConsecutiveFailures: 5, OpenTimeout: 10 * time.Second, HalfOpenRequests: 1},
+		WriteTimeout:           15 * time.Second,
+		ConversionCacheSize:    50000,
+		WatchBuffer:            DefaultWatchBuffer,
+	}
+}
+
+type modeValue struct{ m *os.FileMode }
+
+func (v modeValue) String() string { return fmt.Sprintf("%#o", uint32(*v.m)) }
+func (v modeValue) Set(s string) error {
+	n, err := strconv.ParseUint(s, 8, 32)
+	if err != nil {
+		return fmt.Errorf("socket mode %q is not an octal number: %w", s, err)
+	}
+	*v.m = os.FileMode(n)
+	return nil
+}
+func (v modeValue) Type() string { return "octal" }
+
+// AddFlags registers the flags of broker kind ("machine", "volume", "bucket").
+func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path to the kubeconfig of the downstream cluster; empty uses the in-cluster config.")
+	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Downstream namespace that holds the broker's objects.")
+	fs.StringVar(&o.PoolName, kind+"-pool-name", o.PoolName, "Downstream "+kind+" pool every object is pinned to (spec."+kind+"PoolRef); also the only pool counted by Status.")
+	fs.StringToStringVar(&o.PoolSelector, kind+"-pool-selector", o.PoolSelector, "Labels k=v of the downstream "+kind+" pools objects may be scheduled onto (spec."+kind+"PoolSelector); Status counts the Ready pools matching it.")
+	fs.StringVar(&o.Address, "address", o.Address, "Unix socket path the IRI server listens on.")
+	fs.Var(modeValue{&o.SocketMode}, "socket-mode", "File mode of the socket, octal.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics endpoint; \"0\" disables it.")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of /healthz and /readyz; \"0\" disables it.")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "QPS to the downstream API server.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst to the downstream API server.")
+	fs.Uint32Var(&o.Breaker.ConsecutiveFailures, "breaker-consecutive-failures", o.Breaker.ConsecutiveFailures, "Consecutive failed downstream writes that open the circuit breaker.")
+	fs.DurationVar(&o.Breaker.OpenTimeout, "breaker-open-timeout", o.Breaker.OpenTimeout, "How long the breaker stays open before probing the downstream again.")
+	fs.Uint32Var(&o.Breaker.HalfOpenRequests, "breaker-half-open-requests", o.Breaker.HalfOpenRequests, "Probe writes allowed while the breaker is half-open.")
+	fs.DurationVar(&o.WriteTimeout, "downstream-write-timeout", o.WriteTimeout, "Deadline of one downstream write.")
+	fs.IntVar(&o.ConversionCacheSize, "conversion-cache-size", o.ConversionCacheSize, "Converted IRI objects kept in an LRU keyed by uid and resourceVersion; 0 disables it.")
+	fs.IntVar(&o.WatchBuffer, "watch-buffer", o.WatchBuffer, "Events a watch stream may lag behind before it is dropped with ResourceExhausted.")
+}

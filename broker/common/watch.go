@@ -1,0 +1,180 @@
+package common
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// EventType is a kind-neutral watch event type; the per-kind servers map it
+// to their proto enums.
+type EventType int
+
+const (
+	Added EventType = iota + 1
+	Modified
+	Deleted
+	Bookmark
+)
+
+// DefaultWatchBuffer is how many events a watcher may lag behind before it
+// is dropped with ResourceExhausted.
+const DefaultWatchBuffer = 4096
+
+type watchEvent[T any] struct {
+	typ EventType
+	id  string
+	obj T
+	src client.Object
+}
+
+type watcher[T any] struct {
+	id       string
+	selector map[string]string
+	ch       chan watchEvent[T]
+	dropped  chan struct{}
+}
+
+// Hub fans informer events of one kind out to IRI watch streams.
+type Hub[O client.Object, T proto.Message] struct {
+	s        *Store[O, T]
+	mu       sync.Mutex
+	watchers map[*watcher[T]]struct{}
+	// Buffer is the per-watcher buffer (default DefaultWatchBuffer).
+	Buffer int
+}
+
+func newHub[O client.Object, T proto.Message](s *Store[O, T]) *Hub[O, T] {
+	return &Hub[O, T]{s: s, watchers: map[*watcher[T]]struct{}{}, Buffer: DefaultWatchBuffer}
+}
+
+func (h *Hub[O, T]) register(ctx context.Context) error {
+	inf, err := h.s.D.Cache.GetInformer(ctx, h.s.A.New())
+	if err != nil {
+		return fmt.Errorf("informer for %s: %w", h.s.A.Kind, err)
+	}
+	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if o, ok := obj.(O); ok && IsCreated(o) {
+				h.dispatch(Added, o)
+			}
+		},
+		UpdateFunc: func(oldObj, newObj any) {
+			oldO, ok1 := oldObj.(O)
+			newO, ok2 := newObj.(O)
+			if !ok1 || !ok2 || oldO.GetResourceVersion() == newO.GetResourceVersion() {
+				return
+			}
+			switch was, is := IsCreated(oldO), IsCreated(newO); {
+			case !was && is:
+				h.dispatch(Added, newO)
+			case was && is:
+				h.dispatch(Modified, newO)
+			case was && !is:
+				h.dispatch(Deleted, newO)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if o, ok := obj.(O); ok && IsCreated(o) {
+				h.dispatch(Deleted, o)
+			}
+		},
+	})
+	return err
+}
+
+func (h *Hub[O, T]) dispatch(typ EventType, o O) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.watchers) == 0 {
+		return
+	}
+	t, err := h.s.Convert(o)
+	if err != nil {
+		h.s.Log.Error(err, "Converting a downstream object for watchers failed", "id", o.GetName())
+		return
+	}
+	ev := watchEvent[T]{typ: typ, id: o.GetName(), obj: t, src: o}
+	for w := range h.watchers {
+		if (w.id != "" && w.id != ev.id) || !MatchesLabels(o, w.selector) {
+			continue
+		}
+		select {
+		case w.ch <- ev:
+		default:
+			delete(h.watchers, w)
+			close(w.dropped)
+		}
+	}
+}
+
+// Watch streams the objects matching id and selector to send: with initial
+// set first every matching object as Added, then one Bookmark (obj zero),
+// then changes, until ctx ends or the watcher falls behind
+// (ResourceExhausted).
+func (h *Hub[O, T]) Watch(ctx context.Context, id string, selector map[string]string, initial bool, send func(EventType, T) error) error {
+	w := &watcher[T]{id: id, selector: selector, ch: make(chan watchEvent[T], h.Buffer), dropped: make(chan struct{})}
+	h.mu.Lock()
+	h.watchers[w] = struct{}{}
+	var list []T
+	var err error
+	if initial {
+		list, err = h.s.List(ctx, id, selector)
+	}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.watchers, w)
+		h.mu.Unlock()
+	}()
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, t := range list {
+		if err := send(Added, t); err != nil {
+			return err
+		}
+	}
+	if initial {
+		// Ids of the initial list: a queued Added for them is a change.
+		for _, t := range list {
+			known[h.s.A.IDOf(t)] = true
+		}
+	}
+	var zero T
+	if err := send(Bookmark, zero); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-w.ch:
+			typ := ev.typ
+			switch typ {
+			case Added:
+				if known[ev.id] {
+					typ = Modified
+				}
+				known[ev.id] = true
+			case Deleted:
+				delete(known, ev.id)
+			}
+			if err := send(typ, ev.obj); err != nil {
+				return err
+			}
+		case <-w.dropped:
+			return status.Errorf(codes.ResourceExhausted, "watch of %s dropped: more than %d events queued for a slow receiver; watch again with send_initial_list", h.s.A.Kind, h.Buffer)
+		}
+	}
+}

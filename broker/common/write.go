@@ -1,0 +1,278 @@
+package common
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
+	"github.com/ironfed/ironfed/iri/labels"
+)
+
+func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }
+
+// CreateFuncs build a new object: Build returns the downstream object for
+// the id and metadata; Subs creates its sub-objects once the object exists
+// (owner references need its UID). Both may be called again on a retry.
+type CreateFuncs[O client.Object] struct {
+	Build func(id string, om metav1.ObjectMeta) (O, error)
+	Subs  func(ctx context.Context, owner O) error
+}
+
+// Create creates an object idempotently: a create whose poollet UID label
+// names an existing object returns that object. Concurrent creates for one
+// UID are serialised. A partial failure deletes what was created.
+// created is false when an existing object is returned (shared: don't modify it).
+func (s *Store[O, T]) Create(ctx context.Context, md *metav1alpha1.ObjectMetadata, f CreateFuncs[O]) (_ T, created bool, _ error) {
+	var zero T
+	if err := CheckNewMetadata(md); err != nil {
+		return zero, false, err
+	}
+	uid := md.GetLabels()[labels.UIDLabel(s.Kind)]
+	if uid != "" {
+		unlock := s.locks.Lock(uid)
+		defer unlock()
+		existing, err := s.findByUID(ctx, uid)
+		if err != nil {
+			return zero, false, err
+		}
+		if existing != nil {
+			t, err := s.Convert(*existing)
+			return t, false, err
+		}
+	}
+	id := NewID()
+	om, err := s.ObjectMeta(id, md)
+	if err != nil {
+		return zero, false, err
+	}
+	obj, err := f.Build(id, om)
+	if err != nil {
+		return zero, false, err
+	}
+	if err := s.D.Write(ctx, func(ctx context.Context, c client.Client) error { return c.Create(ctx, obj) }); err != nil {
+		return zero, false, s.D.ToStatus("create "+s.A.Kind, err)
+	}
+	rollback := func(cause error) (T, bool, error) {
+		if err := s.deleteObject(context.WithoutCancel(ctx), id); err != nil {
+			s.Log.Error(err, "Rolling back a partial create failed; the incomplete object is ignored by lists and replaced by the next create", "id", id)
+		}
+		return zero, false, cause
+	}
+	if f.Subs != nil {
+		if err := f.Subs(ctx, obj); err != nil {
+			return rollback(s.D.ToStatus("create sub-objects of "+s.A.Kind+" "+id, err))
+		}
+	}
+	patch := map[string]any{"metadata": map[string]any{"labels": map[string]string{CreatedLabel: "true"}}}
+	if err := s.patch(ctx, obj, patch); err != nil {
+		return rollback(s.D.ToStatus("mark "+s.A.Kind+" "+id+" created", err))
+	}
+	if uid != "" {
+		s.recent.Add(uid, id)
+	}
+	s.WaitCached(ctx, obj)
+	t, err := s.A.ToIRI(obj)
+	return t, true, err
+}
+
+// findByUID returns the created object for the poollet uid, deleting an
+// incomplete one left by a failed create. Recent creates whose informer
+// event has not arrived yet are found through the recent-create cache.
+func (s *Store[O, T]) findByUID(ctx context.Context, uid string) (*O, error) {
+	list := s.A.NewList()
+	if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingFields{IndexUID: uid}); err != nil {
+		return nil, s.D.ToStatus("list "+s.A.Kind, err)
+	}
+	recentID, isRecent := s.recent.Get(uid)
+	var found *O
+	var incomplete []string
+	for _, o := range s.A.Items(list) {
+		switch {
+		case o.GetDeletionTimestamp() != nil:
+		case IsCreated(o):
+			if t := o.GetCreationTimestamp(); found == nil || t.Before(ptrTime((*found).GetCreationTimestamp())) {
+				found = &o
+			}
+		case !isRecent || o.GetName() != recentID:
+			incomplete = append(incomplete, o.GetName())
+		}
+	}
+	if found != nil {
+		return found, nil
+	}
+	if isRecent {
+		// Created by this process, but the cache has not seen it complete yet.
+		o := s.A.New()
+		err := s.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+			return c.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: recentID}, o)
+		})
+		switch {
+		case err == nil && IsCreated(o) && o.GetDeletionTimestamp() == nil:
+			return &o, nil
+		case err == nil || apierrors.IsNotFound(err):
+			s.recent.Remove(uid)
+		default:
+			return nil, s.D.ToStatus("get "+s.A.Kind+" "+recentID, err)
+		}
+	}
+	// Left over by a create that failed and could not roll back (e.g. the
+	// process died): replace it.
+	for _, name := range incomplete {
+		if err := s.deleteObject(ctx, name); err != nil {
+			return nil, s.D.ToStatus("delete incomplete "+s.A.Kind+" "+name, err)
+		}
+	}
+	return nil, nil
+}
+
+func ptrTime(t metav1.Time) *metav1.Time { return &t }
+
+// Delete deletes the object id and, by owner references, its sub-objects.
+// A missing or malformed id is success.
+func (s *Store[O, T]) Delete(ctx context.Context, id string) error {
+	if id == "" {
+		return Invalidf("%s id is required", s.A.Kind)
+	}
+	if !ValidID(id) {
+		return nil
+	}
+	var subs []client.Object
+	if cur := s.A.New(); s.A.Subs != nil && s.D.Cache.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: id}, cur) == nil {
+		subs = s.A.Subs(cur)
+	}
+	if err := s.deleteObject(ctx, id); err != nil {
+		return s.D.ToStatus("delete "+s.A.Kind+" "+id, err)
+	}
+	gone := s.A.New()
+	gone.SetName(id)
+	gone.SetNamespace(s.Namespace)
+	s.WaitGone(ctx, gone)
+	for _, o := range subs {
+		if err := s.DeleteSub(ctx, o); err != nil {
+			s.Log.Error(err, "Deleting a sub-object failed; the garbage collector removes it", "id", id, "name", o.GetName())
+		}
+	}
+	return nil
+}
+
+func (s *Store[O, T]) deleteObject(ctx context.Context, id string) error {
+	o := s.A.New()
+	o.SetName(id)
+	o.SetNamespace(s.Namespace)
+	return s.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+		return client.IgnoreNotFound(c.Delete(ctx, o, client.PropagationPolicy(metav1.DeletePropagationBackground)))
+	})
+}
+
+// patch merge-patches obj (updated in place with the answer).
+func (s *Store[O, T]) patch(ctx context.Context, obj client.Object, patch map[string]any) error {
+	data, err := json.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	return s.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+		return c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, data))
+	})
+}
+
+// Update patches the created object id with the merge patch that change
+// computes from its current state. The patch carries the resourceVersion it
+// was computed from; on a conflict it is recomputed from a fresh read.
+// change returns a nil patch when nothing is to be done.
+func (s *Store[O, T]) Update(ctx context.Context, id string, change func(cur O) (map[string]any, error)) error {
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		patch, err := change(cur)
+		if err != nil || patch == nil {
+			return err
+		}
+		md, _ := patch["metadata"].(map[string]any)
+		if md == nil {
+			md = map[string]any{}
+			patch["metadata"] = md
+		}
+		md["resourceVersion"] = cur.GetResourceVersion()
+		target := s.A.New()
+		target.SetName(id)
+		target.SetNamespace(s.Namespace)
+		err = s.patch(ctx, target, patch)
+		if err == nil {
+			s.WaitCached(ctx, target)
+			return nil
+		}
+		if !apierrors.IsConflict(err) || attempt >= 5 {
+			if apierrors.IsNotFound(err) {
+				return NotFoundf("%s %s not found", s.A.Kind, id)
+			}
+			return s.D.ToStatus("update "+s.A.Kind+" "+id, err)
+		}
+		time.Sleep(time.Duration(attempt*20) * time.Millisecond)
+		fresh := s.A.New()
+		if err := s.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+			return c.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: id}, fresh)
+		}); err != nil {
+			if apierrors.IsNotFound(err) {
+				return NotFoundf("%s %s not found", s.A.Kind, id)
+			}
+			return s.D.ToStatus("update "+s.A.Kind+" "+id, err)
+		}
+		cur = fresh
+	}
+}
+
+// UpdateAnnotations replaces the IRI annotations of id.
+func (s *Store[O, T]) UpdateAnnotations(ctx context.Context, id string, annotations map[string]string) error {
+	patch, err := AnnotationsPatch(annotations)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Get(ctx, id); err != nil {
+		return err
+	}
+	target := s.A.New()
+	target.SetName(id)
+	target.SetNamespace(s.Namespace)
+	if err := s.patch(ctx, target, patch); err != nil {
+		if apierrors.IsNotFound(err) {
+			return NotFoundf("%s %s not found", s.A.Kind, id)
+		}
+		return s.D.ToStatus("update annotations of "+s.A.Kind+" "+id, err)
+	}
+	s.WaitCached(ctx, target)
+	return nil
+}
+
+// CreateSub creates a sub-object (an existing one of the same name is
+// replaced: it can only be left over from an earlier attempt).
+func (s *Store[O, T]) CreateSub(ctx context.Context, o client.Object) error {
+	return s.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+		err := c.Create(ctx, o)
+		if apierrors.IsAlreadyExists(err) {
+			o.SetResourceVersion("")
+			data, merr := json.Marshal(o)
+			if merr != nil {
+				return merr
+			}
+			return c.Patch(ctx, o, client.RawPatch(types.MergePatchType, data))
+		}
+		return err
+	})
+}
+
+// DeleteSub deletes a sub-object; missing is fine.
+func (s *Store[O, T]) DeleteSub(ctx context.Context, o client.Object) error {
+	return s.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+		return client.IgnoreNotFound(c.Delete(ctx, o))
+	})
+}

@@ -1,0 +1,275 @@
+package machinebroker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+
+	"google.golang.org/protobuf/proto"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ironfed/ironfed/broker/common"
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+)
+
+// upsertSecret creates the machine's Secret or replaces its data.
+func (b *Broker) upsertSecret(ctx context.Context, owner *computev1alpha1.Machine, data map[string][]byte) error {
+	s := b.secretFor(owner, data)
+	defer b.WaitCached(ctx, s) // reads need the secret bytes
+	return b.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+		err := c.Create(ctx, s)
+		if !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		patchData := map[string]any{IgnitionKey: nil, VolumeSecretsKey: nil}
+		for k, v := range data {
+			patchData[k] = v
+		}
+		raw, err := json.Marshal(map[string]any{"data": patchData})
+		if err != nil {
+			return err
+		}
+		return c.Patch(ctx, s, client.RawPatch(types.MergePatchType, raw))
+	})
+}
+
+// changeSpec applies mutate to the IRI spec of machine id and writes the
+// result: the machine's Secret when its secret bytes changed, then the
+// machine (spec lists and spec annotation, merge patch with a
+// resourceVersion precondition).
+func (b *Broker) changeSpec(ctx context.Context, id string, mutate func(spec *machinev1alpha1.MachineSpec) error) error {
+	return b.store.Update(ctx, id, func(cur *computev1alpha1.Machine) (map[string]any, error) {
+		old := b.iriSpec(cur)
+		spec := proto.Clone(old).(*machinev1alpha1.MachineSpec)
+		if err := mutate(spec); err != nil {
+			return nil, err
+		}
+		oldData, _ := secretData(old)
+		data, err := secretData(spec)
+		if err != nil {
+			return nil, common.Invalidf("encode secret data: %v", err)
+		}
+		hadSecret := cur.Annotations[SecretAnnotation] != ""
+		if (data != nil || hadSecret) && !sameData(oldData, data) {
+			if err := b.upsertSecret(ctx, cur, data); err != nil {
+				return nil, b.D.ToStatus("write secret of machine "+id, err)
+			}
+		}
+		dm := cur.DeepCopy()
+		if err := applySpec(dm, spec, data != nil || hadSecret); err != nil {
+			return nil, common.Invalidf("encode spec: %v", err)
+		}
+		ann := map[string]any{SpecAnnotation: dm.Annotations[SpecAnnotation]}
+		if v, ok := dm.Annotations[SecretAnnotation]; ok {
+			ann[SecretAnnotation] = v
+		}
+		return map[string]any{
+			"metadata": map[string]any{"annotations": ann},
+			"spec": map[string]any{
+				"volumes":           dm.Spec.Volumes,
+				"networkInterfaces": dm.Spec.NetworkInterfaces,
+				"ignitionRef":       dm.Spec.IgnitionRef,
+			},
+		}, nil
+	})
+}
+
+func sameData(a, b map[string][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !bytes.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+func findVolume(spec *machinev1alpha1.MachineSpec, name string) int {
+	for i, v := range spec.Volumes {
+		if v.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func findNIC(spec *machinev1alpha1.MachineSpec, name string) int {
+	for i, n := range spec.NetworkInterfaces {
+		if n.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (b *Broker) AttachVolume(ctx context.Context, req *machinev1alpha1.AttachVolumeRequest) (*machinev1alpha1.AttachVolumeResponse, error) {
+	id, v := req.GetMachineId(), req.GetVolume()
+	if err := common.CheckID("machine_id", id); err != nil {
+		return nil, err
+	}
+	if err := checkVolume(v); err != nil {
+		return nil, err
+	}
+	cur, err := b.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if spec := b.iriSpec(cur); findVolume(spec, v.Name) >= 0 {
+		return nil, common.AlreadyExistsf("machine %s already has a volume named %q; detach it first or use UpdateVolume", id, v.Name)
+	}
+	var sub client.Object
+	if v.Connection != nil {
+		if sub, err = b.volumeFor(cur, v); err != nil {
+			return nil, common.Invalidf("encode volume connection: %v", err)
+		}
+		if err := b.store.CreateSub(ctx, sub); err != nil {
+			return nil, b.D.ToStatus("create volume "+v.Name+" of machine "+id, err)
+		}
+	}
+	err = b.changeSpec(ctx, id, func(spec *machinev1alpha1.MachineSpec) error {
+		if findVolume(spec, v.Name) >= 0 {
+			return common.AlreadyExistsf("machine %s already has a volume named %q; detach it first or use UpdateVolume", id, v.Name)
+		}
+		spec.Volumes = append(spec.Volumes, v)
+		return nil
+	})
+	if err != nil {
+		if sub != nil {
+			_ = b.store.DeleteSub(context.WithoutCancel(ctx), sub)
+		}
+		return nil, err
+	}
+	return &machinev1alpha1.AttachVolumeResponse{}, nil
+}
+
+func (b *Broker) UpdateVolume(ctx context.Context, req *machinev1alpha1.UpdateVolumeRequest) (*machinev1alpha1.UpdateVolumeResponse, error) {
+	id, v := req.GetMachineId(), req.GetVolume()
+	if err := common.CheckID("machine_id", id); err != nil {
+		return nil, err
+	}
+	if err := checkVolume(v); err != nil {
+		return nil, err
+	}
+	cur, err := b.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if findVolume(b.iriSpec(cur), v.Name) < 0 {
+		return nil, common.NotFoundf("machine %s has no volume named %q", id, v.Name)
+	}
+	if v.Connection != nil {
+		sub, err := b.volumeFor(cur, v)
+		if err != nil {
+			return nil, common.Invalidf("encode volume connection: %v", err)
+		}
+		if err := b.store.CreateSub(ctx, sub); err != nil {
+			return nil, b.D.ToStatus("update volume "+v.Name+" of machine "+id, err)
+		}
+	}
+	err = b.changeSpec(ctx, id, func(spec *machinev1alpha1.MachineSpec) error {
+		i := findVolume(spec, v.Name)
+		if i < 0 {
+			return common.NotFoundf("machine %s has no volume named %q", id, v.Name)
+		}
+		spec.Volumes[i] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &machinev1alpha1.UpdateVolumeResponse{}, nil
+}
+
+func (b *Broker) DetachVolume(ctx context.Context, req *machinev1alpha1.DetachVolumeRequest) (*machinev1alpha1.DetachVolumeResponse, error) {
+	id, name := req.GetMachineId(), req.GetName()
+	if err := common.CheckID("machine_id", id); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return nil, common.Invalidf("name is required")
+	}
+	err := b.changeSpec(ctx, id, func(spec *machinev1alpha1.MachineSpec) error {
+		i := findVolume(spec, name)
+		if i < 0 {
+			return common.NotFoundf("machine %s has no volume named %q", id, name)
+		}
+		spec.Volumes = append(spec.Volumes[:i], spec.Volumes[i+1:]...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	vol := &storagev1alpha1.Volume{}
+	vol.Name, vol.Namespace = common.SubName(id, name), b.Namespace
+	if err := b.store.DeleteSub(ctx, vol); err != nil {
+		b.Log.Error(err, "Deleting the downstream volume of a detached volume failed; the garbage collector removes it with the machine", "id", id, "volume", name)
+	}
+	return &machinev1alpha1.DetachVolumeResponse{}, nil
+}
+
+func (b *Broker) AttachNetworkInterface(ctx context.Context, req *machinev1alpha1.AttachNetworkInterfaceRequest) (*machinev1alpha1.AttachNetworkInterfaceResponse, error) {
+	id, n := req.GetMachineId(), req.GetNetworkInterface()
+	if err := common.CheckID("machine_id", id); err != nil {
+		return nil, err
+	}
+	if err := checkNIC(n); err != nil {
+		return nil, err
+	}
+	cur, err := b.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if findNIC(b.iriSpec(cur), n.Name) >= 0 {
+		return nil, common.AlreadyExistsf("machine %s already has a network interface named %q; detach it first", id, n.Name)
+	}
+	sub := b.nicFor(cur, n)
+	if err := b.store.CreateSub(ctx, sub); err != nil {
+		return nil, b.D.ToStatus("create network interface "+n.Name+" of machine "+id, err)
+	}
+	err = b.changeSpec(ctx, id, func(spec *machinev1alpha1.MachineSpec) error {
+		if findNIC(spec, n.Name) >= 0 {
+			return common.AlreadyExistsf("machine %s already has a network interface named %q; detach it first", id, n.Name)
+		}
+		spec.NetworkInterfaces = append(spec.NetworkInterfaces, n)
+		return nil
+	})
+	if err != nil {
+		_ = b.store.DeleteSub(context.WithoutCancel(ctx), sub)
+		return nil, err
+	}
+	return &machinev1alpha1.AttachNetworkInterfaceResponse{}, nil
+}
+
+func (b *Broker) DetachNetworkInterface(ctx context.Context, req *machinev1alpha1.DetachNetworkInterfaceRequest) (*machinev1alpha1.DetachNetworkInterfaceResponse, error) {
+	id, name := req.GetMachineId(), req.GetName()
+	if err := common.CheckID("machine_id", id); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return nil, common.Invalidf("name is required")
+	}
+	err := b.changeSpec(ctx, id, func(spec *machinev1alpha1.MachineSpec) error {
+		i := findNIC(spec, name)
+		if i < 0 {
+			return common.NotFoundf("machine %s has no network interface named %q", id, name)
+		}
+		spec.NetworkInterfaces = append(spec.NetworkInterfaces[:i], spec.NetworkInterfaces[i+1:]...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	nic := &networkingv1alpha1.NetworkInterface{}
+	nic.Name, nic.Namespace = common.SubName(id, name), b.Namespace
+	if err := b.store.DeleteSub(ctx, nic); err != nil {
+		b.Log.Error(err, "Deleting the downstream network interface of a detached interface failed; the garbage collector removes it with the machine", "id", id, "networkInterface", name)
+	}
+	return &machinev1alpha1.DetachNetworkInterfaceResponse{}, nil
+}

@@ -1,0 +1,335 @@
+package machinebroker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ironfed/ironfed/broker/common"
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+)
+
+// Annotations and Secret keys of the machine mapping (docs/brokers.md).
+const (
+	// SpecAnnotation holds the IRI machine spec without its secret bytes
+	// (ignition, volume secret and encryption data), as protobuf JSON.
+	SpecAnnotation = "broker.ironfed.dev/machine-spec"
+	// ConnectionAnnotation on a downstream Volume holds the IRI volume
+	// connection without its secret bytes, as protobuf JSON.
+	ConnectionAnnotation = "broker.ironfed.dev/volume-connection"
+	// SecretAnnotation names the machine's Secret (ignition and volume
+	// secrets) when it has one.
+	SecretAnnotation = "broker.ironfed.dev/secret"
+	// IgnitionKey holds the ignition data in the machine's Secret.
+	IgnitionKey = computev1alpha1.DefaultIgnitionKey
+	// VolumeSecretsKey holds, as JSON, each connection's secret_data and
+	// encryption_data by IRI volume name in the machine's Secret.
+	VolumeSecretsKey = "volume-secrets.json"
+)
+
+type volumeSecrets struct {
+	SecretData     map[string][]byte `json:"secretData,omitempty"`
+	EncryptionData map[string][]byte `json:"encryptionData,omitempty"`
+}
+
+// attachName is the downstream name of an IRI volume or network interface
+// attachment: the IRI name when it is a DNS subdomain, else a hash of it.
+func attachName(name string) string {
+	if len(validation.IsDNS1123Subdomain(name)) == 0 {
+		return name
+	}
+	h := sha256.Sum256([]byte(name))
+	return "x" + hex.EncodeToString(h[:8])
+}
+
+// stripped returns spec without secret bytes, for the spec annotation.
+func stripped(spec *machinev1alpha1.MachineSpec) *machinev1alpha1.MachineSpec {
+	s := proto.Clone(spec).(*machinev1alpha1.MachineSpec)
+	s.IgnitionData = nil
+	s.Class = ""
+	s.Power = 0
+	for _, v := range s.Volumes {
+		if v.Connection != nil {
+			v.Connection.SecretData, v.Connection.EncryptionData = nil, nil
+		}
+	}
+	return s
+}
+
+// secretData is the content of the machine's Secret for spec; nil when
+// spec has no secret bytes.
+func secretData(spec *machinev1alpha1.MachineSpec) (map[string][]byte, error) {
+	data := map[string][]byte{}
+	if len(spec.IgnitionData) > 0 {
+		data[IgnitionKey] = spec.IgnitionData
+	}
+	vs := map[string]volumeSecrets{}
+	for _, v := range spec.Volumes {
+		if c := v.GetConnection(); c != nil && (len(c.SecretData) > 0 || len(c.EncryptionData) > 0) {
+			vs[v.Name] = volumeSecrets{SecretData: c.SecretData, EncryptionData: c.EncryptionData}
+		}
+	}
+	if len(vs) > 0 {
+		b, err := json.Marshal(vs)
+		if err != nil {
+			return nil, err
+		}
+		data[VolumeSecretsKey] = b
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	return data, nil
+}
+
+func toPower(p machinev1alpha1.Power) computev1alpha1.Power {
+	if p == machinev1alpha1.Power_POWER_OFF {
+		return computev1alpha1.PowerOff
+	}
+	return computev1alpha1.PowerOn
+}
+
+// applySpec sets the downstream fields of m that stand for the IRI spec
+// (everything but class, pool pinning and power).
+func applySpec(m *computev1alpha1.Machine, spec *machinev1alpha1.MachineSpec, hasSecret bool) error {
+	id := m.Name
+	m.Spec.Volumes, m.Spec.NetworkInterfaces = nil, nil
+	for _, v := range spec.Volumes {
+		dv := computev1alpha1.Volume{Name: attachName(v.Name)}
+		if v.Device != "" {
+			d := v.Device
+			dv.Device = &d
+		}
+		if ld := v.GetLocalDisk(); ld != nil {
+			src := &computev1alpha1.LocalDiskVolumeSource{Image: ld.GetImage().GetImage()}
+			if ld.SizeBytes > 0 {
+				src.SizeLimit = resource.NewQuantity(ld.SizeBytes, resource.BinarySI)
+			}
+			dv.LocalDisk = src
+		} else {
+			dv.VolumeRef = &commonv1alpha1.LocalObjectReference{Name: common.SubName(id, v.Name)}
+		}
+		m.Spec.Volumes = append(m.Spec.Volumes, dv)
+	}
+	for _, n := range spec.NetworkInterfaces {
+		m.Spec.NetworkInterfaces = append(m.Spec.NetworkInterfaces, computev1alpha1.NetworkInterface{
+			Name:                   attachName(n.Name),
+			NetworkInterfaceSource: computev1alpha1.NetworkInterfaceSource{NetworkInterfaceRef: &commonv1alpha1.LocalObjectReference{Name: common.SubName(id, n.Name)}},
+		})
+	}
+	m.Spec.IgnitionRef = nil
+	if len(spec.IgnitionData) > 0 {
+		m.Spec.IgnitionRef = &commonv1alpha1.SecretKeySelector{Name: id, Key: IgnitionKey}
+	}
+	if m.Annotations == nil {
+		m.Annotations = map[string]string{}
+	}
+	if hasSecret {
+		m.Annotations[SecretAnnotation] = id
+	} else {
+		delete(m.Annotations, SecretAnnotation)
+	}
+	m.Spec.GuestConfig = nil
+	if h := spec.GetGuestConfig().GetHostname(); h != "" {
+		m.Spec.GuestConfig = &computev1alpha1.MachineGuestConfig{Hostname: h}
+	}
+	b, err := protojson.Marshal(stripped(spec))
+	if err != nil {
+		return err
+	}
+	m.Annotations[SpecAnnotation] = string(b)
+	return nil
+}
+
+// subObjects returns the downstream Volumes and NetworkInterfaces that stand
+// for spec's remote volume connections and network interfaces of owner.
+func (b *Broker) subObjects(owner *computev1alpha1.Machine, spec *machinev1alpha1.MachineSpec) ([]client.Object, error) {
+	var out []client.Object
+	for _, v := range spec.Volumes {
+		if v.GetConnection() != nil {
+			vol, err := b.volumeFor(owner, v)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, vol)
+		}
+	}
+	for _, n := range spec.NetworkInterfaces {
+		out = append(out, b.nicFor(owner, n))
+	}
+	return out, nil
+}
+
+func (b *Broker) volumeFor(owner *computev1alpha1.Machine, v *machinev1alpha1.Volume) (*storagev1alpha1.Volume, error) {
+	c := proto.Clone(v.Connection).(*machinev1alpha1.VolumeConnection)
+	c.SecretData, c.EncryptionData = nil, nil
+	data, err := protojson.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	vol := &storagev1alpha1.Volume{ObjectMeta: b.store.SubMeta(common.SubName(owner.Name, v.Name), v.Name, owner, computev1alpha1.SchemeGroupVersion.String(), "Machine")}
+	// A static volume (no class): never scheduled downstream; its size is
+	// in the connection annotation (resources require a class).
+	vol.Annotations[ConnectionAnnotation] = string(data)
+	return vol, nil
+}
+
+// networkName is the downstream Network an IRI network id stands for.
+func networkName(id string) string {
+	if id == "" {
+		return "default"
+	}
+	return attachName(id)
+}
+
+func (b *Broker) nicFor(owner *computev1alpha1.Machine, n *machinev1alpha1.NetworkInterface) *networkingv1alpha1.NetworkInterface {
+	nic := &networkingv1alpha1.NetworkInterface{ObjectMeta: b.store.SubMeta(common.SubName(owner.Name, n.Name), n.Name, owner, computev1alpha1.SchemeGroupVersion.String(), "Machine")}
+	nic.Spec.NetworkRef = commonv1alpha1.LocalObjectReference{Name: networkName(n.NetworkId)}
+	nic.Spec.MachineRef = &commonv1alpha1.LocalUIDReference{Name: owner.Name, UID: owner.UID}
+	nic.Spec.Attributes = n.Attributes
+	for _, ip := range n.Ips {
+		v := commonv1alpha1.IP(ip)
+		nic.Spec.IPs = append(nic.Spec.IPs, networkingv1alpha1.IPSource{Value: &v})
+	}
+	return nic
+}
+
+func (b *Broker) secretFor(owner *computev1alpha1.Machine, data map[string][]byte) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: b.store.SubMeta(owner.Name, "", owner, computev1alpha1.SchemeGroupVersion.String(), "Machine"),
+		Type:       corev1.SecretTypeOpaque,
+		Data:       data,
+	}
+}
+
+var stateToIRI = map[computev1alpha1.MachineState]machinev1alpha1.MachineState{
+	"":                                      machinev1alpha1.MachineState_MACHINE_PENDING,
+	computev1alpha1.MachineStatePending:     machinev1alpha1.MachineState_MACHINE_PENDING,
+	computev1alpha1.MachineStateRunning:     machinev1alpha1.MachineState_MACHINE_RUNNING,
+	computev1alpha1.MachineStateShutdown:    machinev1alpha1.MachineState_MACHINE_SUSPENDED,
+	computev1alpha1.MachineStateTerminated:  machinev1alpha1.MachineState_MACHINE_TERMINATED,
+	computev1alpha1.MachineStateTerminating: machinev1alpha1.MachineState_MACHINE_TERMINATING,
+}
+
+// iriSpec reads the IRI spec of m: the spec annotation plus class, power
+// and the secret bytes from the machine's Secret (from the cache).
+func (b *Broker) iriSpec(m *computev1alpha1.Machine) *machinev1alpha1.MachineSpec {
+	spec := &machinev1alpha1.MachineSpec{}
+	if s := m.Annotations[SpecAnnotation]; s != "" {
+		if err := protojson.Unmarshal([]byte(s), spec); err != nil {
+			b.Log.Error(err, "Corrupted spec annotation on a downstream machine", "id", m.Name)
+		}
+	}
+	spec.Class = m.Spec.MachineClassRef.Name
+	if m.Spec.Power == computev1alpha1.PowerOff {
+		spec.Power = machinev1alpha1.Power_POWER_OFF
+	}
+	name := m.Annotations[SecretAnnotation]
+	if name == "" {
+		return spec
+	}
+	var secret corev1.Secret
+	if err := b.D.Cache.Get(context.Background(), client.ObjectKey{Namespace: m.Namespace, Name: name}, &secret); err != nil {
+		b.Log.V(1).Info("Machine secret not in the cache yet", "id", m.Name, "error", err.Error())
+		return spec
+	}
+	spec.IgnitionData = secret.Data[IgnitionKey]
+	var vs map[string]volumeSecrets
+	if raw := secret.Data[VolumeSecretsKey]; len(raw) > 0 && json.Unmarshal(raw, &vs) == nil {
+		for _, v := range spec.Volumes {
+			if s, ok := vs[v.Name]; ok && v.Connection != nil {
+				v.Connection.SecretData, v.Connection.EncryptionData = s.SecretData, s.EncryptionData
+			}
+		}
+	}
+	return spec
+}
+
+func (b *Broker) toIRI(m *computev1alpha1.Machine) (*machinev1alpha1.Machine, error) {
+	spec := b.iriSpec(m)
+	st := &machinev1alpha1.MachineStatus{ObservedGeneration: m.Status.ObservedGeneration, State: stateToIRI[m.Status.State]}
+	if m.DeletionTimestamp != nil {
+		st.State = machinev1alpha1.MachineState_MACHINE_TERMINATING
+	}
+	iriName := map[string]string{}
+	for _, v := range spec.Volumes {
+		iriName["v/"+attachName(v.Name)] = v.Name
+	}
+	for _, n := range spec.NetworkInterfaces {
+		iriName["n/"+attachName(n.Name)] = n.Name
+	}
+	for _, vs := range m.Status.Volumes {
+		name, ok := iriName["v/"+vs.Name]
+		if !ok {
+			continue
+		}
+		s := &machinev1alpha1.VolumeStatus{Name: name, Handle: vs.Handle}
+		if vs.State == computev1alpha1.VolumeStateAttached {
+			s.State = machinev1alpha1.VolumeState_VOLUME_ATTACHED
+		}
+		st.Volumes = append(st.Volumes, s)
+	}
+	for _, ns := range m.Status.NetworkInterfaces {
+		name, ok := iriName["n/"+ns.Name]
+		if !ok {
+			continue
+		}
+		s := &machinev1alpha1.NetworkInterfaceStatus{Name: name, Handle: ns.Handle}
+		if ns.State == computev1alpha1.NetworkInterfaceStateAttached {
+			s.State = machinev1alpha1.NetworkInterfaceState_NETWORK_INTERFACE_ATTACHED
+		}
+		st.NetworkInterfaces = append(st.NetworkInterfaces, s)
+	}
+	for _, c := range m.Status.Conditions {
+		st.MachineConditions = append(st.MachineConditions, &machinev1alpha1.Conditions{
+			Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message,
+			LastTransitionTime: unixNano(c.LastTransitionTime),
+		})
+	}
+	return &machinev1alpha1.Machine{Metadata: common.IRIMetadata(m), Spec: spec, Status: st}, nil
+}
+
+func unixNano(t metav1.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// subsOf names the sub-objects of a downstream machine.
+func (b *Broker) subsOf(m *computev1alpha1.Machine) []client.Object {
+	var out []client.Object
+	if name := m.Annotations[SecretAnnotation]; name != "" {
+		s := &corev1.Secret{}
+		s.Name, s.Namespace = name, m.Namespace
+		out = append(out, s)
+	}
+	for _, v := range m.Spec.Volumes {
+		if v.VolumeRef != nil {
+			o := &storagev1alpha1.Volume{}
+			o.Name, o.Namespace = v.VolumeRef.Name, m.Namespace
+			out = append(out, o)
+		}
+	}
+	for _, n := range m.Spec.NetworkInterfaces {
+		if n.NetworkInterfaceRef != nil {
+			o := &networkingv1alpha1.NetworkInterface{}
+			o.Name, o.Namespace = n.NetworkInterfaceRef.Name, m.Namespace
+			out = append(out, o)
+		}
+	}
+	return out
+}

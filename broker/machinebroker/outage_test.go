@@ -1,0 +1,112 @@
+package machinebroker_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/ironfed/ironfed/broker/common"
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/labels"
+)
+
+func TestDownstreamOutage(t *testing.T) {
+	e := startEnv(t, func(o *common.Options) {
+		o.Breaker.ConsecutiveFailures = 3
+		o.Breaker.OpenTimeout = 2 * time.Second
+	})
+	ctx := ctxT(t)
+	before, err := e.m.CreateMachine(ctx, &machinev1alpha1.CreateMachineRequest{Machine: newMachine(map[string]string{"phase": "before"})})
+	must(t, err)
+	id := before.Machine.Metadata.Id
+	host := strings.TrimPrefix(e.cluster.Host(), "https://")
+
+	must(t, e.cluster.APIServer.Stop())
+	retry := func() error {
+		_, err := e.m.CreateMachine(ctx, &machinev1alpha1.CreateMachineRequest{Machine: newMachine(map[string]string{labels.MachineUIDLabel: "retried-uid"})})
+		return err
+	}
+	for i := 0; i < 3; i++ { // the failures that open the breaker
+		if err := retry(); status.Code(err) != codes.Unavailable {
+			t.Fatalf("create %d during the outage: %v; want Unavailable", i, err)
+		}
+	}
+	start := time.Now()
+	err = retry()
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), host) || !strings.Contains(err.Error(), "circuit breaker open") {
+		t.Fatalf("create with the breaker open: %v; want Unavailable naming %s and the breaker", err, host)
+	}
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("create with the breaker open took %s; want fail-fast", d)
+	}
+	if v := breakerGauge(t, host); v != 2 {
+		t.Errorf("breaker state metric %v, want 2 (open)", v)
+	}
+	_, err = e.m.UpdateMachinePower(ctx, &machinev1alpha1.UpdateMachinePowerRequest{MachineId: id, Power: machinev1alpha1.Power_POWER_OFF})
+	if status.Code(err) != codes.Unavailable {
+		t.Errorf("power with the breaker open: %v; want Unavailable", err)
+	}
+	resp, err := e.m.ListMachines(ctx, &machinev1alpha1.ListMachinesRequest{Filter: &machinev1alpha1.MachineFilter{Id: id}})
+	if err != nil || len(resp.Machines) != 1 {
+		t.Fatalf("list during the outage: %v %v; want the cached machine", resp, err)
+	}
+
+	restartCtx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	must(t, e.cluster.APIServer.Start(restartCtx))
+	var ids []string
+	eventually(t, "creates to succeed after the downstream returned", func() (bool, string) {
+		r, err := e.m.CreateMachine(ctx, &machinev1alpha1.CreateMachineRequest{Machine: newMachine(map[string]string{labels.MachineUIDLabel: "retried-uid"})})
+		if err != nil {
+			return false, err.Error()
+		}
+		ids = append(ids, r.Machine.Metadata.Id)
+		return true, ""
+	})
+	// The client keeps retrying: still one machine.
+	for i := 0; i < 3; i++ {
+		r, err := e.m.CreateMachine(ctx, &machinev1alpha1.CreateMachineRequest{Machine: newMachine(map[string]string{labels.MachineUIDLabel: "retried-uid"})})
+		must(t, err)
+		if r.Machine.Metadata.Id != ids[0] {
+			t.Errorf("retry %d got id %s, want %s", i, r.Machine.Metadata.Id, ids[0])
+		}
+	}
+	var list computev1alpha1.MachineList
+	must(t, e.kube.List(ctx, &list, client.InNamespace(testNamespace), client.MatchingLabels{common.UIDLabel: "retried-uid"}))
+	if len(list.Items) != 1 {
+		t.Errorf("%d downstream machines for the retried UID, want 1", len(list.Items))
+	}
+	_, err = e.m.UpdateMachinePower(ctx, &machinev1alpha1.UpdateMachinePowerRequest{MachineId: id, Power: machinev1alpha1.Power_POWER_OFF})
+	must(t, err)
+	if v := breakerGauge(t, host); v != 0 {
+		t.Errorf("breaker state metric %v after recovery, want 0 (closed)", v)
+	}
+}
+
+// breakerGauge reads ironfed_broker_downstream_breaker_state for host.
+func breakerGauge(t *testing.T, host string) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	must(t, err)
+	for _, f := range families {
+		if f.GetName() != "ironfed_broker_downstream_breaker_state" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "downstream" && l.GetValue() == host {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no breaker metric for %s", host)
+	return -1
+}

@@ -1,0 +1,73 @@
+package volumebroker
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ironfed/ironfed/broker/common"
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
+)
+
+// EncryptionSuffix names a volume's encryption Secret: "<id>-encryption".
+const EncryptionSuffix = "-encryption"
+
+var stateToIRI = map[storagev1alpha1.VolumeState]volumev1alpha1.VolumeState{
+	storagev1alpha1.VolumeStateAvailable: volumev1alpha1.VolumeState_VOLUME_AVAILABLE,
+	storagev1alpha1.VolumeStateError:     volumev1alpha1.VolumeState_VOLUME_ERROR,
+}
+
+func storageOf(rl commonv1alpha1.ResourceList) int64 {
+	if q, ok := rl[commonv1alpha1.ResourceStorage]; ok {
+		return q.Value()
+	}
+	return 0
+}
+
+func storageList(n int64) commonv1alpha1.ResourceList {
+	return commonv1alpha1.ResourceList{commonv1alpha1.ResourceStorage: *resource.NewQuantity(n, resource.BinarySI)}
+}
+
+func (b *Broker) toIRI(v *storagev1alpha1.Volume) (*volumev1alpha1.Volume, error) {
+	spec := &volumev1alpha1.VolumeSpec{Resources: &volumev1alpha1.VolumeResources{StorageBytes: storageOf(v.Spec.Resources)}}
+	if v.Spec.VolumeClassRef != nil {
+		spec.Class = v.Spec.VolumeClassRef.Name
+	}
+	if img := v.Spec.DataSource.OSImage; img != nil {
+		ids := &volumev1alpha1.ImageDataSource{Image: img.Image}
+		if img.Architecture != nil {
+			ids.Architecture = *img.Architecture
+		}
+		spec.VolumeDataSource = &volumev1alpha1.VolumeDataSource{ImageDataSource: ids}
+	}
+	if e := v.Spec.Encryption; e != nil {
+		var s corev1.Secret
+		spec.Encryption = &volumev1alpha1.EncryptionSpec{}
+		if err := b.D.Cache.Get(context.Background(), client.ObjectKey{Namespace: v.Namespace, Name: e.SecretRef.Name}, &s); err == nil {
+			spec.Encryption.SecretData = s.Data
+		}
+	}
+	st := &volumev1alpha1.VolumeStatus{State: stateToIRI[v.Status.State]}
+	if n := storageOf(v.Status.Resources); n > 0 {
+		st.Resources = &volumev1alpha1.VolumeResources{StorageBytes: n}
+	}
+	if a := v.Status.Access; a != nil {
+		// The access Secret belongs to the downstream provider; only
+		// driver, handle and attributes are brokered (docs/brokers.md).
+		st.Access = &volumev1alpha1.VolumeAccess{Driver: a.Driver, Handle: a.Handle, Attributes: a.VolumeAttributes}
+	}
+	return &volumev1alpha1.Volume{Metadata: common.IRIMetadata(v), Spec: spec, Status: st}, nil
+}
+
+func (b *Broker) subsOf(v *storagev1alpha1.Volume) []client.Object {
+	if v.Spec.Encryption == nil {
+		return nil
+	}
+	s := &corev1.Secret{}
+	s.Name, s.Namespace = v.Spec.Encryption.SecretRef.Name, v.Namespace
+	return []client.Object{s}
+}
