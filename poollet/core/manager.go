@@ -1,0 +1,140 @@
+// Copyright 2026 The ironfed Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+package core
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/ironfed/ironfed/federation/api"
+	"github.com/ironfed/ironfed/iri/remote"
+)
+
+// NewScheme returns a scheme with Kubernetes' and ironfed's types.
+func NewScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	return s, errors.Join(clientgoscheme.AddToScheme(s), api.AddToScheme(s))
+}
+
+// Parts are the per-kind pieces of a poollet.
+type Parts[K client.Object, I remote.Object] struct {
+	Adapter Adapter[K, I]
+	Pool    PoolAdapter
+	Watcher *remote.Watcher[I]
+	// RuntimeName is the runtime's Version runtime_name, the scheme of object IDs.
+	RuntimeName string
+	// PoolRefField is the field selector scoping the cache to the pool, e.g. spec.machinePoolRef.name.
+	PoolRefField string
+	// Setup, if set, adds kind-specific controllers to the manager.
+	Setup func(mgr manager.Manager, o Options) error
+}
+
+// NewManager builds a poollet: announcer, heartbeat, watcher, event forwarder and reconciler.
+func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p Parts[K, I]) (manager.Manager, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	kind := string(p.Adapter.Kind())
+	m := o.Manager
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Logger:                        ctrl.Log.WithName(kind + "poollet"),
+		LeaderElection:                m.LeaderElect,
+		LeaderElectionNamespace:       m.LeaderElectResourceNamespace,
+		LeaderElectionID:              kind + "poollet-" + o.Pool.Name,
+		LeaseDuration:                 &m.LeaderElectLeaseDuration,
+		RenewDeadline:                 &m.LeaderElectRenewDeadline,
+		RetryPeriod:                   &m.LeaderElectRetryPeriod,
+		LeaderElectionReleaseOnCancel: true,
+		Metrics:                       metricsserver.Options{BindAddress: m.MetricsBindAddress},
+		HealthProbeBindAddress:        m.HealthProbeBindAddress,
+		Controller:                    config.Controller{SkipNameValidation: &m.SkipControllerNameValidation},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			// Only what is bound to this pool, filtered by the apiserver.
+			p.Adapter.New(): {Field: fields.OneTermEqualSelector(p.PoolRefField, o.Pool.Name)},
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	newObj := func() client.Object { return p.Adapter.New() }
+	idx := newIndex(p.Adapter.Kind(), p.Watcher, newObj)
+	ann := &Announcer{
+		Adapter: p.Pool, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Pool: o.Pool, Runtime: o.Runtime, WatcherStatus: p.Watcher.Status, nudge: make(chan struct{}, 1),
+	}
+	rec := &Reconciler[K, I]{
+		Adapter: p.Adapter, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), RuntimeName: p.RuntimeName,
+		index: idx, watcher: p.Watcher, nudge: ann.Nudge,
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named(kind + "poollet").
+		For(p.Adapter.New()).
+		WatchesRawSource(source.Channel(idx.events, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: m.MaxConcurrentReconciles})
+	for _, w := range p.Adapter.Watches(mgr.GetClient()) {
+		b = b.Watches(w.Object, handler.EnqueueRequestsFromMapFunc(w.Map))
+	}
+	if err := b.Complete(rec); err != nil {
+		return nil, err
+	}
+	if p.Setup != nil {
+		if err := p.Setup(mgr, o); err != nil {
+			return nil, err
+		}
+	}
+	fwd := &eventForwarder{
+		kind: p.Adapter.Kind(), list: p.Adapter.ListEvents, newObj: newObj,
+		recorder: mgr.GetEventRecorder(kind + "poollet"), period: o.Runtime.RelistPeriod,
+	}
+	watcherRun := manager.RunnableFunc(func(ctx context.Context) error { return p.Watcher.Run(ctx, idx.handle) })
+	synced := &atomic.Bool{}
+	cacheSynced := manager.RunnableFunc(func(ctx context.Context) error {
+		if mgr.GetCache().WaitForCacheSync(ctx) {
+			synced.Store(true)
+		}
+		<-ctx.Done()
+		return nil
+	})
+	for _, r := range []manager.Runnable{ann, fwd, watcherRun, cacheSynced} {
+		if err := mgr.Add(r); err != nil {
+			return nil, err
+		}
+	}
+	if err := mgr.AddHealthzCheck("ping", func(*http.Request) error { return nil }); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("synced", func(*http.Request) error {
+		if !synced.Load() {
+			return errors.New("informer caches not synced yet")
+		}
+		if !p.Watcher.Status().Synced {
+			return errors.New("runtime not listed yet")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}

@@ -1,0 +1,135 @@
+// Copyright 2026 The ironfed Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+package core
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	"github.com/ironfed/ironfed/iri/remote"
+)
+
+// PoolOptions describe the announced pool.
+type PoolOptions struct {
+	// Name of the pool object (--<kind>-pool-name).
+	Name       string
+	ProviderID string
+	Labels     map[string]string
+	// StatusPeriod is how often the runtime's classes and capacity are re-read.
+	StatusPeriod time.Duration
+	// LeaseNamespace holds the heartbeat Lease.
+	LeaseNamespace         string
+	HeartbeatInterval      time.Duration
+	HeartbeatLeaseDuration time.Duration
+}
+
+// RuntimeOptions describe the connection to the IRI runtime.
+type RuntimeOptions struct {
+	// Endpoint, if empty, is resolved from the environment and well-known sockets.
+	Endpoint               string
+	SocketDiscoveryTimeout time.Duration
+	DialTimeout            time.Duration
+	// RelistPeriod is the List interval of a runtime without watch, and the ListEvents period.
+	RelistPeriod time.Duration
+	// RelistThreshold is how long the runtime may fail before the pool turns Ready=Unknown.
+	RelistThreshold time.Duration
+}
+
+// ManagerOptions configure the controller-runtime manager.
+type ManagerOptions struct {
+	MaxConcurrentReconciles      int
+	MetricsBindAddress           string
+	HealthProbeBindAddress       string
+	LeaderElect                  bool
+	LeaderElectResourceNamespace string
+	LeaderElectLeaseDuration     time.Duration
+	LeaderElectRenewDeadline     time.Duration
+	LeaderElectRetryPeriod       time.Duration
+	// SkipControllerNameValidation allows several managers in one process (tests).
+	SkipControllerNameValidation bool
+}
+
+// Options are everything a poollet needs besides its rest.Config.
+type Options struct {
+	Pool    PoolOptions
+	Runtime RuntimeOptions
+	Manager ManagerOptions
+}
+
+// DefaultOptions are the flag defaults.
+func DefaultOptions() Options {
+	return Options{
+		Pool: PoolOptions{
+			StatusPeriod:           10 * time.Second,
+			LeaseNamespace:         commonv1alpha1.DefaultPoolLeaseNamespace,
+			HeartbeatInterval:      10 * time.Second,
+			HeartbeatLeaseDuration: 40 * time.Second,
+		},
+		Runtime: RuntimeOptions{
+			DialTimeout:     remote.DefaultDialTimeout,
+			RelistPeriod:    5 * time.Second,
+			RelistThreshold: 3 * time.Minute,
+		},
+		Manager: ManagerOptions{
+			MaxConcurrentReconciles:      16,
+			MetricsBindAddress:           ":8080",
+			HealthProbeBindAddress:       ":8081",
+			LeaderElectResourceNamespace: "kube-system",
+			LeaderElectLeaseDuration:     15 * time.Second,
+			LeaderElectRenewDeadline:     10 * time.Second,
+			LeaderElectRetryPeriod:       2 * time.Second,
+		},
+	}
+}
+
+// AddFlags binds the options; kind is "machine", "volume" or "bucket".
+func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
+	p, r, m := &o.Pool, &o.Runtime, &o.Manager
+	fs.StringVar(&p.Name, kind+"-pool-name", p.Name, "Name of the "+kind+" pool to announce and serve.")
+	fs.StringVar(&p.ProviderID, "provider-id", p.ProviderID, "Provider ID of the pool (spec.providerID).")
+	fs.StringToStringVar(&p.Labels, "pool-labels", p.Labels, "Labels of the pool object, k=v pairs.")
+	fs.DurationVar(&p.StatusPeriod, "pool-status-period", p.StatusPeriod, "How often to re-read the runtime's classes and capacity.")
+	fs.StringVar(&p.LeaseNamespace, "pool-lease-namespace", p.LeaseNamespace, "Namespace of the pool's heartbeat Lease.")
+	fs.DurationVar(&p.HeartbeatInterval, "heartbeat-interval", p.HeartbeatInterval, "How often to renew the heartbeat Lease.")
+	fs.DurationVar(&p.HeartbeatLeaseDuration, "heartbeat-lease-duration", p.HeartbeatLeaseDuration, "Duration written into the heartbeat Lease.")
+
+	fs.StringVar(&r.Endpoint, kind+"-runtime-endpoint", r.Endpoint, "IRI "+kind+" runtime endpoint (unix:///path); empty: $"+remote.Kind(kind).EnvVar()+", then well-known sockets.")
+	fs.DurationVar(&r.SocketDiscoveryTimeout, kind+"-runtime-socket-discovery-timeout", r.SocketDiscoveryTimeout, "How long to wait for a well-known runtime socket to appear.")
+	fs.DurationVar(&r.DialTimeout, "dial-timeout", r.DialTimeout, "Timeout for connecting to the runtime.")
+	fs.DurationVar(&r.RelistPeriod, "relist-period", r.RelistPeriod, "List period of a runtime without the watch extension, and the ListEvents period.")
+	fs.DurationVar(&r.RelistThreshold, "relist-threshold", r.RelistThreshold, "How long the runtime may fail before the pool turns Ready=Unknown.")
+
+	fs.IntVar(&m.MaxConcurrentReconciles, "max-concurrent-reconciles", m.MaxConcurrentReconciles, "Objects reconciled in parallel.")
+	fs.StringVar(&m.MetricsBindAddress, "metrics-bind-address", m.MetricsBindAddress, "Address serving Prometheus /metrics; \"0\" disables it.")
+	fs.StringVar(&m.HealthProbeBindAddress, "health-probe-bind-address", m.HealthProbeBindAddress, "Address serving /healthz and /readyz; \"0\" disables it.")
+	fs.BoolVar(&m.LeaderElect, "leader-elect", m.LeaderElect, "Elect a leader before running; required when more than one replica runs.")
+	fs.StringVar(&m.LeaderElectResourceNamespace, "leader-elect-resource-namespace", m.LeaderElectResourceNamespace, "Namespace of the leader election Lease.")
+	fs.DurationVar(&m.LeaderElectLeaseDuration, "leader-elect-lease-duration", m.LeaderElectLeaseDuration, "How long a standby waits before taking over an unrenewed leadership.")
+	fs.DurationVar(&m.LeaderElectRenewDeadline, "leader-elect-renew-deadline", m.LeaderElectRenewDeadline, "How long the leader retries renewing before giving up leadership.")
+	fs.DurationVar(&m.LeaderElectRetryPeriod, "leader-elect-retry-period", m.LeaderElectRetryPeriod, "How often to try acquiring or renewing leadership.")
+}
+
+// Validate checks what has no usable default.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Pool.Name == "" {
+		errs = append(errs, errors.New("pool name must be set"))
+	}
+	for name, d := range map[string]time.Duration{
+		"pool status period": o.Pool.StatusPeriod, "heartbeat interval": o.Pool.HeartbeatInterval,
+		"heartbeat lease duration": o.Pool.HeartbeatLeaseDuration, "relist period": o.Runtime.RelistPeriod,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
+		}
+	}
+	if o.Manager.MaxConcurrentReconciles < 1 {
+		errs = append(errs, fmt.Errorf("max concurrent reconciles must be at least 1, got %d", o.Manager.MaxConcurrentReconciles))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,224 @@
+// Copyright 2026 The ironfed Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+package core
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
+	"github.com/ironfed/ironfed/iri/remote"
+)
+
+// ReasonRuntimeUnreachable is the reason of a pool's Ready=Unknown while its runtime fails.
+const (
+	ReasonRuntimeUnreachable = "RuntimeUnreachable"
+	ReasonRuntimeReady       = "RuntimeReady"
+)
+
+// ClassQuantity is one class the runtime offers and its total capacity.
+type ClassQuantity struct {
+	Name     string
+	Quantity int64
+}
+
+// PoolAdapter is what the announcer needs to know about one pool kind.
+type PoolAdapter interface {
+	// PoolKind is "MachinePool", "VolumePool" or "BucketPool".
+	PoolKind() string
+	ClassType() commonv1alpha1.ClassType
+	NewPool() client.Object
+	// ClassExists reports whether a Class object of that name exists.
+	ClassExists(ctx context.Context, c client.Reader, name string) (bool, error)
+	// RuntimeClasses asks the runtime (Status or ListBucketClasses).
+	RuntimeClasses(ctx context.Context) ([]ClassQuantity, error)
+	// Usage sums what is bound to the pool per class, from the pool-scoped cache.
+	Usage(ctx context.Context, c client.Reader) (map[string]int64, error)
+	// SetStatus writes classes, capacity, allocatable and the Ready condition into pool.
+	SetStatus(pool client.Object, classes []string, capacity, allocatable commonv1alpha1.ResourceList, ready conditions.Condition)
+}
+
+// Announcer creates the pool, keeps its status current and renews its heartbeat Lease.
+type Announcer struct {
+	Adapter   PoolAdapter
+	Client    client.Client
+	APIReader client.Reader
+	Pool      PoolOptions
+	Runtime   RuntimeOptions
+	// WatcherStatus reports the runtime connection.
+	WatcherStatus func() remote.WatcherStatus
+
+	nudge chan struct{}
+	// statusFailingSince is when the runtime's class query started failing; zero when healthy.
+	statusFailingSince time.Time
+}
+
+// Nudge asks for a prompt status refresh (bound objects changed); it never blocks.
+func (a *Announcer) Nudge() {
+	select {
+	case a.nudge <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Announcer) Start(ctx context.Context) error {
+	logger := log.FromContext(ctx).WithName("pool").WithValues("pool", a.Pool.Name)
+	ctx = log.IntoContext(ctx, logger)
+	status := time.NewTicker(a.Pool.StatusPeriod)
+	defer status.Stop()
+	beat := time.NewTicker(a.Pool.HeartbeatInterval)
+	defer beat.Stop()
+	var lastRefresh time.Time
+	refresh := func() {
+		lastRefresh = time.Now()
+		if err := a.refresh(ctx); err != nil {
+			logger.Error(err, "Refreshing pool status")
+		}
+	}
+	heartbeat := func() {
+		if err := a.heartbeat(ctx); err != nil {
+			logger.Error(err, "Renewing heartbeat")
+		}
+	}
+	refresh()
+	heartbeat()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-status.C:
+			refresh()
+		case <-a.nudge:
+			// Coalesce bursts of bound-object changes.
+			if wait := 200*time.Millisecond - time.Since(lastRefresh); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(wait):
+				}
+			}
+			refresh()
+		case <-beat.C:
+			heartbeat()
+		}
+	}
+}
+
+func (a *Announcer) refresh(ctx context.Context) error {
+	pool := a.Adapter.NewPool()
+	if err := a.Client.Get(ctx, client.ObjectKey{Name: a.Pool.Name}, pool); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return err
+		}
+		pool = a.Adapter.NewPool()
+		pool.SetName(a.Pool.Name)
+		pool.SetLabels(a.Pool.Labels)
+		if err := a.Client.Create(ctx, pool); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create pool: %w", err)
+		}
+		if err := a.APIReader.Get(ctx, client.ObjectKey{Name: a.Pool.Name}, pool); err != nil {
+			return err
+		}
+	}
+	orig := pool.DeepCopyObject().(client.Object)
+	ready := conditions.Condition{Type: commonv1alpha1.ConditionTypeReady, Status: corev1.ConditionTrue, Reason: ReasonRuntimeReady, Message: "The runtime is reachable and synced."}
+	var classes []string
+	capacity, allocatable := commonv1alpha1.ResourceList{}, commonv1alpha1.ResourceList{}
+	runtimeClasses, rtErr := a.Adapter.RuntimeClasses(ctx)
+	if rtErr == nil {
+		a.statusFailingSince = time.Time{}
+	} else if a.statusFailingSince.IsZero() {
+		a.statusFailingSince = time.Now()
+	}
+	ws := a.WatcherStatus()
+	switch {
+	case ws.Err != nil && time.Since(ws.FailingSince) >= a.Runtime.RelistThreshold:
+		ready = unreachable(fmt.Sprintf("The runtime has been failing since %s: %v", ws.FailingSince.UTC().Format(time.RFC3339), ws.Err))
+	case rtErr != nil && time.Since(a.statusFailingSince) >= a.Runtime.RelistThreshold:
+		ready = unreachable(fmt.Sprintf("Reading the runtime's classes has been failing since %s: %v", a.statusFailingSince.UTC().Format(time.RFC3339), rtErr))
+	case ws.Err != nil || rtErr != nil:
+		// A short blip: keep the pool as it is until the threshold passes.
+		return nil
+	case !ws.Synced:
+		ready = unreachable("The runtime has not been listed yet.")
+	}
+	if rtErr != nil {
+		// Keep the last known classes and capacity rather than announcing an empty pool.
+		a.Adapter.SetStatus(pool, nil, nil, nil, ready)
+		return a.patch(ctx, orig, pool)
+	}
+	used, err := a.Adapter.Usage(ctx, a.Client)
+	if err != nil {
+		return err
+	}
+	for _, c := range runtimeClasses {
+		ok, err := a.Adapter.ClassExists(ctx, a.Client, c.Name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		classes = append(classes, c.Name)
+		name := commonv1alpha1.ClassCountFor(a.Adapter.ClassType(), c.Name)
+		capacity[name] = *resource.NewQuantity(c.Quantity, resource.BinarySI)
+		allocatable[name] = *resource.NewQuantity(max(c.Quantity-used[c.Name], 0), resource.BinarySI)
+	}
+	a.Adapter.SetStatus(pool, classes, capacity, allocatable, ready)
+	return a.patch(ctx, orig, pool)
+}
+
+func (a *Announcer) patch(ctx context.Context, orig, pool client.Object) error {
+	if equality.Semantic.DeepEqual(statusOf(orig), statusOf(pool)) {
+		return nil
+	}
+	return a.Client.Status().Patch(ctx, pool, client.MergeFrom(orig))
+}
+
+func (a *Announcer) heartbeat(ctx context.Context) error {
+	key := client.ObjectKey{Namespace: a.Pool.LeaseNamespace, Name: commonv1alpha1.PoolLeaseName(a.Adapter.PoolKind(), a.Pool.Name)}
+	now := metav1.NewMicroTime(time.Now())
+	lease := &coordinationv1.Lease{}
+	err := a.APIReader.Get(ctx, key, lease)
+	if apierrors.IsNotFound(err) {
+		lease = &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
+			Spec: coordinationv1.LeaseSpec{
+				HolderIdentity:       ptr.To(a.Pool.Name),
+				LeaseDurationSeconds: ptr.To(int32(a.Pool.HeartbeatLeaseDuration / time.Second)),
+				AcquireTime:          &now, RenewTime: &now,
+			},
+		}
+		err = a.Client.Create(ctx, lease)
+		if apierrors.IsNotFound(err) { // the namespace is missing: the controller-manager makes it, but we may be first
+			if err = a.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: key.Namespace}}); err == nil || apierrors.IsAlreadyExists(err) {
+				lease.ResourceVersion = ""
+				err = a.Client.Create(ctx, lease)
+			}
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	lease.Spec.RenewTime = &now
+	lease.Spec.LeaseDurationSeconds = ptr.To(int32(a.Pool.HeartbeatLeaseDuration / time.Second))
+	return a.Client.Update(ctx, lease)
+}
+
+func unreachable(msg string) conditions.Condition {
+	return conditions.Condition{Type: commonv1alpha1.ConditionTypeReady, Status: corev1.ConditionUnknown, Reason: ReasonRuntimeUnreachable, Message: msg}
+}

@@ -1,0 +1,166 @@
+// Copyright 2026 The ironfed Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+package machinepoollet
+
+import (
+	"context"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
+	eventv1alpha1 "github.com/ironfed/ironfed/iri/apis/event/v1alpha1"
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/remote"
+	"github.com/ironfed/ironfed/poollet/core"
+)
+
+// Finalizer is upstream's machinepoollet finalizer.
+const Finalizer = "machinepoollet.ironcore.dev/machine"
+
+// ConditionPrerequisitesMet is ironfed's Machine condition saying whether everything the
+// machine refers to exists and is usable.
+const ConditionPrerequisitesMet = "PrerequisitesMet"
+
+// adapter is the machine side of the generic reconciler.
+type adapter struct {
+	rt remote.MachineRuntime
+}
+
+var _ core.Adapter[*computev1alpha1.Machine, *machinev1alpha1.Machine] = (*adapter)(nil)
+
+func (*adapter) Kind() labels.Kind             { return labels.Machine }
+func (*adapter) New() *computev1alpha1.Machine { return &computev1alpha1.Machine{} }
+func (*adapter) Finalizer() string             { return Finalizer }
+
+func (*adapter) Prepare(ctx context.Context, c client.Reader, m *computev1alpha1.Machine) (*machinev1alpha1.Machine, *core.Waiting, error) {
+	return prepare(ctx, c, m)
+}
+
+func (a *adapter) Create(ctx context.Context, desired *machinev1alpha1.Machine) (*machinev1alpha1.Machine, error) {
+	res, err := a.rt.CreateMachine(ctx, &machinev1alpha1.CreateMachineRequest{Machine: desired})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetMachine(), nil
+}
+
+func (a *adapter) Delete(ctx context.Context, id string) error {
+	_, err := a.rt.DeleteMachine(ctx, &machinev1alpha1.DeleteMachineRequest{MachineId: id})
+	return err
+}
+
+func (a *adapter) SetAnnotations(ctx context.Context, id string, annotations map[string]string) error {
+	_, err := a.rt.UpdateMachineAnnotations(ctx, &machinev1alpha1.UpdateMachineAnnotationsRequest{MachineId: id, Annotations: annotations})
+	return err
+}
+
+func (*adapter) ObservedCurrent(actual *machinev1alpha1.Machine) bool {
+	return actual.GetStatus().GetObservedGeneration() >= actual.GetMetadata().GetGeneration()
+}
+
+// Update diffs power, volumes and network interfaces by name.
+func (a *adapter) Update(ctx context.Context, _ *computev1alpha1.Machine, desired, actual *machinev1alpha1.Machine) (bool, error) {
+	id := actual.GetMetadata().GetId()
+	changed := false
+	if desired.Spec.Power != actual.GetSpec().GetPower() {
+		if _, err := a.rt.UpdateMachinePower(ctx, &machinev1alpha1.UpdateMachinePowerRequest{MachineId: id, Power: desired.Spec.Power}); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	have := map[string]*machinev1alpha1.Volume{}
+	for _, v := range actual.GetSpec().GetVolumes() {
+		have[v.GetName()] = v
+	}
+	want := map[string]bool{}
+	for _, v := range desired.Spec.Volumes {
+		want[v.Name] = true
+		cur, ok := have[v.Name]
+		switch {
+		case !ok:
+			if _, err := a.rt.AttachVolume(ctx, &machinev1alpha1.AttachVolumeRequest{MachineId: id, Volume: v}); ignore(err, codes.AlreadyExists) != nil {
+				return changed, err
+			}
+			changed = true
+		case v.Connection != nil && cur.GetConnection().GetEffectiveStorageBytes() != v.Connection.EffectiveStorageBytes:
+			if _, err := a.rt.UpdateVolume(ctx, &machinev1alpha1.UpdateVolumeRequest{MachineId: id, Volume: v}); err != nil {
+				return changed, err
+			}
+			changed = true
+		}
+	}
+	for name := range have {
+		if !want[name] {
+			if _, err := a.rt.DetachVolume(ctx, &machinev1alpha1.DetachVolumeRequest{MachineId: id, Name: name}); ignore(err, codes.NotFound) != nil {
+				return changed, err
+			}
+			changed = true
+		}
+	}
+	haveNIC := map[string]bool{}
+	for _, n := range actual.GetSpec().GetNetworkInterfaces() {
+		haveNIC[n.GetName()] = true
+	}
+	wantNIC := map[string]bool{}
+	for _, n := range desired.Spec.NetworkInterfaces {
+		wantNIC[n.Name] = true
+		if !haveNIC[n.Name] {
+			if _, err := a.rt.AttachNetworkInterface(ctx, &machinev1alpha1.AttachNetworkInterfaceRequest{MachineId: id, NetworkInterface: n}); ignore(err, codes.AlreadyExists) != nil {
+				return changed, err
+			}
+			changed = true
+		}
+	}
+	for name := range haveNIC {
+		if !wantNIC[name] {
+			if _, err := a.rt.DetachNetworkInterface(ctx, &machinev1alpha1.DetachNetworkInterfaceRequest{MachineId: id, Name: name}); ignore(err, codes.NotFound) != nil {
+				return changed, err
+			}
+			changed = true
+		}
+	}
+	return changed, nil
+}
+
+// ignore drops errors of code c: the watch cache lags behind our own calls, so a repeated
+// attach or detach is expected.
+func ignore(err error, c codes.Code) error {
+	if status.Code(err) == c {
+		return nil
+	}
+	return err
+}
+
+func (*adapter) SetPrerequisites(m *computev1alpha1.Machine, w *core.Waiting) {
+	c := conditions.Condition{Type: ConditionPrerequisitesMet, Status: corev1.ConditionTrue, Reason: "PrerequisitesMet", Message: "Everything the machine refers to is available."}
+	if w != nil {
+		c = conditions.Condition{Type: ConditionPrerequisitesMet, Status: corev1.ConditionFalse, Reason: w.Reason, Message: w.Message}
+	}
+	m.Status.Conditions, _ = conditions.Set(m.Status.Conditions, conditions.Machine, c)
+}
+
+func (a *adapter) ListEvents(ctx context.Context, from, to int64) ([]*eventv1alpha1.Event, error) {
+	res, err := a.rt.ListEvents(ctx, &machinev1alpha1.ListEventsRequest{Filter: &machinev1alpha1.EventFilter{EventsFromTime: from, EventsToTime: to}})
+	return res.GetEvents(), err
+}
+
+func powerOf(p computev1alpha1.Power) machinev1alpha1.Power {
+	if p == computev1alpha1.PowerOff {
+		return machinev1alpha1.Power_POWER_OFF
+	}
+	return machinev1alpha1.Power_POWER_ON
+}
+
+func quantityBytes(q *resource.Quantity) int64 {
+	if q == nil {
+		return 0
+	}
+	return q.Value()
+}

@@ -1,0 +1,47 @@
+// Copyright 2026 The ironfed Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+// Package machinepoollet announces a MachinePool and materialises the Machines bound to it
+// through an IRI machine runtime.
+package machinepoollet
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/remote"
+	"github.com/ironfed/ironfed/poollet/core"
+)
+
+// New connects to the machine runtime and builds the manager; the connection closes when ctx
+// ends.
+func New(ctx context.Context, cfg *rest.Config, o core.Options) (manager.Manager, error) {
+	return core.New(ctx, cfg, o, remote.KindMachine, func(ctx context.Context, conn *grpc.ClientConn, wo remote.WatcherOptions) (core.Parts[*computev1alpha1.Machine, *machinev1alpha1.Machine], error) {
+		var p core.Parts[*computev1alpha1.Machine, *machinev1alpha1.Machine]
+		rt, err := remote.NewMachineRuntime(ctx, conn)
+		if err != nil {
+			return p, err
+		}
+		v, err := rt.Version(ctx, &machinev1alpha1.VersionRequest{Version: remote.APIVersion})
+		if err != nil {
+			return p, err
+		}
+		w, err := remote.NewMachineWatcher(rt, nil, wo)
+		if err != nil {
+			return p, err
+		}
+		return core.Parts[*computev1alpha1.Machine, *machinev1alpha1.Machine]{
+			Adapter:      &adapter{rt: rt},
+			Pool:         &poolAdapter{rt: rt, providerID: o.Pool.ProviderID},
+			Watcher:      w,
+			RuntimeName:  v.GetRuntimeName(),
+			PoolRefField: computev1alpha1.MachinePoolRefNameField,
+			Setup:        setupEphemeral,
+		}, nil
+	})
+}

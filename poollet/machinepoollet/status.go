@@ -1,0 +1,167 @@
+// Copyright 2026 The ironfed Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+package machinepoollet
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
+	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/poollet/core"
+)
+
+var states = map[machinev1alpha1.MachineState]computev1alpha1.MachineState{
+	machinev1alpha1.MachineState_MACHINE_PENDING:     computev1alpha1.MachineStatePending,
+	machinev1alpha1.MachineState_MACHINE_RUNNING:     computev1alpha1.MachineStateRunning,
+	machinev1alpha1.MachineState_MACHINE_SUSPENDED:   computev1alpha1.MachineStateShutdown,
+	machinev1alpha1.MachineState_MACHINE_STOPPED:     computev1alpha1.MachineStateShutdown,
+	machinev1alpha1.MachineState_MACHINE_TERMINATED:  computev1alpha1.MachineStateTerminated,
+	machinev1alpha1.MachineState_MACHINE_TERMINATING: computev1alpha1.MachineStateTerminating,
+}
+
+// ApplyStatus copies the IRI status; state, volumes and NICs only once the runtime observed
+// the spec we last sent, so a stale Running never follows a power-off.
+func (*adapter) ApplyStatus(_ context.Context, _ client.Client, m *computev1alpha1.Machine, actual *machinev1alpha1.Machine, runtimeName string, observed bool) error {
+	m.Status.MachineID = runtimeName + "://" + actual.GetMetadata().GetId()
+	if !observed {
+		return nil
+	}
+	if g := core.GenerationOf(labels.Machine, actual.GetMetadata().GetAnnotations()); g >= 0 {
+		m.Status.ObservedGeneration = g
+	}
+	now := metav1.Now()
+	if s := states[actual.GetStatus().GetState()]; s != m.Status.State {
+		m.Status.State = s
+	}
+	volRefs := map[string]string{}
+	for _, v := range m.Spec.Volumes {
+		volRefs[v.Name] = VolumeName(m, v)
+	}
+	prevVol := map[string]computev1alpha1.VolumeStatus{}
+	for _, v := range m.Status.Volumes {
+		prevVol[v.Name] = v
+	}
+	var vols []computev1alpha1.VolumeStatus
+	for _, v := range actual.GetStatus().GetVolumes() {
+		st := computev1alpha1.VolumeStatus{Name: v.GetName(), Handle: v.GetHandle(), State: computev1alpha1.VolumeStatePending,
+			VolumeRef: corev1.LocalObjectReference{Name: volRefs[v.GetName()]}}
+		if v.GetState() == machinev1alpha1.VolumeState_VOLUME_ATTACHED {
+			st.State = computev1alpha1.VolumeStateAttached
+		}
+		st.LastStateTransitionTime = transition(prevVol[v.GetName()].State == st.State, prevVol[v.GetName()].LastStateTransitionTime, now)
+		vols = append(vols, st)
+	}
+	m.Status.Volumes = vols
+	nicRefs := map[string]string{}
+	for _, n := range m.Spec.NetworkInterfaces {
+		nicRefs[n.Name] = NetworkInterfaceName(m, n)
+	}
+	prevNIC := map[string]computev1alpha1.NetworkInterfaceStatus{}
+	for _, n := range m.Status.NetworkInterfaces {
+		prevNIC[n.Name] = n
+	}
+	var nics []computev1alpha1.NetworkInterfaceStatus
+	for _, n := range actual.GetStatus().GetNetworkInterfaces() {
+		st := computev1alpha1.NetworkInterfaceStatus{Name: n.GetName(), Handle: n.GetHandle(), State: computev1alpha1.NetworkInterfaceStatePending,
+			NetworkInterfaceRef: corev1.LocalObjectReference{Name: nicRefs[n.GetName()]}}
+		if n.GetState() == machinev1alpha1.NetworkInterfaceState_NETWORK_INTERFACE_ATTACHED {
+			st.State = computev1alpha1.NetworkInterfaceStateAttached
+		}
+		st.LastStateTransitionTime = transition(prevNIC[n.GetName()].State == st.State, prevNIC[n.GetName()].LastStateTransitionTime, now)
+		nics = append(nics, st)
+	}
+	m.Status.NetworkInterfaces = nics
+	// The runtime's own conditions; ours (Scheduled, PrerequisitesMet) are never overwritten.
+	for _, c := range actual.GetStatus().GetMachineConditions() {
+		if c.GetType() == "" || c.GetType() == ConditionPrerequisitesMet || c.GetType() == string(computev1alpha1.MachineScheduled) {
+			continue
+		}
+		st := corev1.ConditionStatus(c.GetStatus())
+		if st != corev1.ConditionTrue && st != corev1.ConditionFalse {
+			st = corev1.ConditionUnknown
+		}
+		reason := c.GetReason()
+		if reason == "" {
+			reason = "ReportedByRuntime"
+		}
+		m.Status.Conditions, _ = conditions.Set(m.Status.Conditions, conditions.Machine, conditions.Condition{
+			Type: c.GetType(), Status: st, Reason: reason, Message: c.GetMessage()})
+	}
+	return nil
+}
+
+func transition(same bool, prev *metav1.Time, now metav1.Time) *metav1.Time {
+	if same && prev != nil {
+		return prev
+	}
+	return &now
+}
+
+// Watches re-reconcile machines when what they refer to appears or changes.
+func (*adapter) Watches(c client.Reader) []core.Watch {
+	return []core.Watch{
+		{Object: &corev1.Secret{}, Map: referrers(c, func(m *computev1alpha1.Machine, name string) bool {
+			if m.Spec.IgnitionRef != nil && m.Spec.IgnitionRef.Name == name {
+				return true
+			}
+			// Volume access Secrets are named after nothing we know here: any Secret change in
+			// the namespace of a machine still waiting for volumes re-checks it.
+			return waitingFor(m, ReasonWaitingForVolumes)
+		})},
+		{Object: &storagev1alpha1.Volume{}, Map: referrers(c, func(m *computev1alpha1.Machine, name string) bool {
+			for _, v := range m.Spec.Volumes {
+				if VolumeName(m, v) == name {
+					return true
+				}
+			}
+			return false
+		})},
+		{Object: &networkingv1alpha1.NetworkInterface{}, Map: referrers(c, func(m *computev1alpha1.Machine, name string) bool {
+			for _, n := range m.Spec.NetworkInterfaces {
+				if NetworkInterfaceName(m, n) == name {
+					return true
+				}
+			}
+			return false
+		})},
+	}
+}
+
+func waitingFor(m *computev1alpha1.Machine, reason string) bool {
+	for _, c := range m.Status.Conditions {
+		if string(c.Type) == ConditionPrerequisitesMet && c.Status == corev1.ConditionFalse && c.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+// referrers maps an object to the bound machines of its namespace that refer to it; the
+// machine cache holds only this pool's machines, so the scan is small.
+func referrers(c client.Reader, refers func(*computev1alpha1.Machine, string) bool) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		list := &computev1alpha1.MachineList{}
+		if err := c.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
+			return nil
+		}
+		var out []reconcile.Request
+		for i := range list.Items {
+			if refers(&list.Items[i], obj.GetName()) {
+				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: list.Items[i].Name}})
+			}
+		}
+		return out
+	}
+}

@@ -1,0 +1,168 @@
+// Copyright 2026 The ironfed Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+package volumepoollet
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	eventv1alpha1 "github.com/ironfed/ironfed/iri/apis/event/v1alpha1"
+	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
+	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
+	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/remote"
+	"github.com/ironfed/ironfed/poollet/core"
+)
+
+// Finalizer is upstream's volumepoollet finalizer.
+const Finalizer = "volumepoollet.ironcore.dev/volume"
+
+// Condition and reasons of the prerequisites a Volume waits for.
+const (
+	ConditionPrerequisitesMet      = "PrerequisitesMet"
+	ReasonWaitingForVolumeClass    = "WaitingForVolumeClass"
+	ReasonWaitingForEncryptionKey  = "WaitingForEncryptionSecret"
+	ReasonWaitingForStorageRequest = "WaitingForStorageRequest"
+)
+
+type adapter struct {
+	rt remote.VolumeRuntime
+}
+
+var _ core.Adapter[*storagev1alpha1.Volume, *volumev1alpha1.Volume] = (*adapter)(nil)
+
+func (*adapter) Kind() labels.Kind            { return labels.Volume }
+func (*adapter) New() *storagev1alpha1.Volume { return &storagev1alpha1.Volume{} }
+func (*adapter) Finalizer() string            { return Finalizer }
+
+func (*adapter) Prepare(ctx context.Context, c client.Reader, v *storagev1alpha1.Volume) (*volumev1alpha1.Volume, *core.Waiting, error) {
+	out := &volumev1alpha1.Volume{Metadata: &metav1alpha1.ObjectMetadata{}, Spec: &volumev1alpha1.VolumeSpec{}}
+	if v.Spec.VolumeClassRef == nil {
+		return out, &core.Waiting{Reason: ReasonWaitingForVolumeClass, Message: "Waiting: the volume has no volume class"}, nil
+	}
+	out.Spec.Class = v.Spec.VolumeClassRef.Name
+	storage, ok := v.Spec.Resources[commonv1alpha1.ResourceStorage]
+	if !ok {
+		return out, &core.Waiting{Reason: ReasonWaitingForStorageRequest, Message: "Waiting: spec.resources.storage is not set"}, nil
+	}
+	out.Spec.Resources = &volumev1alpha1.VolumeResources{StorageBytes: storage.Value()}
+	if img := v.Spec.DataSource.OSImage; img != nil {
+		out.Spec.VolumeDataSource = &volumev1alpha1.VolumeDataSource{ImageDataSource: &volumev1alpha1.ImageDataSource{Image: img.Image}}
+		if img.Architecture != nil {
+			out.Spec.VolumeDataSource.ImageDataSource.Architecture = *img.Architecture
+		}
+	}
+	if enc := v.Spec.Encryption; enc != nil {
+		s := &corev1.Secret{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: v.Namespace, Name: enc.SecretRef.Name}, s); err != nil {
+			if apierrors.IsNotFound(err) {
+				return out, &core.Waiting{Reason: ReasonWaitingForEncryptionKey, Message: fmt.Sprintf("Waiting: encryption Secret %s does not exist", enc.SecretRef.Name)}, nil
+			}
+			return nil, nil, err
+		}
+		out.Spec.Encryption = &volumev1alpha1.EncryptionSpec{SecretData: s.Data}
+	}
+	return out, nil, nil
+}
+
+func (a *adapter) Create(ctx context.Context, desired *volumev1alpha1.Volume) (*volumev1alpha1.Volume, error) {
+	res, err := a.rt.CreateVolume(ctx, &volumev1alpha1.CreateVolumeRequest{Volume: desired})
+	return res.GetVolume(), err
+}
+
+func (a *adapter) Delete(ctx context.Context, id string) error {
+	_, err := a.rt.DeleteVolume(ctx, &volumev1alpha1.DeleteVolumeRequest{VolumeId: id})
+	return err
+}
+
+// SetAnnotations: the volume runtime cannot change annotations after create.
+func (*adapter) SetAnnotations(context.Context, string, map[string]string) error { return nil }
+
+// ObservedCurrent: volumes have no observed generation; their status is always current.
+func (*adapter) ObservedCurrent(*volumev1alpha1.Volume) bool { return true }
+
+// Update expands the volume when the requested size grew (volumes never shrink).
+func (a *adapter) Update(ctx context.Context, _ *storagev1alpha1.Volume, desired, actual *volumev1alpha1.Volume) (bool, error) {
+	want, have := desired.GetSpec().GetResources().GetStorageBytes(), actual.GetSpec().GetResources().GetStorageBytes()
+	if want <= have {
+		return false, nil
+	}
+	_, err := a.rt.ExpandVolume(ctx, &volumev1alpha1.ExpandVolumeRequest{VolumeId: actual.GetMetadata().GetId(), Resources: &volumev1alpha1.VolumeResources{StorageBytes: want}})
+	return err == nil, err
+}
+
+var states = map[volumev1alpha1.VolumeState]storagev1alpha1.VolumeState{
+	volumev1alpha1.VolumeState_VOLUME_PENDING:   storagev1alpha1.VolumeStatePending,
+	volumev1alpha1.VolumeState_VOLUME_AVAILABLE: storagev1alpha1.VolumeStateAvailable,
+	volumev1alpha1.VolumeState_VOLUME_ERROR:     storagev1alpha1.VolumeStateError,
+}
+
+// ApplyStatus copies state, size and access; secret_data goes into an owned Secret.
+func (*adapter) ApplyStatus(ctx context.Context, c client.Client, v *storagev1alpha1.Volume, actual *volumev1alpha1.Volume, runtimeName string, _ bool) error {
+	v.Status.VolumeID = runtimeName + "://" + actual.GetMetadata().GetId()
+	if s := states[actual.GetStatus().GetState()]; s != v.Status.State {
+		v.Status.State, v.Status.LastStateTransitionTime = s, ptrNow()
+	}
+	if b := actual.GetStatus().GetResources().GetStorageBytes(); b > 0 {
+		v.Status.Resources = commonv1alpha1.ResourceList{commonv1alpha1.ResourceStorage: *resource.NewQuantity(b, resource.BinarySI)}
+	}
+	acc := actual.GetStatus().GetAccess()
+	if acc == nil {
+		v.Status.Access = nil
+		return nil
+	}
+	access := &storagev1alpha1.VolumeAccess{Driver: acc.GetDriver(), Handle: acc.GetHandle(), VolumeAttributes: acc.GetAttributes()}
+	if len(acc.GetSecretData()) > 0 {
+		name := core.AccessSecretName("volume", v.Name)
+		if err := core.EnsureSecret(ctx, c, v, name, acc.GetSecretData()); err != nil {
+			return err
+		}
+		access.SecretRef = &corev1.LocalObjectReference{Name: name}
+	}
+	v.Status.Access = access
+	return nil
+}
+
+func ptrNow() *metav1.Time { t := metav1.Now(); return &t }
+
+func (*adapter) SetPrerequisites(v *storagev1alpha1.Volume, w *core.Waiting) {
+	c := conditions.Condition{Type: ConditionPrerequisitesMet, Status: corev1.ConditionTrue, Reason: "PrerequisitesMet", Message: "Everything the volume refers to is available."}
+	if w != nil {
+		c = conditions.Condition{Type: ConditionPrerequisitesMet, Status: corev1.ConditionFalse, Reason: w.Reason, Message: w.Message}
+	}
+	v.Status.Conditions, _ = conditions.Set(v.Status.Conditions, conditions.Volume, c)
+}
+
+// Watches re-reconcile volumes waiting for their encryption Secret.
+func (*adapter) Watches(c client.Reader) []core.Watch {
+	return []core.Watch{{Object: &corev1.Secret{}, Map: func(ctx context.Context, obj client.Object) []reconcile.Request {
+		list := &storagev1alpha1.VolumeList{}
+		if err := c.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
+			return nil
+		}
+		var out []reconcile.Request
+		for _, v := range list.Items {
+			if v.Spec.Encryption != nil && v.Spec.Encryption.SecretRef.Name == obj.GetName() {
+				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: v.Namespace, Name: v.Name}})
+			}
+		}
+		return out
+	}}}
+}
+
+func (a *adapter) ListEvents(ctx context.Context, from, to int64) ([]*eventv1alpha1.Event, error) {
+	res, err := a.rt.ListEvents(ctx, &volumev1alpha1.ListEventsRequest{Filter: &volumev1alpha1.EventFilter{EventsFromTime: from, EventsToTime: to}})
+	return res.GetEvents(), err
+}

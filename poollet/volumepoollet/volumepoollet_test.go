@@ -1,0 +1,156 @@
+// Copyright 2026 The ironfed Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+package volumepoollet_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
+	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/poollet/internal/testenv"
+	"github.com/ironfed/ironfed/poollet/volumepoollet"
+)
+
+const wait = 15 * time.Second
+
+func TestVolumeLifecycle(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t, false)
+	ctx := t.Context()
+	if err := e.Client.Create(ctx, &storagev1alpha1.VolumeClass{ObjectMeta: metav1.ObjectMeta{Name: "fast"}}); err != nil {
+		t.Fatal(err)
+	}
+	o := e.Options("vp")
+	testenv.Run(t, func(ctx context.Context) (manager.Manager, error) { return volumepoollet.New(ctx, e.Config, o) })
+
+	count := commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeVolumeClass, "fast")
+	pool := &storagev1alpha1.VolumePool{}
+	testenv.Eventually(t, wait, "pool announced", func() error {
+		if err := e.Client.Get(ctx, client.ObjectKey{Name: "vp"}, pool); err != nil {
+			return err
+		}
+		if q := pool.Status.Capacity[count]; q.Value() != 100<<40 {
+			return fmt.Errorf("capacity %v", pool.Status.Capacity)
+		}
+		return nil
+	})
+
+	v := &storagev1alpha1.Volume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "data"},
+		Spec: storagev1alpha1.VolumeSpec{
+			VolumeClassRef: &commonv1alpha1.LocalObjectReference{Name: "fast"},
+			VolumePoolRef:  &commonv1alpha1.LocalObjectReference{Name: "vp"},
+			Resources:      commonv1alpha1.ResourceList{commonv1alpha1.ResourceStorage: resource.MustParse("1Gi")},
+		},
+	}
+	if err := e.Client.Create(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, wait, "volume available", func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
+			return err
+		}
+		if v.Status.State != storagev1alpha1.VolumeStateAvailable || v.Status.Access == nil || v.Status.Access.Driver != "memory" || v.Status.VolumeID == "" {
+			return fmt.Errorf("status %+v", v.Status)
+		}
+		return nil
+	})
+	testenv.Eventually(t, wait, "allocatable", func() error {
+		if err := e.Client.Get(ctx, client.ObjectKey{Name: "vp"}, pool); err != nil {
+			return err
+		}
+		if q := pool.Status.Allocatable[count]; q.Value() != 100<<40-1<<30 {
+			return fmt.Errorf("allocatable %v", pool.Status.Allocatable)
+		}
+		return nil
+	})
+
+	orig := v.DeepCopy()
+	v.Spec.Resources[commonv1alpha1.ResourceStorage] = resource.MustParse("2Gi")
+	if err := e.Client.Patch(ctx, v, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, wait, "volume expanded", func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
+			return err
+		}
+		if q := v.Status.Resources[commonv1alpha1.ResourceStorage]; q.Value() != 2<<30 {
+			return fmt.Errorf("status resources %v", v.Status.Resources)
+		}
+		return nil
+	})
+
+	uid := string(v.UID)
+	if err := e.Client.Delete(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, wait, "volume gone", func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there (%v)", err)
+		}
+		res, err := e.Provider.VolumeServer().ListVolumes(ctx, &volumev1alpha1.ListVolumesRequest{Filter: &volumev1alpha1.VolumeFilter{LabelSelector: map[string]string{labels.VolumeUIDLabel: uid}}})
+		if err != nil {
+			return err
+		}
+		if n := len(res.GetVolumes()); n != 0 {
+			return fmt.Errorf("%d IRI volumes left", n)
+		}
+		return nil
+	})
+}
+
+func TestVolumeWaitsForEncryptionSecret(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t, false)
+	ctx := t.Context()
+	o := e.Options("vp")
+	testenv.Run(t, func(ctx context.Context) (manager.Manager, error) { return volumepoollet.New(ctx, e.Config, o) })
+	v := &storagev1alpha1.Volume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "secret-data"},
+		Spec: storagev1alpha1.VolumeSpec{
+			VolumeClassRef: &commonv1alpha1.LocalObjectReference{Name: "fast"},
+			VolumePoolRef:  &commonv1alpha1.LocalObjectReference{Name: "vp"},
+			Resources:      commonv1alpha1.ResourceList{commonv1alpha1.ResourceStorage: resource.MustParse("1Gi")},
+			Encryption:     &storagev1alpha1.VolumeEncryption{SecretRef: commonv1alpha1.LocalObjectReference{Name: "key"}},
+		},
+	}
+	if err := e.Client.Create(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, wait, "waiting for key", func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
+			return err
+		}
+		for _, c := range v.Status.Conditions {
+			if string(c.Type) == volumepoollet.ConditionPrerequisitesMet && c.Reason == volumepoollet.ReasonWaitingForEncryptionKey {
+				return nil
+			}
+		}
+		return fmt.Errorf("conditions %+v", v.Status.Conditions)
+	})
+	if err := e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "key"}, Data: map[string][]byte{"key": []byte("k")}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, wait, "volume available", func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
+			return err
+		}
+		if v.Status.State != storagev1alpha1.VolumeStateAvailable {
+			return fmt.Errorf("state %q", v.Status.State)
+		}
+		return nil
+	})
+}
