@@ -88,8 +88,8 @@ func (*adapter) ApplyStatus(ctx context.Context, c client.Client, b *storagev1al
 	}
 	access := &storagev1alpha1.BucketAccess{Endpoint: acc.GetEndpoint()}
 	if len(acc.GetSecretData()) > 0 {
-		name := core.AccessSecretName("bucket", b.Name)
-		if err := core.EnsureSecret(ctx, c, b, name, acc.GetSecretData()); err != nil {
+		name := core.BucketAccessSecretName(b.Name)
+		if err := core.EnsureSecret(ctx, c, b, name, map[string]string{labels.BucketUIDLabel: string(b.UID)}, acc.GetSecretData()); err != nil {
 			return err
 		}
 		access.SecretRef = &corev1.LocalObjectReference{Name: name}

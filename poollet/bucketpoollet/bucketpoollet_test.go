@@ -19,6 +19,7 @@ import (
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	"github.com/ironfed/ironfed/federation/controllermanager"
 	"github.com/ironfed/ironfed/poollet/bucketpoollet"
+	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/poollet/internal/testenv"
 	"github.com/ironfed/ironfed/providers/memory"
 )
@@ -59,6 +60,9 @@ func TestBucketLifecycle(t *testing.T) {
 		}
 		return nil
 	})
+	if want := core.BucketAccessSecretName(b.Name); b.Status.Access.SecretRef.Name != want {
+		t.Fatalf("secretRef %q, want upstream's %q", b.Status.Access.SecretRef.Name, want)
+	}
 	s := &corev1.Secret{}
 	if err := e.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: b.Status.Access.SecretRef.Name}, s); err != nil {
 		t.Fatal(err)

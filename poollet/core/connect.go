@@ -9,7 +9,6 @@ import (
 
 	"google.golang.org/grpc"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -49,7 +48,7 @@ func New[K client.Object, I remote.Object](ctx context.Context, cfg *rest.Config
 	}
 	go func() { <-ctx.Done(); _ = conn.Close() }()
 	wo := o.Runtime.WatcherOptions()
-	wo.Logger = ctrl.Log.WithName(string(kind) + "poollet").WithName("watcher")
+	wo.Logger = o.Manager.logger().WithName(string(kind) + "poollet").WithName("watcher")
 	p, err := parts(ctx, conn, wo)
 	if err != nil {
 		return nil, err

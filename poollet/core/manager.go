@@ -59,7 +59,7 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 	m := o.Manager
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
-		Logger:                        ctrl.Log.WithName(kind + "poollet"),
+		Logger:                        m.logger().WithName(kind + "poollet"),
 		LeaderElection:                m.LeaderElect,
 		LeaderElectionNamespace:       m.LeaderElectResourceNamespace,
 		LeaderElectionID:              kind + "poollet-" + o.Pool.Name,
@@ -86,7 +86,7 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 	}
 	rec := &Reconciler[K, I]{
 		Adapter: p.Adapter, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), RuntimeName: p.RuntimeName,
-		index: idx, watcher: p.Watcher, nudge: ann.Nudge,
+		DownwardAPI: o.DownwardAPI, index: idx, watcher: p.Watcher, nudge: ann.Nudge,
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(kind + "poollet").

@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	"github.com/ironfed/ironfed/iri/remote"
@@ -52,13 +56,35 @@ type ManagerOptions struct {
 	LeaderElectRetryPeriod       time.Duration
 	// SkipControllerNameValidation allows several managers in one process (tests).
 	SkipControllerNameValidation bool
+	// Logger, if set, replaces controller-runtime's global logger (tests capture logs with it).
+	Logger *logr.Logger
+}
+
+// logger is the poollet's logger: o.Logger, else controller-runtime's global one.
+func (o ManagerOptions) logger() logr.Logger {
+	if o.Logger != nil {
+		return *o.Logger
+	}
+	return ctrl.Log
+}
+
+// DownwardAPIOptions pass fields of the Kubernetes object to the IRI object, as upstream's
+// --<kind>-downward-api-label/-annotation: name -> field path (metadata.name, metadata.namespace,
+// metadata.uid, metadata.labels['k'], metadata.annotations['k']). The IRI key is the kind's
+// downward-API prefix plus name, e.g. downward-api.machinepoollet.ironcore.dev/<name>.
+type DownwardAPIOptions struct {
+	// Labels are set at create (IRI labels never change afterwards).
+	Labels map[string]string
+	// Annotations are set at create and, for machines, kept current with UpdateMachineAnnotations.
+	Annotations map[string]string
 }
 
 // Options are everything a poollet needs besides its rest.Config.
 type Options struct {
-	Pool    PoolOptions
-	Runtime RuntimeOptions
-	Manager ManagerOptions
+	Pool        PoolOptions
+	Runtime     RuntimeOptions
+	Manager     ManagerOptions
+	DownwardAPI DownwardAPIOptions
 }
 
 // DefaultOptions are the flag defaults.
@@ -104,6 +130,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.DurationVar(&r.RelistPeriod, "relist-period", r.RelistPeriod, "List period of a runtime without the watch extension, and the ListEvents period.")
 	fs.DurationVar(&r.RelistThreshold, "relist-threshold", r.RelistThreshold, "How long the runtime may fail before the pool turns Ready=Unknown.")
 
+	fs.StringToStringVar(&o.DownwardAPI.Labels, kind+"-downward-api-label", o.DownwardAPI.Labels, "Downward-API labels to set on the IRI "+kind+", name=fieldPath.")
+	fs.StringToStringVar(&o.DownwardAPI.Annotations, kind+"-downward-api-annotation", o.DownwardAPI.Annotations, "Downward-API annotations to set on the IRI "+kind+", name=fieldPath.")
+
 	fs.IntVar(&m.MaxConcurrentReconciles, "max-concurrent-reconciles", m.MaxConcurrentReconciles, "Objects reconciled in parallel.")
 	fs.StringVar(&m.MetricsBindAddress, "metrics-bind-address", m.MetricsBindAddress, "Address serving Prometheus /metrics; \"0\" disables it.")
 	fs.StringVar(&m.HealthProbeBindAddress, "health-probe-bind-address", m.HealthProbeBindAddress, "Address serving /healthz and /readyz; \"0\" disables it.")
@@ -126,6 +155,13 @@ func (o *Options) Validate() error {
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
+		}
+	}
+	for flag, m := range map[string]map[string]string{"downward-api-label": o.DownwardAPI.Labels, "downward-api-annotation": o.DownwardAPI.Annotations} {
+		for name, path := range m {
+			if _, err := fieldPathValue(&metav1.ObjectMeta{}, path); err != nil {
+				errs = append(errs, fmt.Errorf("%s %s: %w", flag, name, err))
+			}
 		}
 	}
 	if o.Manager.MaxConcurrentReconciles < 1 {

@@ -4,17 +4,21 @@
 package core
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"strconv"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -34,9 +38,20 @@ type Reconciler[K client.Object, I remote.Object] struct {
 	Client      client.Client
 	APIReader   client.Reader
 	RuntimeName string
+	DownwardAPI DownwardAPIOptions
 	index       *index[I]
 	watcher     *remote.Watcher[I]
 	nudge       func()
+	// written remembers per object the last status this reconciler patched (see patchStatus).
+	written sync.Map // client.ObjectKey -> lastWrite
+}
+
+// lastWrite is a status patch: the resourceVersion it was based on and the status it wrote
+// (JSON, which is also what the apiserver keeps: times in seconds).
+type lastWrite struct {
+	uid    types.UID
+	baseRV string
+	status []byte
 }
 
 func (r *Reconciler[K, I]) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -46,6 +61,7 @@ func (r *Reconciler[K, I]) Reconcile(ctx context.Context, req reconcile.Request)
 	obj := r.Adapter.New()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
+			r.written.Delete(req.NamespacedName)
 			return reconcile.Result{}, r.collect(ctx, req)
 		}
 		return reconcile.Result{}, err
@@ -93,8 +109,14 @@ func (r *Reconciler[K, I]) reconcileNormal(ctx context.Context, obj K) (reconcil
 		}
 	case waiting == nil:
 		md := desired.GetMetadata()
-		md.Labels = r.labelsFor(obj)
-		md.Annotations = map[string]string{generationAnnotation(r.Adapter.Kind()): strconv.FormatInt(obj.GetGeneration(), 10)}
+		if md.Labels, recErr = r.labelsFor(obj); recErr != nil {
+			break
+		}
+		// The IRI object is created at the current spec: like upstream, the IRI generation
+		// to wait for is 0.
+		if md.Annotations, recErr = r.annotationsFor(obj, 0); recErr != nil {
+			break
+		}
 		actual, recErr = r.Adapter.Create(ctx, desired)
 		if recErr == nil {
 			r.index.remember(string(obj.GetUID()), actual)
@@ -114,32 +136,77 @@ func (r *Reconciler[K, I]) reconcileNormal(ctx context.Context, obj K) (reconcil
 	return reconcile.Result{}, recErr
 }
 
-// update applies spec changes and then records which Kubernetes generation the IRI object now
-// reflects, so status is copied back only once the runtime observed it.
+// update applies spec changes and keeps the IRI annotations current: for machines upstream's
+// pair machine-generation (the Kubernetes generation the IRI spec reflects) and
+// irimachine-generation (the IRI generation that spec has; status is copied back only once the
+// runtime's observed_generation reached it), plus the downward-API annotations. After a spec
+// change the annotations wait for the next reconcile (the runtime's change event brings it),
+// which sees the IRI generation the change produced, instead of guessing it.
 func (r *Reconciler[K, I]) update(ctx context.Context, obj K, desired, actual I) error {
 	changed, err := r.Adapter.Update(ctx, obj, desired, actual)
+	if err != nil || changed {
+		return err
+	}
+	have := actual.GetMetadata().GetAnnotations()
+	iriGen := actual.GetMetadata().GetGeneration()
+	if r.Adapter.Kind() == labels.Machine && have[labels.MachineGenerationAnnotation] == strconv.FormatInt(obj.GetGeneration(), 10) {
+		// The spec was already recorded at this generation: keep the IRI generation stored then.
+		if g, err := strconv.ParseInt(have[labels.IRIMachineGenerationAnnotation], 10, 64); err == nil {
+			iriGen = g
+		}
+	}
+	want, err := r.annotationsFor(obj, iriGen)
 	if err != nil {
 		return err
 	}
-	gen := strconv.FormatInt(obj.GetGeneration(), 10)
-	key := generationAnnotation(r.Adapter.Kind())
-	ann := actual.GetMetadata().GetAnnotations()
-	if !changed && ann[key] == gen {
+	if maps.Equal(want, have) {
 		return nil
 	}
-	next := maps.Clone(ann)
-	if next == nil {
-		next = map[string]string{}
-	}
-	next[key] = gen
-	return r.Adapter.SetAnnotations(ctx, actual.GetMetadata().GetId(), next)
+	return r.Adapter.SetAnnotations(ctx, actual.GetMetadata().GetId(), want)
 }
 
+// annotationsFor is what the poollet keeps in an IRI object's annotations: for machines the
+// generation pair, for every kind the configured downward-API annotations.
+func (r *Reconciler[K, I]) annotationsFor(obj K, iriGeneration int64) (map[string]string, error) {
+	k := r.Adapter.Kind()
+	out := map[string]string{}
+	if k == labels.Machine {
+		out[labels.MachineGenerationAnnotation] = strconv.FormatInt(obj.GetGeneration(), 10)
+		out[labels.IRIMachineGenerationAnnotation] = strconv.FormatInt(iriGeneration, 10)
+	}
+	for name, path := range r.DownwardAPI.Annotations {
+		v, err := fieldPathValue(obj, path)
+		if err != nil {
+			return nil, fmt.Errorf("downward-API annotation %s: %w", name, err)
+		}
+		out[labels.DownwardAPILabel(k, name)] = v
+	}
+	return out, nil
+}
+
+// patchStatus writes obj's status when it differs from orig's. When the informer cache still
+// lags our previous write (orig is the very version that write was based on) and the status is
+// the one we wrote then, the write would be a duplicate and is skipped.
 func (r *Reconciler[K, I]) patchStatus(ctx context.Context, orig, obj K) error {
 	if equality.Semantic.DeepEqual(statusOf(orig), statusOf(obj)) {
 		return nil
 	}
-	return r.Client.Status().Patch(ctx, obj, client.MergeFrom(orig))
+	status, err := json.Marshal(statusOf(obj))
+	if err != nil {
+		return err
+	}
+	key := client.ObjectKeyFromObject(obj)
+	if v, ok := r.written.Load(key); ok {
+		lw := v.(lastWrite)
+		if lw.uid == obj.GetUID() && lw.baseRV == orig.GetResourceVersion() && bytes.Equal(lw.status, status) {
+			return nil
+		}
+	}
+	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(orig)); err != nil {
+		return err
+	}
+	r.written.Store(key, lastWrite{uid: obj.GetUID(), baseRV: orig.GetResourceVersion(), status: status})
+	return nil
 }
 
 func (r *Reconciler[K, I]) delete(ctx context.Context, obj K) (reconcile.Result, error) {
@@ -160,6 +227,7 @@ func (r *Reconciler[K, I]) delete(ctx context.Context, obj K) (reconcile.Result,
 		log.FromContext(ctx).V(1).Info("Waiting for the IRI object to be gone", "count", len(existing))
 		return reconcile.Result{RequeueAfter: 10 * time.Second}, nil
 	}
+	r.written.Delete(client.ObjectKeyFromObject(obj))
 	orig := obj.DeepCopyObject().(K)
 	controllerutil.RemoveFinalizer(obj, r.Adapter.Finalizer())
 	if err := r.Client.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil && !apierrors.IsNotFound(err) {
@@ -196,8 +264,8 @@ func (r *Reconciler[K, I]) collect(ctx context.Context, req reconcile.Request) e
 }
 
 // labelsFor is the poollet identity of obj plus the root identity (downward API): copied when
-// a broker created obj, else obj itself is the root.
-func (r *Reconciler[K, I]) labelsFor(obj K) map[string]string {
+// a broker created obj, else obj itself is the root; plus the configured downward-API labels.
+func (r *Reconciler[K, I]) labelsFor(obj K) (map[string]string, error) {
 	k := r.Adapter.Kind()
 	out := map[string]string{
 		labels.UIDLabel(k):       string(obj.GetUID()),
@@ -216,22 +284,25 @@ func (r *Reconciler[K, I]) labelsFor(obj K) map[string]string {
 		out[labels.DownwardAPILabel(k, "root-"+string(k)+"-namespace")] = obj.GetNamespace()
 		out[labels.DownwardAPILabel(k, "root-"+string(k)+"-name")] = obj.GetName()
 	}
-	return out
+	for name, path := range r.DownwardAPI.Labels {
+		v, err := fieldPathValue(obj, path)
+		if err != nil {
+			return nil, fmt.Errorf("downward-API label %s: %w", name, err)
+		}
+		out[labels.DownwardAPILabel(k, name)] = v
+	}
+	return out, nil
 }
 
-// generationAnnotation is e.g. machinepoollet.ironcore.dev/machine-generation.
-func generationAnnotation(k labels.Kind) string {
-	if k == labels.Machine {
-		return labels.MachineGenerationAnnotation
+// MachineGenerations returns the Kubernetes generation and the IRI generation recorded on an
+// IRI machine (upstream's machine-generation / irimachine-generation annotations), -1 if absent.
+func MachineGenerations(annotations map[string]string) (k8s, iri int64) {
+	parse := func(key string) int64 {
+		g, err := strconv.ParseInt(annotations[key], 10, 64)
+		if err != nil {
+			return -1
+		}
+		return g
 	}
-	return string(k) + "poollet.ironcore.dev/" + string(k) + "-generation"
-}
-
-// GenerationOf returns the Kubernetes generation recorded on an IRI object, or -1.
-func GenerationOf(k labels.Kind, annotations map[string]string) int64 {
-	g, err := strconv.ParseInt(annotations[generationAnnotation(k)], 10, 64)
-	if err != nil {
-		return -1
-	}
-	return g
+	return parse(labels.MachineGenerationAnnotation), parse(labels.IRIMachineGenerationAnnotation)
 }

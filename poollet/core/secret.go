@@ -5,6 +5,8 @@ package core
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,17 +16,29 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
 
-// AccessSecretName is the Secret holding an object's access credentials, e.g.
-// "data-volume-access"; the kind keeps a Volume and a Bucket of one name apart.
-func AccessSecretName(kind, name string) string { return name + "-" + kind + "-access" }
+// VolumeAccessSecretName is upstream's name of the Secret holding a volume's access
+// credentials: the first 63 hex characters of sha256("<volume name>/<access handle>").
+func VolumeAccessSecretName(volumeName, handle string) string {
+	return hash63(volumeName + "/" + handle)
+}
 
-// EnsureSecret creates or updates a Secret owned by owner (deleted with it), so credentials
-// never land in the object's status.
-func EnsureSecret(ctx context.Context, c client.Client, owner client.Object, name string, data map[string][]byte) error {
+// BucketAccessSecretName is upstream's name of the Secret holding a bucket's access
+// credentials: the first 63 hex characters of sha256(<bucket name>).
+func BucketAccessSecretName(bucketName string) string { return hash63(bucketName) }
+
+func hash63(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:63]
+}
+
+// EnsureSecret creates or updates a Secret owned by owner (deleted with it) and labelled with
+// secretLabels (upstream labels it with the owner's poollet UID label), so credentials never
+// land in the object's status.
+func EnsureSecret(ctx context.Context, c client.Client, owner client.Object, name string, secretLabels map[string]string, data map[string][]byte) error {
 	s := &corev1.Secret{}
 	err := c.Get(ctx, client.ObjectKey{Namespace: owner.GetNamespace(), Name: name}, s)
 	if apierrors.IsNotFound(err) {
-		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: owner.GetNamespace(), Name: name}, Data: data}
+		s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: owner.GetNamespace(), Name: name, Labels: secretLabels}, Data: data}
 		if err := controllerutil.SetControllerReference(owner, s, c.Scheme()); err != nil {
 			return err
 		}

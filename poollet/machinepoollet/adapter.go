@@ -61,8 +61,15 @@ func (a *adapter) SetAnnotations(ctx context.Context, id string, annotations map
 	return err
 }
 
+// ObservedCurrent is upstream's rule: the runtime observed the IRI generation recorded in
+// irimachine-generation when the poollet last brought the spec up to date. Without that
+// annotation (an object from elsewhere), its current generation.
 func (*adapter) ObservedCurrent(actual *machinev1alpha1.Machine) bool {
-	return actual.GetStatus().GetObservedGeneration() >= actual.GetMetadata().GetGeneration()
+	_, want := core.MachineGenerations(actual.GetMetadata().GetAnnotations())
+	if want < 0 {
+		want = actual.GetMetadata().GetGeneration()
+	}
+	return actual.GetStatus().GetObservedGeneration() >= want
 }
 
 // Update diffs power, volumes and network interfaces by name.

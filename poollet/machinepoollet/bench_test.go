@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,11 +33,16 @@ import (
 type writeCounter struct {
 	rt     http.RoundTripper
 	writes *atomic.Int64
+	// status counts the writes to machines/status.
+	status *atomic.Int64
 }
 
 func (w writeCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method != http.MethodGet {
 		w.writes.Add(1)
+		if strings.Contains(r.URL.Path, "/machines/") && strings.HasSuffix(r.URL.Path, "/status") {
+			w.status.Add(1)
+		}
 	}
 	return w.rt.RoundTrip(r)
 }
@@ -65,9 +71,11 @@ func benchOnce(b *testing.B, n int) {
 	if err := e.Client.Create(ctx, &computev1alpha1.MachineClass{ObjectMeta: metav1.ObjectMeta{Name: class}}); err != nil {
 		b.Fatal(err)
 	}
-	writes := &atomic.Int64{}
+	writes, statusWrites := &atomic.Int64{}, &atomic.Int64{}
 	restCfg := rest.CopyConfig(e.Config)
-	restCfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return writeCounter{rt: rt, writes: writes} })
+	restCfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return writeCounter{rt: rt, writes: writes, status: statusWrites}
+	})
 	o := e.Options(pool)
 	o.Pool.StatusPeriod, o.Pool.HeartbeatInterval = 10*time.Second, 10*time.Second
 	testenv.Run(b, func(ctx context.Context) (manager.Manager, error) { return machinepoollet.New(ctx, restCfg, o) })
@@ -115,6 +123,7 @@ func benchOnce(b *testing.B, n int) {
 	}()
 
 	writes.Store(0)
+	statusWrites.Store(0)
 	start := time.Now()
 	var wg sync.WaitGroup
 	next := atomic.Int64{}
@@ -155,6 +164,7 @@ func benchOnce(b *testing.B, n int) {
 	b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "p99-ms")
 	b.ReportMetric(float64(writes.Load())/float64(n), "writes/machine")
+	b.ReportMetric(float64(statusWrites.Load())/float64(n), "status-writes/machine")
 	b.ReportMetric(float64(n)/total.Seconds(), "machines/s")
 	// Reference: how fast this apiserver accepted the creates themselves.
 	b.ReportMetric(createRate, "creates/s")

@@ -18,7 +18,6 @@ import (
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
-	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/poollet/core"
 )
 
@@ -38,7 +37,7 @@ func (*adapter) ApplyStatus(_ context.Context, _ client.Client, m *computev1alph
 	if !observed {
 		return nil
 	}
-	if g := core.GenerationOf(labels.Machine, actual.GetMetadata().GetAnnotations()); g >= 0 {
+	if g, _ := core.MachineGenerations(actual.GetMetadata().GetAnnotations()); g >= 0 {
 		m.Status.ObservedGeneration = g
 	}
 	now := metav1.Now()

@@ -125,8 +125,8 @@ func (*adapter) ApplyStatus(ctx context.Context, c client.Client, v *storagev1al
 	}
 	access := &storagev1alpha1.VolumeAccess{Driver: acc.GetDriver(), Handle: acc.GetHandle(), VolumeAttributes: acc.GetAttributes()}
 	if len(acc.GetSecretData()) > 0 {
-		name := core.AccessSecretName("volume", v.Name)
-		if err := core.EnsureSecret(ctx, c, v, name, acc.GetSecretData()); err != nil {
+		name := core.VolumeAccessSecretName(v.Name, acc.GetHandle())
+		if err := core.EnsureSecret(ctx, c, v, name, map[string]string{labels.VolumeUIDLabel: string(v.UID)}, acc.GetSecretData()); err != nil {
 			return err
 		}
 		access.SecretRef = &corev1.LocalObjectReference{Name: name}

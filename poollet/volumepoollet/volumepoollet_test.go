@@ -4,24 +4,34 @@
 package volumepoollet_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zapcore"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/poollet/internal/testenv"
 	"github.com/ironfed/ironfed/poollet/volumepoollet"
+	"github.com/ironfed/ironfed/providers/memory"
 )
 
 const wait = 15 * time.Second
@@ -153,4 +163,107 @@ func TestVolumeWaitsForEncryptionSecret(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestVolumeAccessSecret: the runtime's access secret_data lands in a Secret owned by the Volume
+// and referenced by status.access.secretRef; no secret byte appears in the Volume's annotations,
+// its status or the poollet's logs (debug level).
+func TestVolumeAccessSecret(t *testing.T) {
+	t.Parallel()
+	e := testenv.Start(t, false)
+	ctx := t.Context()
+	var logs syncBuffer
+	logger := zap.New(zap.UseDevMode(true), zap.Level(zapcore.Level(-10)), zap.WriteTo(&logs))
+	o := e.Options("vp")
+	o.Manager.Logger = &logger
+	testenv.Run(t, func(ctx context.Context) (manager.Manager, error) { return volumepoollet.New(ctx, e.Config, o) })
+
+	v := &storagev1alpha1.Volume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "creds"},
+		Spec: storagev1alpha1.VolumeSpec{
+			VolumeClassRef: &commonv1alpha1.LocalObjectReference{Name: "fast"},
+			VolumePoolRef:  &commonv1alpha1.LocalObjectReference{Name: "vp"},
+			Resources:      commonv1alpha1.ResourceList{commonv1alpha1.ResourceStorage: resource.MustParse("1Gi")},
+		},
+	}
+	if err := e.Client.Create(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, wait, "access secretRef", func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
+			return err
+		}
+		if v.Status.Access == nil || v.Status.Access.SecretRef == nil {
+			return fmt.Errorf("status %+v", v.Status)
+		}
+		return nil
+	})
+	// Upstream's name: the first 63 hex characters of sha256("<volume>/<handle>").
+	if want := core.VolumeAccessSecretName("creds", v.Status.Access.Handle); v.Status.Access.SecretRef.Name != want || len(want) != 63 {
+		t.Fatalf("secretRef = %q, want %q", v.Status.Access.SecretRef.Name, want)
+	}
+	id := v.Status.VolumeID[strings.Index(v.Status.VolumeID, "://")+3:]
+	want := memory.VolumeCredentials(id)
+	s := &corev1.Secret{}
+	if err := e.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: v.Status.Access.SecretRef.Name}, s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Data) != len(want) || string(s.Data[memory.VolumeUserID]) != string(want[memory.VolumeUserID]) ||
+		string(s.Data[memory.VolumeUserKey]) != string(want[memory.VolumeUserKey]) {
+		t.Fatalf("secret data = %q, want %q", s.Data, want)
+	}
+	if ref := metav1.GetControllerOf(s); ref == nil || ref.UID != v.UID || ref.Kind != "Volume" {
+		t.Fatalf("secret owner = %+v, want the Volume %s", s.OwnerReferences, v.UID)
+	}
+	if s.Labels[labels.VolumeUIDLabel] != string(v.UID) {
+		t.Fatalf("secret labels = %v, want %s=%s", s.Labels, labels.VolumeUIDLabel, v.UID)
+	}
+
+	key := string(want[memory.VolumeUserKey])
+	for k, val := range v.Annotations {
+		if strings.Contains(val, key) || strings.Contains(k, key) {
+			t.Fatalf("annotation %s carries the volume key", k)
+		}
+	}
+	if b, _ := json.Marshal(v.Status); strings.Contains(string(b), key) {
+		t.Fatalf("status carries the volume key: %s", b)
+	}
+	res, err := e.Provider.VolumeServer().ListVolumes(ctx, &volumev1alpha1.ListVolumesRequest{Filter: &volumev1alpha1.VolumeFilter{Id: id}})
+	if err != nil || len(res.GetVolumes()) != 1 {
+		t.Fatalf("ListVolumes: %v, %d", err, len(res.GetVolumes()))
+	}
+	for k, val := range res.GetVolumes()[0].GetMetadata().GetAnnotations() {
+		if strings.Contains(val, key) {
+			t.Fatalf("IRI annotation %s carries the volume key", k)
+		}
+	}
+	if logs.Len() == 0 {
+		t.Fatal("no logs captured; the check below would prove nothing")
+	}
+	if strings.Contains(logs.String(), key) || strings.Contains(logs.String(), base64.StdEncoding.EncodeToString([]byte(key))) {
+		t.Fatal("poollet logs carry the volume key")
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

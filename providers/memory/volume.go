@@ -1,6 +1,8 @@
 package memory
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 
@@ -17,6 +19,26 @@ type (
 
 // VolumeDriver is the driver name in the access info of memory volumes.
 const VolumeDriver = "memory"
+
+// Keys of a volume's access secret_data, as Ceph RBD volumes carry them.
+const (
+	VolumeUserID  = "userID"
+	VolumeUserKey = "userKey"
+)
+
+// VolumeCredentials returns the deterministic access credentials of the volume id:
+// userID "memory-<first 16 id characters>" and a 64-hex-character userKey derived from the id.
+func VolumeCredentials(id string) map[string][]byte {
+	short := id
+	if len(short) > 16 {
+		short = short[:16]
+	}
+	sum := sha256.Sum256([]byte("ironfed memory volume key\x00" + id))
+	return map[string][]byte{
+		VolumeUserID:  []byte("memory-" + short),
+		VolumeUserKey: []byte(hex.EncodeToString(sum[:])),
+	}
+}
 
 // Volumes is the volume runtime's domain: volumes and their snapshots, which
 // share one event log.
@@ -194,6 +216,7 @@ func settleVolume(o *volume) (bool, []eventRecord) {
 			Driver:     VolumeDriver,
 			Handle:     o.Metadata.Id,
 			Attributes: map[string]string{"class": o.Spec.Class},
+			SecretData: VolumeCredentials(o.Metadata.Id),
 		}
 		evs = append(evs, normal("Available", "Create", fmt.Sprintf("Volume of %d bytes is available", size)))
 	}

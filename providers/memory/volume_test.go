@@ -28,6 +28,16 @@ func TestVolumeLifecycle(t *testing.T) {
 	if v.Status.State != volumev1alpha1.VolumeState_VOLUME_AVAILABLE || acc.GetDriver() != VolumeDriver || acc.GetHandle() == "" {
 		t.Fatalf("new volume status = %v", v.Status)
 	}
+	if want := VolumeCredentials(id); len(acc.GetSecretData()) != 2 ||
+		string(acc.GetSecretData()[VolumeUserID]) != string(want[VolumeUserID]) || len(acc.GetSecretData()[VolumeUserKey]) != 64 ||
+		string(acc.GetSecretData()[VolumeUserKey]) != string(want[VolumeUserKey]) {
+		t.Fatalf("volume secret_data = %q, want deterministic %q", acc.GetSecretData(), want)
+	}
+	for _, ev := range p.VolumeEvents().List(EventFilter{ID: id}) {
+		if strings.Contains(ev.Spec.Message, string(acc.GetSecretData()[VolumeUserKey])) {
+			t.Fatalf("event leaks the volume key: %q", ev.Spec.Message)
+		}
+	}
 	if err := p.Volumes.Expand(id, 4*gi); err != nil {
 		t.Fatal(err)
 	}
