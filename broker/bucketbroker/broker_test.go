@@ -21,11 +21,11 @@ import (
 	"github.com/ironfed/ironfed/broker/common/brokertest"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
-	"github.com/ironfed/ironfed/federation/controllermanager"
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/conformance"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/providers/memory"
 )
 
 func init() { ctrllog.SetLogger(logr.Discard()) }
@@ -133,24 +133,13 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// bucketNeedsAvailable wait for an Available bucket: a downstream
-// bucketpoollet must serve the pool.
-const bucketNeedsAvailable = `^bucket/(create-list-delete|access|events)$`
-
+// TestBucketConformance runs the bucket cases against the broker, with the real
+// controller-manager and bucketpoollet (over a memory provider) serving the
+// downstream pool, so buckets really become Available.
 func TestBucketConformance(t *testing.T) {
-	e := brokertest.Start(t, "bucket", bucketbroker.Run, seed, nil)
-	opts := controllermanager.DefaultOptions()
-	opts.MetricsBindAddress, opts.HealthProbeBindAddress = "0", "0"
-	opts.SkipControllerNameValidation = true
-	mgr, err := controllermanager.New(e.Cluster.Config, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	report := conformance.RunTests(t, conformance.Config{BucketEndpoint: "unix://" + e.Socket, Focus: `^bucket/`, Skip: bucketNeedsAvailable, WaitTimeout: 20 * time.Second})
+	e := brokertest.Start(t, "bucket", bucketbroker.Run, seed, func(o *common.Options) { o.PoolName = "bpool" })
+	brokertest.RunDownstream(t, e.Cluster.Config, "bucket", "bpool", memory.DefaultConfig())
+	report := conformance.RunTests(t, conformance.Config{BucketEndpoint: "unix://" + e.Socket, Focus: `^bucket/`, WaitTimeout: 30 * time.Second})
 	if report.Skipped != 0 {
 		t.Errorf("%d cases skipped", report.Skipped)
 	}

@@ -135,11 +135,13 @@ func AnnotationsPatch(annotations map[string]string) (map[string]any, error) {
 // IsCreated says whether o has all its sub-objects.
 func IsCreated(o client.Object) bool { return o.GetLabels()[CreatedLabel] == "true" }
 
-// Owned returns an owner reference list pointing at owner (controller, and
-// blocking deletion so a foreground delete waits for the sub-objects).
+// Owned returns an owner reference list pointing at owner (blocking deletion
+// so a foreground delete waits for the sub-objects). It is not a controller
+// reference: the downstream machinepoollet prunes the Volumes and
+// NetworkInterfaces its Machine controls that are not ephemeral.
 func Owned(owner client.Object, apiVersion, kind string) []metav1.OwnerReference {
 	t := true
-	return []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: owner.GetName(), UID: owner.GetUID(), Controller: &t, BlockOwnerDeletion: &t}}
+	return []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: owner.GetName(), UID: owner.GetUID(), BlockOwnerDeletion: &t}}
 }
 
 // SubMeta is the metadata of a sub-object of owner standing for the IRI

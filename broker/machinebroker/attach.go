@@ -129,7 +129,7 @@ func (b *Broker) AttachVolume(ctx context.Context, req *machinev1alpha1.AttachVo
 		if sub, err = b.volumeFor(cur, v); err != nil {
 			return nil, common.Invalidf("encode volume connection: %v", err)
 		}
-		if err := b.store.CreateSub(ctx, sub); err != nil {
+		if err := b.createSub(ctx, sub); err != nil {
 			return nil, b.D.ToStatus("create volume "+v.Name+" of machine "+id, err)
 		}
 	}
@@ -169,7 +169,7 @@ func (b *Broker) UpdateVolume(ctx context.Context, req *machinev1alpha1.UpdateVo
 		if err != nil {
 			return nil, common.Invalidf("encode volume connection: %v", err)
 		}
-		if err := b.store.CreateSub(ctx, sub); err != nil {
+		if err := b.createSub(ctx, sub); err != nil {
 			return nil, b.D.ToStatus("update volume "+v.Name+" of machine "+id, err)
 		}
 	}
@@ -230,7 +230,7 @@ func (b *Broker) AttachNetworkInterface(ctx context.Context, req *machinev1alpha
 		return nil, common.AlreadyExistsf("machine %s already has a network interface named %q; detach it first", id, n.Name)
 	}
 	sub := b.nicFor(cur, n)
-	if err := b.store.CreateSub(ctx, sub); err != nil {
+	if err := b.createSub(ctx, sub); err != nil {
 		return nil, b.D.ToStatus("create network interface "+n.Name+" of machine "+id, err)
 	}
 	err = b.changeSpec(ctx, id, func(spec *machinev1alpha1.MachineSpec) error {

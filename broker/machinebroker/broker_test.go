@@ -19,6 +19,7 @@ import (
 
 	"github.com/ironfed/ironfed/broker/common"
 	"github.com/ironfed/ironfed/broker/machinebroker"
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
@@ -95,8 +96,15 @@ func TestMachineBroker(t *testing.T) {
 			}
 			must(t, e.kube.Get(ctx, client.ObjectKey{Namespace: testNamespace, Name: name}, o))
 			refs := o.GetOwnerReferences()
-			if len(refs) != 1 || refs[0].UID != m.UID || refs[0].Kind != "Machine" {
-				t.Errorf("%T %s owner references: %v", o, name, refs)
+			if len(refs) != 1 || refs[0].UID != m.UID || refs[0].Kind != "Machine" || refs[0].Controller != nil {
+				t.Errorf("%T %s owner references (not a controller reference: the machinepoollet prunes those): %v", o, name, refs)
+			}
+			if v, ok := o.(*storagev1alpha1.Volume); ok {
+				size := v.Status.Resources[commonv1alpha1.ResourceStorage]
+				if v.Status.State != storagev1alpha1.VolumeStateAvailable || v.Status.Access == nil || v.Status.Access.Driver != "ceph" ||
+					v.Status.Access.Handle != "pool/img" || v.Status.Access.VolumeAttributes["monitors"] != "m1" || size.Value() != 1<<30 {
+					t.Errorf("static volume status: %+v", v.Status)
+				}
 			}
 		}
 		for k, v := range m.Annotations {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -184,7 +185,35 @@ func (b *Broker) volumeFor(owner *computev1alpha1.Machine, v *machinev1alpha1.Vo
 	// A static volume (no class): never scheduled downstream; its size is
 	// in the connection annotation (resources require a class).
 	vol.Annotations[ConnectionAnnotation] = string(data)
+	// Its status is the connection (createSub writes it): no downstream
+	// poollet serves a static volume, and the downstream machinepoollet only
+	// attaches Available volumes with an access.
+	vol.Status.State = storagev1alpha1.VolumeStateAvailable
+	vol.Status.Access = &storagev1alpha1.VolumeAccess{Driver: c.Driver, Handle: c.Handle, VolumeAttributes: c.Attributes}
+	if c.EffectiveStorageBytes > 0 {
+		vol.Status.Resources = commonv1alpha1.ResourceList{commonv1alpha1.ResourceStorage: *resource.NewQuantity(c.EffectiveStorageBytes, resource.BinarySI)}
+	}
 	return vol, nil
+}
+
+// createSub creates a sub-object; a static Volume also gets its status
+// (set by volumeFor), which a create does not write.
+func (b *Broker) createSub(ctx context.Context, o client.Object) error {
+	vol, ok := o.(*storagev1alpha1.Volume)
+	var st storagev1alpha1.VolumeStatus
+	if ok {
+		st = *vol.Status.DeepCopy()
+	}
+	if err := b.store.CreateSub(ctx, o); err != nil || !ok {
+		return err
+	}
+	data, err := json.Marshal(map[string]any{"status": st})
+	if err != nil {
+		return err
+	}
+	return b.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+		return c.Status().Patch(ctx, vol, client.RawPatch(types.MergePatchType, data))
+	})
 }
 
 // networkName is the downstream Network an IRI network id stands for.

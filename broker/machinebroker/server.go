@@ -81,7 +81,7 @@ func (b *Broker) CreateMachine(ctx context.Context, req *machinev1alpha1.CreateM
 				return err
 			}
 			for _, o := range subs {
-				if err := b.store.CreateSub(ctx, o); err != nil {
+				if err := b.createSub(ctx, o); err != nil {
 					return err
 				}
 			}

@@ -21,11 +21,11 @@ import (
 	"github.com/ironfed/ironfed/broker/volumebroker"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
-	"github.com/ironfed/ironfed/federation/controllermanager"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/conformance"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/providers/memory"
 )
 
 func init() { ctrllog.SetLogger(logr.Discard()) }
@@ -117,25 +117,13 @@ func TestVolumeBroker(t *testing.T) {
 	}
 }
 
-// volumeNeedsAvailable are the volume cases that wait for a volume to
-// become Available (a downstream poollet must serve the pool) or use
-// snapshots (not brokered yet).
-const volumeNeedsAvailable = `^volume/(create-list-delete|access|expand|snapshots|events)$`
-
+// TestVolumeConformance runs the volume cases against the broker, with the real
+// controller-manager and volumepoollet (over a memory provider) serving the
+// downstream pool, so volumes really become Available. Snapshots are not brokered.
 func TestVolumeConformance(t *testing.T) {
-	e := brokertest.Start(t, "volume", volumebroker.Run, seed, nil)
-	opts := controllermanager.DefaultOptions()
-	opts.MetricsBindAddress, opts.HealthProbeBindAddress = "0", "0"
-	opts.SkipControllerNameValidation = true
-	mgr, err := controllermanager.New(e.Cluster.Config, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	report := conformance.RunTests(t, conformance.Config{VolumeEndpoint: "unix://" + e.Socket, Focus: `^volume/`, Skip: volumeNeedsAvailable, WaitTimeout: 20 * time.Second})
+	e := brokertest.Start(t, "volume", volumebroker.Run, seed, func(o *common.Options) { o.PoolName = "vpool" })
+	brokertest.RunDownstream(t, e.Cluster.Config, "volume", "vpool", memory.DefaultConfig())
+	report := conformance.RunTests(t, conformance.Config{VolumeEndpoint: "unix://" + e.Socket, Focus: `^volume/`, Skip: `^volume/snapshots$`, WaitTimeout: 30 * time.Second})
 	if report.Skipped != 0 {
 		t.Errorf("%d cases skipped", report.Skipped)
 	}
