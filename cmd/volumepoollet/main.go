@@ -6,12 +6,11 @@
 package main
 
 import (
-	goflag "flag"
-	"os"
+	"context"
 
 	"github.com/spf13/pflag"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/poollet/volumepoollet"
@@ -19,31 +18,8 @@ import (
 
 func main() {
 	opts := core.DefaultOptions()
-	opts.AddFlags(pflag.CommandLine, "volume")
-	clientOpts := core.DefaultClientOptions()
-	clientOpts.AddFlags(pflag.CommandLine)
-	zapOpts := zap.Options{}
-	goflags := goflag.NewFlagSet("zap", goflag.ExitOnError)
-	zapOpts.BindFlags(goflags)
-	pflag.CommandLine.AddGoFlagSet(goflags)
-	pflag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-
-	ctx := ctrl.SetupSignalHandler()
-	cfg, err := clientOpts.RESTConfig()
-	if err != nil {
-		fail(err)
-	}
-	mgr, err := volumepoollet.New(ctx, cfg, opts)
-	if err != nil {
-		fail(err)
-	}
-	if err := mgr.Start(ctx); err != nil {
-		fail(err)
-	}
-}
-
-func fail(err error) {
-	ctrl.Log.Error(err, "volumepoollet failed")
-	os.Exit(1)
+	core.Main("volumepoollet", func(fs *pflag.FlagSet) { opts.AddFlags(fs, "volume") },
+		func(ctx context.Context, cfg *rest.Config) (manager.Manager, error) {
+			return volumepoollet.New(ctx, cfg, opts)
+		})
 }
