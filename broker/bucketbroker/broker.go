@@ -98,16 +98,14 @@ func (b *Broker) toIRI(x *storagev1alpha1.Bucket) (*bucketv1alpha1.Bucket, error
 		spec.Class = x.Spec.BucketClassRef.Name
 	}
 	st := &bucketv1alpha1.BucketStatus{State: stateToIRI[x.Status.State]}
+	var err error
 	if a := x.Status.Access; a != nil {
 		st.Access = &bucketv1alpha1.BucketAccess{Endpoint: a.Endpoint}
 		if a.SecretRef != nil {
-			var s corev1.Secret
-			if err := b.D.Cache.Get(context.Background(), client.ObjectKey{Namespace: x.Namespace, Name: a.SecretRef.Name}, &s); err == nil {
-				st.Access.SecretData = s.Data
-			}
+			st.Access.SecretData, err = b.SecretData(x.Namespace, a.SecretRef.Name)
 		}
 	}
-	return &bucketv1alpha1.Bucket{Metadata: common.IRIMetadata(x), Spec: spec, Status: st}, nil
+	return &bucketv1alpha1.Bucket{Metadata: common.IRIMetadata(x), Spec: spec, Status: st}, err
 }
 
 func (b *Broker) Version(context.Context, *bucketv1alpha1.VersionRequest) (*bucketv1alpha1.VersionResponse, error) {

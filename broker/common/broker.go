@@ -2,12 +2,14 @@ package common
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/go-logr/logr"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -104,6 +106,20 @@ func (s *Store[O, T]) Setup(ctx context.Context) error {
 	return s.Hub.register(ctx)
 }
 
+// ErrIncomplete, returned by an adapter's ToIRI together with a usable result, marks a
+// conversion that lacks something not cached yet (e.g. an access Secret written after the
+// object's status): the result is served but not memoised, so the next read retries.
+var ErrIncomplete = errors.New("conversion incomplete")
+
+// SecretData reads a Secret of namespace from the cache; ErrIncomplete when it is not there yet.
+func (b *Broker) SecretData(namespace, name string) (map[string][]byte, error) {
+	var s corev1.Secret
+	if err := b.D.Cache.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
+		return nil, fmt.Errorf("%w: secret %s/%s: %v", ErrIncomplete, namespace, name, err)
+	}
+	return s.Data, nil
+}
+
 // Convert converts o to its IRI form, from the conversion cache when o's
 // resourceVersion was converted before. The result is shared: don't modify it.
 func (s *Store[O, T]) Convert(o O) (T, error) {
@@ -114,6 +130,9 @@ func (s *Store[O, T]) Convert(o O) (T, error) {
 		}
 	}
 	t, err := s.A.ToIRI(o)
+	if errors.Is(err, ErrIncomplete) {
+		return t, nil
+	}
 	if err != nil {
 		return t, err
 	}

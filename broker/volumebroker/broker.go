@@ -76,7 +76,7 @@ func (b *Broker) Register(s *grpc.Server) { volumev1alpha1.RegisterVolumeRuntime
 // Run serves the volume broker until ctx ends. onReady (may be nil) is
 // called once it serves.
 func Run(ctx context.Context, cfg *rest.Config, opts common.Options, log logr.Logger, onReady func()) error {
-	return common.ServeKind(ctx, cfg, opts, log, Name, cachedObjects(), false, func(d *common.Downstream) (common.Service, error) {
+	return common.ServeKind(ctx, cfg, opts, log, Name, cachedObjects(), true, func(d *common.Downstream) (common.Service, error) {
 		return New(d, opts, log)
 	}, onReady)
 }

@@ -127,4 +127,30 @@ func TestVolumeConformance(t *testing.T) {
 	if report.Skipped != 0 {
 		t.Errorf("%d cases skipped", report.Skipped)
 	}
+
+	t.Run("access credentials come up from the leaf", func(t *testing.T) {
+		// The leaf provider's credentials sit in a Secret the downstream volumepoollet writes;
+		// the broker must hand them up, or a machine upstream could not use the volume.
+		v := volumev1alpha1.NewVolumeRuntimeClient(e.Conn)
+		ctx := t.Context()
+		created, err := v.CreateVolume(ctx, &volumev1alpha1.CreateVolumeRequest{Volume: &volumev1alpha1.Volume{
+			Metadata: &metav1alpha1.ObjectMetadata{Labels: map[string]string{labels.VolumeUIDLabel: "creds"}},
+			Spec:     &volumev1alpha1.VolumeSpec{Class: "fast", Resources: &volumev1alpha1.VolumeResources{StorageBytes: 1 << 30}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := created.GetVolume().GetMetadata().GetId()
+		var data map[string][]byte
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			l, err := v.ListVolumes(ctx, &volumev1alpha1.ListVolumesRequest{Filter: &volumev1alpha1.VolumeFilter{Id: id}})
+			if err == nil && len(l.Volumes) == 1 && len(l.Volumes[0].GetStatus().GetAccess().GetSecretData()) > 0 {
+				data = l.Volumes[0].GetStatus().GetAccess().GetSecretData()
+				break
+			}
+		}
+		if len(data["userID"]) == 0 || len(data["userKey"]) == 0 {
+			t.Fatalf("volume %s: access secret data %v, want the leaf's userID and userKey", id, data)
+		}
+	})
 }

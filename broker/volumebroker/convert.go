@@ -55,12 +55,15 @@ func (b *Broker) toIRI(v *storagev1alpha1.Volume) (*volumev1alpha1.Volume, error
 	if n := storageOf(v.Status.Resources); n > 0 {
 		st.Resources = &volumev1alpha1.VolumeResources{StorageBytes: n}
 	}
+	var err error
 	if a := v.Status.Access; a != nil {
-		// The access Secret belongs to the downstream provider; only
-		// driver, handle and attributes are brokered (docs/brokers.md).
 		st.Access = &volumev1alpha1.VolumeAccess{Driver: a.Driver, Handle: a.Handle, Attributes: a.VolumeAttributes}
+		// The downstream poollet keeps the credentials in a Secret next to the Volume.
+		if a.SecretRef != nil {
+			st.Access.SecretData, err = b.SecretData(v.Namespace, a.SecretRef.Name)
+		}
 	}
-	return &volumev1alpha1.Volume{Metadata: common.IRIMetadata(v), Spec: spec, Status: st}, nil
+	return &volumev1alpha1.Volume{Metadata: common.IRIMetadata(v), Spec: spec, Status: st}, err
 }
 
 func (b *Broker) subsOf(v *storagev1alpha1.Volume) []client.Object {
