@@ -50,23 +50,15 @@ func New(d *common.Downstream, opts common.Options, log logr.Logger) (*Broker, e
 		New:     func() *storagev1alpha1.Bucket { return &storagev1alpha1.Bucket{} },
 		NewList: func() client.ObjectList { return &storagev1alpha1.BucketList{} },
 		Items: func(l client.ObjectList) []*storagev1alpha1.Bucket {
-			items := l.(*storagev1alpha1.BucketList).Items
-			out := make([]*storagev1alpha1.Bucket, len(items))
-			for i := range items {
-				out[i] = &items[i]
-			}
-			return out
+			return common.Pointers(l.(*storagev1alpha1.BucketList).Items)
 		},
 		ToIRI:      b.toIRI,
 		IDOf:       func(x *bucketv1alpha1.Bucket) string { return x.GetMetadata().GetId() },
 		APIVersion: storagev1alpha1.SchemeGroupVersion.String(),
 		Kind:       "Bucket",
-	}, opts.ConversionCacheSize)
+	}, opts)
 	if err != nil {
 		return nil, err
-	}
-	if opts.WatchBuffer > 0 {
-		store.Hub.Buffer = opts.WatchBuffer
 	}
 	b.store = store
 	return b, nil

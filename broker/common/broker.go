@@ -68,19 +68,31 @@ type Store[O client.Object, T proto.Message] struct {
 
 // NewStore builds a Store; conversionCacheSize bounds the cache of converted
 // objects (0 disables it).
-func NewStore[O client.Object, T proto.Message](b *Broker, a Adapter[O, T], conversionCacheSize int) (*Store[O, T], error) {
+func NewStore[O client.Object, T proto.Message](b *Broker, a Adapter[O, T], opts Options) (*Store[O, T], error) {
 	s := &Store[O, T]{Broker: b, A: a}
 	var err error
 	if s.recent, err = lru.New[string, string](4096); err != nil {
 		return nil, err
 	}
-	if conversionCacheSize > 0 {
-		if s.conv, err = lru.New[string, T](conversionCacheSize); err != nil {
+	if opts.ConversionCacheSize > 0 {
+		if s.conv, err = lru.New[string, T](opts.ConversionCacheSize); err != nil {
 			return nil, err
 		}
 	}
 	s.Hub = newHub(s)
+	if opts.WatchBuffer > 0 {
+		s.Hub.Buffer = opts.WatchBuffer
+	}
 	return s, nil
+}
+
+// Pointers returns pointers to the items of a typed list, for Adapter.Items.
+func Pointers[E any](items []E) []*E {
+	out := make([]*E, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
 }
 
 // Setup registers the field indexes and the watch handler; call it before

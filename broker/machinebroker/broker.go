@@ -50,24 +50,16 @@ func New(d *common.Downstream, opts common.Options, log logr.Logger) (*Broker, e
 		New:     func() *computev1alpha1.Machine { return &computev1alpha1.Machine{} },
 		NewList: func() client.ObjectList { return &computev1alpha1.MachineList{} },
 		Items: func(l client.ObjectList) []*computev1alpha1.Machine {
-			items := l.(*computev1alpha1.MachineList).Items
-			out := make([]*computev1alpha1.Machine, len(items))
-			for i := range items {
-				out[i] = &items[i]
-			}
-			return out
+			return common.Pointers(l.(*computev1alpha1.MachineList).Items)
 		},
 		ToIRI:      b.toIRI,
 		Subs:       b.subsOf,
 		IDOf:       func(m *machinev1alpha1.Machine) string { return m.GetMetadata().GetId() },
 		APIVersion: computev1alpha1.SchemeGroupVersion.String(),
 		Kind:       "Machine",
-	}, opts.ConversionCacheSize)
+	}, opts)
 	if err != nil {
 		return nil, err
-	}
-	if opts.WatchBuffer > 0 {
-		store.Hub.Buffer = opts.WatchBuffer
 	}
 	b.store = store
 	return b, nil

@@ -44,24 +44,16 @@ func New(d *common.Downstream, opts common.Options, log logr.Logger) (*Broker, e
 		New:     func() *storagev1alpha1.Volume { return &storagev1alpha1.Volume{} },
 		NewList: func() client.ObjectList { return &storagev1alpha1.VolumeList{} },
 		Items: func(l client.ObjectList) []*storagev1alpha1.Volume {
-			items := l.(*storagev1alpha1.VolumeList).Items
-			out := make([]*storagev1alpha1.Volume, len(items))
-			for i := range items {
-				out[i] = &items[i]
-			}
-			return out
+			return common.Pointers(l.(*storagev1alpha1.VolumeList).Items)
 		},
 		ToIRI:      b.toIRI,
 		Subs:       b.subsOf,
 		IDOf:       func(v *volumev1alpha1.Volume) string { return v.GetMetadata().GetId() },
 		APIVersion: storagev1alpha1.SchemeGroupVersion.String(),
 		Kind:       "Volume",
-	}, opts.ConversionCacheSize)
+	}, opts)
 	if err != nil {
 		return nil, err
-	}
-	if opts.WatchBuffer > 0 {
-		store.Hub.Buffer = opts.WatchBuffer
 	}
 	b.store = store
 	return b, nil

@@ -7,7 +7,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
@@ -35,11 +34,7 @@ func (p *poolAdapter) NewPool() client.Object {
 }
 
 func (*poolAdapter) ClassExists(ctx context.Context, c client.Reader, name string) (bool, error) {
-	err := c.Get(ctx, client.ObjectKey{Name: name}, &storagev1alpha1.BucketClass{})
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	return err == nil, err
+	return core.ClassExists(ctx, c, &storagev1alpha1.BucketClass{}, name)
 }
 
 func (p *poolAdapter) RuntimeClasses(ctx context.Context) ([]core.ClassQuantity, error) {

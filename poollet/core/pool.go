@@ -222,3 +222,13 @@ func (a *Announcer) heartbeat(ctx context.Context) error {
 func unreachable(msg string) conditions.Condition {
 	return conditions.Condition{Type: commonv1alpha1.ConditionTypeReady, Status: corev1.ConditionUnknown, Reason: ReasonRuntimeUnreachable, Message: msg}
 }
+
+// ClassExists reports whether the cluster-scoped class named name exists, for PoolAdapters:
+// obj is an empty object of the class kind.
+func ClassExists(ctx context.Context, c client.Reader, obj client.Object, name string) (bool, error) {
+	err := c.Get(ctx, client.ObjectKey{Name: name}, obj)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
