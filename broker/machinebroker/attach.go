@@ -188,30 +188,43 @@ func (b *Broker) UpdateVolume(ctx context.Context, req *machinev1alpha1.UpdateVo
 }
 
 func (b *Broker) DetachVolume(ctx context.Context, req *machinev1alpha1.DetachVolumeRequest) (*machinev1alpha1.DetachVolumeResponse, error) {
-	id, name := req.GetMachineId(), req.GetName()
-	if err := common.CheckID("machine_id", id); err != nil {
-		return nil, err
-	}
-	if name == "" {
-		return nil, common.Invalidf("name is required")
-	}
-	err := b.changeSpec(ctx, id, func(spec *machinev1alpha1.MachineSpec) error {
+	err := b.detach(ctx, req.GetMachineId(), req.GetName(), "volume", &storagev1alpha1.Volume{}, func(spec *machinev1alpha1.MachineSpec, name string) bool {
 		i := findVolume(spec, name)
-		if i < 0 {
-			return common.NotFoundf("machine %s has no volume named %q", id, name)
+		if i >= 0 {
+			spec.Volumes = append(spec.Volumes[:i], spec.Volumes[i+1:]...)
 		}
-		spec.Volumes = append(spec.Volumes[:i], spec.Volumes[i+1:]...)
-		return nil
+		return i >= 0
 	})
 	if err != nil {
 		return nil, err
 	}
-	vol := &storagev1alpha1.Volume{}
-	vol.Name, vol.Namespace = common.SubName(id, name), b.Namespace
-	if err := b.store.DeleteSub(ctx, vol); err != nil {
-		b.Log.Error(err, "Deleting the downstream volume of a detached volume failed; the garbage collector removes it with the machine", "id", id, "volume", name)
-	}
 	return &machinev1alpha1.DetachVolumeResponse{}, nil
+}
+
+// detach removes the named entry from the machine's spec (remove reports whether it was there)
+// and then deletes its downstream sub-object (sub: an empty object of its kind).
+func (b *Broker) detach(ctx context.Context, id, name, what string, sub client.Object,
+	remove func(*machinev1alpha1.MachineSpec, string) bool) error {
+	if err := common.CheckID("machine_id", id); err != nil {
+		return err
+	}
+	if name == "" {
+		return common.Invalidf("name is required")
+	}
+	if err := b.changeSpec(ctx, id, func(spec *machinev1alpha1.MachineSpec) error {
+		if !remove(spec, name) {
+			return common.NotFoundf("machine %s has no %s named %q", id, what, name)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	sub.SetName(common.SubName(id, name))
+	sub.SetNamespace(b.Namespace)
+	if err := b.store.DeleteSub(ctx, sub); err != nil {
+		b.Log.Error(err, "Deleting the downstream object of a detached "+what+" failed; the garbage collector removes it with the machine", "id", id, "name", name)
+	}
+	return nil
 }
 
 func (b *Broker) AttachNetworkInterface(ctx context.Context, req *machinev1alpha1.AttachNetworkInterfaceRequest) (*machinev1alpha1.AttachNetworkInterfaceResponse, error) {
@@ -248,28 +261,15 @@ func (b *Broker) AttachNetworkInterface(ctx context.Context, req *machinev1alpha
 }
 
 func (b *Broker) DetachNetworkInterface(ctx context.Context, req *machinev1alpha1.DetachNetworkInterfaceRequest) (*machinev1alpha1.DetachNetworkInterfaceResponse, error) {
-	id, name := req.GetMachineId(), req.GetName()
-	if err := common.CheckID("machine_id", id); err != nil {
-		return nil, err
-	}
-	if name == "" {
-		return nil, common.Invalidf("name is required")
-	}
-	err := b.changeSpec(ctx, id, func(spec *machinev1alpha1.MachineSpec) error {
+	err := b.detach(ctx, req.GetMachineId(), req.GetName(), "network interface", &networkingv1alpha1.NetworkInterface{}, func(spec *machinev1alpha1.MachineSpec, name string) bool {
 		i := findNIC(spec, name)
-		if i < 0 {
-			return common.NotFoundf("machine %s has no network interface named %q", id, name)
+		if i >= 0 {
+			spec.NetworkInterfaces = append(spec.NetworkInterfaces[:i], spec.NetworkInterfaces[i+1:]...)
 		}
-		spec.NetworkInterfaces = append(spec.NetworkInterfaces[:i], spec.NetworkInterfaces[i+1:]...)
-		return nil
+		return i >= 0
 	})
 	if err != nil {
 		return nil, err
-	}
-	nic := &networkingv1alpha1.NetworkInterface{}
-	nic.Name, nic.Namespace = common.SubName(id, name), b.Namespace
-	if err := b.store.DeleteSub(ctx, nic); err != nil {
-		b.Log.Error(err, "Deleting the downstream network interface of a detached interface failed; the garbage collector removes it with the machine", "id", id, "networkInterface", name)
 	}
 	return &machinev1alpha1.DetachNetworkInterfaceResponse{}, nil
 }
