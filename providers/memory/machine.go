@@ -145,6 +145,20 @@ func (m *Machines) SetPower(id string, power machinev1alpha1.Power) error {
 	return err
 }
 
+// SetGuestState changes the state the host sees without a spec change, as when a guest crashes
+// or shuts itself down; the next spec change (a power switch) settles it again. Tests and demos
+// use it to make something happen at a leaf.
+func (m *Machines) SetGuestState(id string, state machinev1alpha1.MachineState) error {
+	if _, ok := machinev1alpha1.MachineState_name[int32(state)]; !ok {
+		return invalidf("machine state %d is not valid", int32(state))
+	}
+	_, err := m.update(id, func(o *machine) (bool, error) {
+		o.Status.State = state
+		return false, nil
+	})
+	return err
+}
+
 // AttachVolume adds a volume; a volume of the same name is AlreadyExists.
 func (m *Machines) AttachVolume(id string, v *machinev1alpha1.Volume) error {
 	if v == nil {

@@ -155,3 +155,34 @@ func TestExec(t *testing.T) {
 		t.Fatalf("second use of a one-time token answered %d, want 404", resp.StatusCode)
 	}
 }
+
+func TestSetGuestState(t *testing.T) {
+	p := newProvider(t, nil)
+	m, err := p.Machines.Create(newMachine("m-small", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, gen := m.Metadata.Id, m.Metadata.Generation
+	if err := p.Machines.SetGuestState(id, machinev1alpha1.MachineState_MACHINE_TERMINATED); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Machines.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.State != machinev1alpha1.MachineState_MACHINE_TERMINATED || got.Metadata.Generation != gen {
+		t.Fatalf("state %v generation %d; want TERMINATED at unchanged generation %d", got.Status.State, got.Metadata.Generation, gen)
+	}
+	wantKind(t, p.Machines.SetGuestState(id, 42), ErrInvalid)
+	wantKind(t, p.Machines.SetGuestState(strings.Repeat("a", 63), machinev1alpha1.MachineState_MACHINE_RUNNING), ErrNotFound)
+	// A power change settles the machine again.
+	if err := p.Machines.SetPower(id, machinev1alpha1.Power_POWER_OFF); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Machines.SetPower(id, machinev1alpha1.Power_POWER_ON); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = p.Machines.Get(id); got.Status.State != machinev1alpha1.MachineState_MACHINE_RUNNING {
+		t.Fatalf("after a power cycle state is %v, want RUNNING", got.Status.State)
+	}
+}

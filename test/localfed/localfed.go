@@ -1,21 +1,29 @@
-// Package localfed brings up an ironfed federation on this machine: real control planes as local
-// processes, each with ironfed's controller-manager (in this process); poollets, brokers and
-// providers join as they land.
-// `ironfed up` (make run) and the end-to-end suites share it.
+// Package localfed brings up a chained ironfed federation on this machine: real control planes
+// as local processes, one per cluster of a topology, and in this process each cluster's
+// controller-manager, the poollet+broker pairs that join every cluster under its parent, and
+// memory providers behind the leaves' poollets.
+// `ironfed up` (make run) and the end-to-end suite share it.
 package localfed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/ironfed/ironfed/federation/controllermanager"
+	"github.com/ironfed/ironfed/broker/common"
+	"github.com/ironfed/ironfed/federation/topology"
+	"github.com/ironfed/ironfed/providers/memory"
 	"github.com/ironfed/ironfed/test/framework/cluster"
 )
 
@@ -23,22 +31,70 @@ import (
 type Options struct {
 	// Dir holds every cluster's state, logs and kubeconfig. Required.
 	Dir string
-	// Clusters to start, in order from the root. Default: one cluster named "root".
-	Clusters []string
+	// Topology to build. Default: topology.Default() (root → region → leaf).
+	Topology *topology.Topology
 	// CRDs installed into every cluster.
 	CRDs []*apiextensionsv1.CustomResourceDefinition
+	// Provider configures the memory provider of every leaf. Default: memory.DefaultConfig().
+	// Its classes are created in every cluster.
+	Provider *memory.Config
+	// Timing of poollets and brokers. Default: DefaultTiming().
+	Timing *Timing
+	// ReadyTimeout bounds the wait for the chain to announce its pools. Default 3 minutes.
+	ReadyTimeout time.Duration
 	// Progress receives human-readable progress lines. Default: io.Discard.
 	Progress io.Writer
+	// Log receives the components' logs. Default: controller-runtime's global logger.
+	Log *logr.Logger
+}
+
+// Timing is how fast the chain notices changes; a local federation wants it fast.
+type Timing struct {
+	// PoolStatusPeriod is how often a poollet re-reads its runtime's classes and capacity.
+	PoolStatusPeriod time.Duration
+	// HeartbeatInterval of the pools' Leases.
+	HeartbeatInterval time.Duration
+	// RelistThreshold is how long a runtime may fail before its pool turns Ready=Unknown.
+	RelistThreshold time.Duration
+	// DownstreamProbeInterval and DownstreamUnreachableThreshold tune the brokers' reachability probe.
+	DownstreamProbeInterval, DownstreamUnreachableThreshold time.Duration
+	// Breaker of the brokers toward their downstream.
+	Breaker common.BreakerOptions
+}
+
+// DefaultTiming reacts within seconds.
+func DefaultTiming() Timing {
+	return Timing{
+		PoolStatusPeriod:               2 * time.Second,
+		HeartbeatInterval:              5 * time.Second,
+		RelistThreshold:                10 * time.Second,
+		DownstreamProbeInterval:        2 * time.Second,
+		DownstreamUnreachableThreshold: 6 * time.Second,
+		Breaker:                        common.BreakerOptions{ConsecutiveFailures: 5, OpenTimeout: 5 * time.Second, HalfOpenRequests: 1},
+	}
 }
 
 // Federation is a running local federation.
 type Federation struct {
 	Dir      string
+	Topology *topology.Topology
+	// Clusters in topology order (root first).
 	Clusters []*cluster.Cluster
 	// ControllerManagers holds the health/metrics addresses of each cluster's controller-manager.
 	ControllerManagers []ComponentEndpoints
-	progress           io.Writer
-	stop               []func()
+	// Providers are the memory providers by leaf name.
+	Providers map[string]*memory.Provider
+	// Joins holds, per non-root cluster, the namespace its parent's brokers write to.
+	Joins map[string]string
+
+	opts     Options
+	clients  map[string]client.Client
+	sockDir  string
+	progress io.Writer
+	log      logr.Logger
+
+	mu   sync.Mutex
+	stop []func()
 }
 
 // ComponentEndpoints are where an in-process component serves its probes and metrics.
@@ -46,121 +102,193 @@ type ComponentEndpoints struct {
 	Cluster, Health, Metrics string
 }
 
-// Up starts the federation and returns once every cluster serves its CRDs.
+// Up starts the federation and returns once every pool of the chain is Ready at its parent.
 func Up(ctx context.Context, opts Options) (*Federation, error) {
 	if opts.Dir == "" {
 		return nil, fmt.Errorf("localfed: Options.Dir is required")
 	}
-	if len(opts.Clusters) == 0 {
-		opts.Clusters = []string{"root"}
+	if opts.Topology == nil {
+		opts.Topology = topology.Default()
+	}
+	if err := opts.Topology.Validate(); err != nil {
+		return nil, fmt.Errorf("localfed: %w", err)
+	}
+	if opts.Provider == nil {
+		c := memory.DefaultConfig()
+		opts.Provider = &c
+	}
+	if opts.Timing == nil {
+		t := DefaultTiming()
+		opts.Timing = &t
+	}
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 3 * time.Minute
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
-	f := &Federation{Dir: opts.Dir, progress: opts.Progress}
-	f.logf("starting %d cluster(s) in %s", len(opts.Clusters), opts.Dir)
-	copts := make([]cluster.Options, len(opts.Clusters))
-	for i, name := range opts.Clusters {
-		copts[i] = cluster.Options{Name: name, Dir: filepath.Join(opts.Dir, name), CRDs: opts.CRDs}
+	log := ctrl.Log
+	if opts.Log != nil {
+		log = *opts.Log
 	}
-	start := time.Now()
-	clusters, err := cluster.StartMany(ctx, copts)
+	// Unix socket paths are limited to 108 bytes: keep them out of deep test directories.
+	sockDir, err := os.MkdirTemp("", "ironfed-sock-")
 	if err != nil {
 		return nil, err
 	}
-	f.Clusters = clusters
-	for _, c := range clusters {
-		f.logf("cluster %-8s ready at %s (%d CRDs)", c.Name, c.Host(), len(opts.CRDs))
-		if err := f.startControllerManager(c); err != nil {
-			_ = f.Down()
-			return nil, err
-		}
+	f := &Federation{
+		Dir: opts.Dir, Topology: opts.Topology, Providers: map[string]*memory.Provider{}, Joins: map[string]string{},
+		opts: opts, clients: map[string]client.Client{}, sockDir: sockDir, progress: opts.Progress, log: log,
 	}
-	f.logf("federation up in %s", time.Since(start).Round(100*time.Millisecond))
+	f.onStop(func() { _ = os.RemoveAll(sockDir) })
+	if err := f.up(ctx); err != nil {
+		return nil, errors.Join(err, f.Down())
+	}
 	return f, nil
 }
 
-// Down stops every process of the federation. State stays in Dir.
-func (f *Federation) Down() error {
-	for i := len(f.stop) - 1; i >= 0; i-- {
-		f.stop[i]()
+func (f *Federation) up(ctx context.Context) error {
+	start := time.Now()
+	ordered := f.Topology.Ordered()
+	f.logf("starting %d cluster(s) in %s", len(ordered), f.Dir)
+	copts := make([]cluster.Options, len(ordered))
+	for i, c := range ordered {
+		copts[i] = cluster.Options{Name: c.Name, Dir: filepath.Join(f.Dir, c.Name), CRDs: f.opts.CRDs}
 	}
+	clusters, err := cluster.StartMany(ctx, copts)
+	if err != nil {
+		return err
+	}
+	f.Clusters = clusters
+	f.logf("%d cluster(s) serving after %s", len(clusters), time.Since(start).Round(100*time.Millisecond))
+	for _, c := range clusters {
+		kube, err := client.New(c.Config, client.Options{Scheme: common.NewScheme()})
+		if err != nil {
+			return err
+		}
+		f.clients[c.Name] = kube
+		if err := createClasses(ctx, kube, *f.opts.Provider); err != nil {
+			return fmt.Errorf("classes in %s: %w", c.Name, err)
+		}
+		if err := f.startControllerManager(c); err != nil {
+			return err
+		}
+	}
+	// Bottom-up, so each parent finds its child's pools announced soon after it starts.
+	for i := len(ordered) - 1; i >= 0; i-- {
+		c := ordered[i]
+		if f.Topology.IsLeaf(c.Name) {
+			if err := f.startLeaf(ctx, c); err != nil {
+				return err
+			}
+		}
+		if c.Parent != "" {
+			if err := f.joinUnderParent(ctx, c); err != nil {
+				return err
+			}
+		}
+	}
+	if err := f.waitForPools(ctx); err != nil {
+		return err
+	}
+	f.logf("federation up in %s", time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// Cluster returns the running cluster named name, or nil.
+func (f *Federation) Cluster(name string) *cluster.Cluster {
+	for _, c := range f.Clusters {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Client returns an admin client of the cluster named name (scheme: federation API + core).
+func (f *Federation) Client(name string) client.Client { return f.clients[name] }
+
+// Config returns the admin rest.Config of the cluster named name.
+func (f *Federation) Config(name string) *rest.Config {
+	if c := f.Cluster(name); c != nil {
+		return c.Config
+	}
+	return nil
+}
+
+// Down stops every component and process of the federation. State stays in Dir.
+func (f *Federation) Down() error {
+	f.mu.Lock()
+	stop := f.stop
 	f.stop = nil
-	var firstErr error
+	f.mu.Unlock()
+	for i := len(stop) - 1; i >= 0; i-- {
+		stop[i]()
+	}
+	var errs []error
 	for i := len(f.Clusters) - 1; i >= 0; i-- {
 		c := f.Clusters[i]
 		f.logf("stopping cluster %s", c.Name)
-		if err := c.Stop(); err != nil && firstErr == nil {
-			firstErr = err
+		if err := c.Stop(); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return firstErr
+	f.Clusters = nil
+	return errors.Join(errs...)
 }
 
 // PrintNextSteps tells a person how to use the running federation.
 func (f *Federation) PrintNextSteps(w io.Writer, kubectl string) {
-	fmt.Fprintln(w, "\nThe federation is running. Point kubectl at a cluster:")
-	for _, c := range f.Clusters {
-		fmt.Fprintf(w, "  export KUBECONFIG=%s   # %s\n", c.KubeconfigPath, c.Name)
-	}
 	if kubectl == "" {
 		kubectl = "kubectl"
 	}
-	fmt.Fprintf(w, "\nThen for example:\n  %s get crds\n  %s apply -f examples/scheduling.yaml\n  %s get machinepools,machines -o wide\n", kubectl, kubectl, kubectl)
-	fmt.Fprintln(w, "\nPress Ctrl-C to tear everything down.")
+	root := f.Topology.Root().Name
+	fmt.Fprintln(w, "\nThe federation is running:")
+	for _, c := range f.Topology.Ordered() {
+		path := f.Topology.PathFromRoot(c.Name)
+		role := "joined under " + c.Parent + " (namespace " + f.Joins[c.Name] + ")"
+		if c.Parent == "" {
+			role = "root"
+		}
+		if f.Topology.IsLeaf(c.Name) {
+			role += ", memory provider"
+		}
+		fmt.Fprintf(w, "  %-10s %s   # %s; path %v\n", c.Name, f.Cluster(c.Name).KubeconfigPath, role, path)
+	}
+	fmt.Fprintf(w, `
+Try it (see docs/local-federation.md):
+  export KUBECONFIG=%s
+  %s apply -f examples/federation.yaml
+  %s get machines,volumes,buckets -A -w      # until the Machine is Running
+  %s get machinepools,volumepools,bucketpools   # one pool per child cluster
+Each level holds a counterpart, labelled with the UID of the object above it:
+  %s --kubeconfig %s get machines -A -L broker.ironfed.dev/uid
+
+Press Ctrl-C to tear everything down.
+`, f.Cluster(root).KubeconfigPath, kubectl, kubectl, kubectl, kubectl, f.Cluster(f.deepestLeaf()).KubeconfigPath)
+}
+
+func (f *Federation) deepestLeaf() string {
+	best := f.Topology.Root().Name
+	for _, c := range f.Topology.Clusters {
+		if f.Topology.Depth(c.Name) > f.Topology.Depth(best) {
+			best = c.Name
+		}
+	}
+	return best
 }
 
 func (f *Federation) logf(format string, args ...any) {
 	fmt.Fprintf(f.progress, "[ironfed %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
+func (f *Federation) onStop(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stop = append(f.stop, fn)
+}
+
 // DefaultDir is where `ironfed up` keeps state unless told otherwise.
 func DefaultDir() string {
 	return filepath.Join(os.TempDir(), "ironfed-local")
-}
-
-// startControllerManager runs the cluster's schedulers and pool monitors in this process.
-func (f *Federation) startControllerManager(c *cluster.Cluster) error {
-	ports, err := freeLoopbackAddrs(2)
-	if err != nil {
-		return err
-	}
-	opts := controllermanager.DefaultOptions()
-	opts.HealthProbeBindAddress, opts.MetricsBindAddress = ports[0], ports[1]
-	opts.SkipControllerNameValidation = true // one manager per cluster in this process
-	mgr, err := controllermanager.New(c.Config, opts)
-	if err != nil {
-		return fmt.Errorf("controller-manager for %s: %w", c.Name, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			f.logf("controller-manager of %s stopped: %v", c.Name, err)
-		}
-	}()
-	f.stop = append(f.stop, func() { cancel(); <-done })
-	f.ControllerManagers = append(f.ControllerManagers, ComponentEndpoints{Cluster: c.Name, Health: ports[0], Metrics: ports[1]})
-	f.logf("controller-manager for %-8s health http://%s/readyz, metrics http://%s/metrics", c.Name, ports[0], ports[1])
-	return nil
-}
-
-func freeLoopbackAddrs(n int) ([]string, error) {
-	var addrs []string
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs, nil
 }

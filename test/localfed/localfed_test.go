@@ -10,12 +10,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/ironfed/ironfed/federation/api/crds"
+	"github.com/ironfed/ironfed/federation/topology"
 	"github.com/ironfed/ironfed/test/framework"
 	"github.com/ironfed/ironfed/test/localfed"
 )
 
 // TestUpAndDown is what `make run` does: clusters with CRDs and a ready controller-manager each,
-// and nothing left running after Down.
+// children joined under their parent until every pool is Ready, and nothing left running after Down.
 func TestUpAndDown(t *testing.T) {
 	defs, err := crds.CRDs()
 	if err != nil {
@@ -23,12 +24,25 @@ func TestUpAndDown(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var progress strings.Builder
-	fed, err := localfed.Up(t.Context(), localfed.Options{Dir: dir, Clusters: []string{"root", "leaf"}, CRDs: defs, Progress: &progress})
+	// Fan-out: two leaves under the root, each joined by its own brokers.
+	top, err := topology.Parse([]byte("clusters: [{name: root}, {name: a, parent: root}, {name: b, parent: root}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fed, err := localfed.Up(t.Context(), localfed.Options{Dir: dir, Topology: top, CRDs: defs, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = fed.Down() })
-	if len(fed.ControllerManagers) != 2 {
+	for _, p := range fed.Pools() { // Up waited for them; they must still be Ready
+		if ok, why, err := localfed.PoolStatus(t.Context(), fed.Client(p.Cluster), p); err != nil || !ok {
+			t.Errorf("pool %+v not ready: %s %v", p, why, err)
+		}
+	}
+	if n := len(fed.Pools()); n != 12 { // 3 kinds × (2 joined children + 2 leaf providers)
+		t.Errorf("want 12 pools, got %d: %v", n, fed.Pools())
+	}
+	if len(fed.ControllerManagers) != 3 {
 		t.Fatalf("want a controller-manager per cluster, got %v", fed.ControllerManagers)
 	}
 	for _, cm := range fed.ControllerManagers {

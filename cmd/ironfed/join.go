@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ironfed/ironfed/federation/join"
+)
+
+func joinCmd(args []string) error {
+	flags := pflag.NewFlagSet("ironfed join", pflag.ExitOnError)
+	kubeconfig := flags.String("kubeconfig", "", "Kubeconfig of the downstream cluster with rights to create namespaces, service accounts and RBAC (empty: $KUBECONFIG / in-cluster).")
+	o := join.Options{}
+	flags.StringVar(&o.Name, "name", "", "Name of the broker identity (service account, roles); required.")
+	flags.StringVar(&o.Namespace, "namespace", "", "Downstream namespace the broker writes to (created if missing); required.")
+	flags.DurationVar(&o.TokenExpiration, "token-expiration", 0, "Lifetime of the issued token; 0: the join package's default (one year, capped by the apiserver).")
+	out := flags.StringP("output", "o", "", "Write the broker's kubeconfig here (mode 0600); empty: stdout.")
+	leave := flags.Bool("leave", false, "Remove the broker's identity and roles instead (the namespace and its objects stay).")
+	_ = flags.Parse(args)
+
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = *kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *leave {
+		return join.Leave(ctx, cfg, o)
+	}
+	res, err := join.Join(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = os.Stdout.Write(res.Kubeconfig)
+		return err
+	}
+	if err := os.WriteFile(*out, res.Kubeconfig, 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s: service account %s/%s, token expires %s\n", *out, res.Namespace, res.ServiceAccount, res.ExpiresAt.UTC().Format("2006-01-02T15:04Z"))
+	return nil
+}

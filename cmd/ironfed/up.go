@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/ironfed/ironfed/federation/api/crds"
+	"github.com/ironfed/ironfed/federation/topology"
+	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/framework/cluster"
+	"github.com/ironfed/ironfed/test/localfed"
+)
+
+func up(args []string) error {
+	flags := pflag.NewFlagSet("ironfed up", pflag.ExitOnError)
+	dir := flags.String("dir", localfed.DefaultDir(), "Directory for cluster state, logs and kubeconfigs. Cluster subdirectories are recreated on start.")
+	topoPath := flags.String("topology", "", "Topology file (see examples/topology-*.yaml); empty: root → region → leaf.")
+	providerPath := flags.String("provider-config", "", "Memory provider config of the leaves (classes, capacity, state delay); empty: built-in classes m-small, m-large, fast, standard.")
+	readyTimeout := flags.Duration("ready-timeout", 3*time.Minute, "How long to wait for every pool of the chain to be announced.")
+	keep := flags.Bool("keep-state", false, "Keep the state directory after Ctrl-C (logs, etcd data).")
+	_ = flags.Parse(args)
+
+	top := topology.Default()
+	if *topoPath != "" {
+		var err error
+		if top, err = topology.Load(*topoPath); err != nil {
+			return err
+		}
+	}
+	prov := memory.DefaultConfig()
+	if *providerPath != "" {
+		var err error
+		if prov, err = memory.LoadConfig(*providerPath); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockDir(*dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for _, c := range top.Clusters {
+		if err := os.RemoveAll(filepath.Join(*dir, c.Name)); err != nil {
+			return err
+		}
+	}
+	logPath := filepath.Join(*dir, "ironfed.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	// Component logs go to a file; the terminal shows progress only.
+	logger := zap.New(zap.WriteTo(logFile))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger) // client-go's leader election and event broadcasters log through klog
+	fmt.Printf("[ironfed] component logs: %s\n", logPath)
+
+	defs, err := crds.CRDs()
+	if err != nil {
+		return err
+	}
+	fed, err := localfed.Up(ctx, localfed.Options{Dir: *dir, Topology: top, Provider: &prov, CRDs: defs, ReadyTimeout: *readyTimeout, Progress: os.Stdout})
+	if err != nil {
+		return err
+	}
+	kubectl := ""
+	if b, err := cluster.FindBinaries(); err == nil {
+		kubectl = b.Kubectl
+	}
+	fed.PrintNextSteps(os.Stdout, kubectl)
+	<-ctx.Done()
+	fmt.Println()
+	err = fed.Down()
+	if !*keep {
+		for _, c := range top.Clusters {
+			_ = os.RemoveAll(filepath.Join(*dir, c.Name))
+		}
+	}
+	return err
+}
+
+// lockDir makes sure one `ironfed up` at a time uses dir: a second one would delete the first
+// one's cluster state under it.
+func lockDir(dir string) (func(), error) {
+	path := filepath.Join(dir, "ironfed.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		owner, _ := os.ReadFile(path)
+		f.Close()
+		return nil, fmt.Errorf("another ironfed up (pid %s) is using %s: stop it or pass a different --dir", strings.TrimSpace(string(owner)), dir)
+	}
+	_ = f.Truncate(0)
+	_, _ = fmt.Fprintf(f, "%d\n", os.Getpid())
+	return func() { f.Close() }, nil
+}

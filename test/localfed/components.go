@@ -1,0 +1,247 @@
+package localfed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"time"
+
+	"google.golang.org/grpc"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/ironfed/ironfed/broker/bucketbroker"
+	"github.com/ironfed/ironfed/broker/common"
+	"github.com/ironfed/ironfed/broker/machinebroker"
+	"github.com/ironfed/ironfed/broker/volumebroker"
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	"github.com/ironfed/ironfed/federation/controllermanager"
+	"github.com/ironfed/ironfed/federation/join"
+	"github.com/ironfed/ironfed/federation/topology"
+	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
+	"github.com/ironfed/ironfed/iri/remote"
+	"github.com/ironfed/ironfed/poollet/bucketpoollet"
+	"github.com/ironfed/ironfed/poollet/core"
+	"github.com/ironfed/ironfed/poollet/machinepoollet"
+	"github.com/ironfed/ironfed/poollet/volumepoollet"
+	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/framework/cluster"
+)
+
+// Kinds are the resource kinds every level serves, each by a poollet (and a broker below it).
+var Kinds = []string{"machine", "volume", "bucket"}
+
+// JoinNamespace is the namespace of a child cluster that the brokers of its parent write to.
+func JoinNamespace(parent string) string { return "ironfed-" + parent }
+
+// LeafPoolName is the pool a leaf's poollets announce for its memory provider.
+func LeafPoolName(leaf string) string { return leaf + "-memory" }
+
+// runManager starts mgr until Down.
+func (f *Federation) runManager(ctx context.Context, cancel context.CancelFunc, what string, mgr manager.Manager) {
+	f.runFunc(what, cancel, func() error { return mgr.Start(ctx) })
+}
+
+// runFunc runs fn in the background; Down cancels it and waits for it.
+func (f *Federation) runFunc(what string, cancel context.CancelFunc, fn func() error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := fn(); err != nil && !isCanceled(err) {
+			f.logf("%s stopped: %v", what, err)
+		}
+	}()
+	f.onStop(func() { cancel(); <-done })
+}
+
+func isCanceled(err error) bool {
+	return errors.Is(err, context.Canceled)
+}
+
+// startControllerManager runs the cluster's schedulers and pool monitors in this process.
+func (f *Federation) startControllerManager(c *cluster.Cluster) error {
+	ports, err := freeLoopbackAddrs(2)
+	if err != nil {
+		return err
+	}
+	opts := controllermanager.DefaultOptions()
+	opts.HealthProbeBindAddress, opts.MetricsBindAddress = ports[0], ports[1]
+	opts.SkipControllerNameValidation = true // one manager per cluster in this process
+	mgr, err := controllermanager.New(c.Config, opts)
+	if err != nil {
+		return fmt.Errorf("controller-manager for %s: %w", c.Name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.runManager(ctx, cancel, "controller-manager of "+c.Name, mgr)
+	f.ControllerManagers = append(f.ControllerManagers, ComponentEndpoints{Cluster: c.Name, Health: ports[0], Metrics: ports[1]})
+	f.logf("controller-manager  %-8s health http://%s/readyz, metrics http://%s/metrics", c.Name, ports[0], ports[1])
+	return nil
+}
+
+// startLeaf serves a memory provider on a unix socket and runs the leaf's poollets on it.
+func (f *Federation) startLeaf(ctx context.Context, c topology.Cluster) error {
+	p, err := memory.New(*f.opts.Provider)
+	if err != nil {
+		return fmt.Errorf("memory provider of %s: %w", c.Name, err)
+	}
+	f.Providers[c.Name] = p
+	socket := filepath.Join(f.sockDir, c.Name+"-memory.sock")
+	srv, err := remote.NewServer(remote.ServeOptions{
+		SocketPath: socket, Logger: f.log.WithName("memory-provider").WithValues("cluster", c.Name),
+		Register: func(s *grpc.Server) {
+			machinev1alpha1.RegisterMachineRuntimeServer(s, p.MachineServer())
+			volumev1alpha1.RegisterVolumeRuntimeServer(s, p.VolumeServer())
+			bucketv1alpha1.RegisterBucketRuntimeServer(s, p.BucketServer())
+		},
+		ShutdownTimeout: time.Second,
+	})
+	if err != nil {
+		p.Close()
+		return err
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	f.runFunc("memory provider of "+c.Name, func() { p.Close(); cancel() }, func() error { return srv.Serve(sctx) })
+	f.logf("memory provider     %-8s unix://%s", c.Name, socket)
+	return f.startPoollets(ctx, c.Name, LeafPoolName(c.Name), "memory://"+c.Name, nil, func(string) string { return socket })
+}
+
+// joinUnderParent joins cluster c under its parent: an identity limited to one namespace of c
+// for the parent's brokers, the brokers, and the parent's poollets that announce c as a pool
+// of each kind.
+func (f *Federation) joinUnderParent(ctx context.Context, c topology.Cluster) error {
+	ns := JoinNamespace(c.Parent)
+	res, err := join.Join(ctx, f.Config(c.Name), join.Options{Name: "ironfed-broker-" + c.Parent, Namespace: ns})
+	if err != nil {
+		return fmt.Errorf("join %s under %s: %w", c.Name, c.Parent, err)
+	}
+	f.Joins[c.Name] = ns
+	f.logf("joined %-8s under %-8s brokers act as %s in namespace %s", c.Name, c.Parent, res.ServiceAccount, ns)
+	sockets := map[string]string{}
+	for _, kind := range Kinds {
+		sockets[kind] = filepath.Join(f.sockDir, c.Parent+"-"+c.Name+"-"+kind+"broker.sock")
+		if err := f.startBroker(c, kind, res.Config, ns, sockets[kind]); err != nil {
+			return err
+		}
+	}
+	return f.startPoollets(ctx, c.Parent, c.Name, "ironfed://"+c.Name, c.PoolLabels, func(kind string) string { return sockets[kind] })
+}
+
+func (f *Federation) startBroker(c topology.Cluster, kind string, cfg *rest.Config, ns, socket string) error {
+	t := f.opts.Timing
+	o := common.DefaultOptions(kind)
+	o.Namespace, o.Address = ns, socket
+	o.MetricsBindAddress, o.HealthProbeBindAddress = "0", "0"
+	o.Breaker = t.Breaker
+	run := map[string]common.RunFunc{"machine": machinebroker.Run, "volume": volumebroker.Run, "bucket": bucketbroker.Run}[kind]
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, failed := make(chan struct{}), make(chan error, 1)
+	log := f.log.WithName(kind+"broker").WithValues("from", c.Parent, "to", c.Name)
+	go func() { failed <- run(ctx, cfg, o, log, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-failed:
+		cancel()
+		return fmt.Errorf("%sbroker %s→%s: %w", kind, c.Parent, c.Name, err)
+	case <-time.After(time.Minute):
+		cancel()
+		return fmt.Errorf("%sbroker %s→%s not serving within a minute", kind, c.Parent, c.Name)
+	}
+	f.runFunc(kind+"broker "+c.Parent+"→"+c.Name, cancel, func() error { return <-failed })
+	f.logf("%-19s %-8s → %-8s unix://%s", kind+"broker", c.Parent, c.Name, socket)
+	return nil
+}
+
+// startPoollets runs the machine, volume and bucket poollets of cluster in, announcing pool.
+func (f *Federation) startPoollets(ctx context.Context, in, pool, providerID string, labels map[string]string, socket func(kind string) string) error {
+	t := f.opts.Timing
+	cfg := f.Config(in)
+	for _, kind := range Kinds {
+		o := core.DefaultOptions()
+		o.Pool.Name, o.Pool.ProviderID, o.Pool.Labels = pool, providerID+"/"+kind, labels
+		o.Pool.StatusPeriod, o.Pool.HeartbeatInterval = t.PoolStatusPeriod, t.HeartbeatInterval
+		o.Runtime.Endpoint = "unix://" + socket(kind)
+		o.Runtime.RelistThreshold = t.RelistThreshold
+		o.Manager.MetricsBindAddress, o.Manager.HealthProbeBindAddress = "0", "0"
+		o.Manager.SkipControllerNameValidation = true
+		log := f.log.WithName(kind+"poollet").WithValues("cluster", in, "pool", pool)
+		o.Manager.Logger = &log
+		mctx, cancel := context.WithCancel(context.Background())
+		var mgr manager.Manager
+		var err error
+		switch kind {
+		case "machine":
+			mgr, err = machinepoollet.New(mctx, cfg, o)
+		case "volume":
+			mgr, err = volumepoollet.New(mctx, cfg, o)
+		case "bucket":
+			bo := bucketpoollet.DefaultOptions()
+			bo.Options = o
+			mgr, err = bucketpoollet.New(mctx, cfg, bo)
+		}
+		if err != nil {
+			cancel()
+			return fmt.Errorf("%spoollet of pool %s in %s: %w", kind, pool, in, err)
+		}
+		f.runManager(mctx, cancel, kind+"poollet "+in+"/"+pool, mgr)
+	}
+	f.logf("poollets            %-8s pool %s (machine, volume, bucket)", in, pool)
+	return nil
+}
+
+// createClasses makes the provider's classes known in a cluster: a pool only announces classes
+// that exist where it is announced.
+func createClasses(ctx context.Context, kube client.Client, cfg memory.Config) error {
+	var objs []client.Object
+	for _, c := range cfg.MachineClasses {
+		objs = append(objs, &computev1alpha1.MachineClass{ObjectMeta: metav1.ObjectMeta{Name: c.Name}, Capabilities: commonv1alpha1.ResourceList{
+			commonv1alpha1.ResourceCPU:    *resource.NewMilliQuantity(c.CPUMillis, resource.DecimalSI),
+			commonv1alpha1.ResourceMemory: *resource.NewQuantity(c.MemoryBytes, resource.BinarySI),
+		}})
+	}
+	for _, c := range cfg.VolumeClasses {
+		objs = append(objs, &storagev1alpha1.VolumeClass{ObjectMeta: metav1.ObjectMeta{Name: c.Name}, Capabilities: commonv1alpha1.ResourceList{
+			commonv1alpha1.ResourceTPS:  *resource.NewQuantity(c.TPS, resource.BinarySI),
+			commonv1alpha1.ResourceIOPS: *resource.NewQuantity(c.IOPS, resource.DecimalSI),
+		}})
+	}
+	for _, c := range cfg.BucketClasses {
+		objs = append(objs, &storagev1alpha1.BucketClass{ObjectMeta: metav1.ObjectMeta{Name: c.Name}, Capabilities: commonv1alpha1.ResourceList{
+			commonv1alpha1.ResourceTPS:  *resource.NewQuantity(c.TPS, resource.BinarySI),
+			commonv1alpha1.ResourceIOPS: *resource.NewQuantity(c.IOPS, resource.DecimalSI),
+		}})
+	}
+	for _, o := range objs {
+		if err := client.IgnoreAlreadyExists(kube.Create(ctx, o)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func freeLoopbackAddrs(n int) ([]string, error) {
+	var addrs []string
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
+}
