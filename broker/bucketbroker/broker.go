@@ -171,7 +171,12 @@ func (b *Broker) DeleteBucket(ctx context.Context, req *bucketv1alpha1.DeleteBuc
 
 // ListBucketClasses returns the downstream classes offered by the Ready
 // pools the broker may schedule onto.
+// Unavailable while the downstream is unreachable: the class list is the
+// bucket poollet's capacity report.
 func (b *Broker) ListBucketClasses(ctx context.Context, _ *bucketv1alpha1.ListBucketClassesRequest) (*bucketv1alpha1.ListBucketClassesResponse, error) {
+	if err := b.D.Unreachable(); err != nil {
+		return nil, err
+	}
 	classes, err := b.classes(ctx)
 	if err != nil {
 		return nil, err

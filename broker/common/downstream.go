@@ -42,6 +42,10 @@ type Downstream struct {
 	client  client.Client
 	breaker *gobreaker.CircuitBreaker[struct{}]
 	timeout time.Duration
+	// prober requests /readyz; reach holds the result.
+	prober        rest.Interface
+	probeInterval time.Duration
+	reach         *reachability
 
 	ok, failed, rejected, stale prometheus.Counter
 }
@@ -92,10 +96,15 @@ type DownstreamOptions struct {
 	// AllSecrets caches every Secret of Namespace, not only the broker's
 	// own (the bucket broker reads access Secrets written downstream).
 	AllSecrets bool
-	// Log receives breaker state changes.
+	// Log receives breaker and reachability state changes.
 	Log logr.Logger
 	// SyncPeriod of the informers (default: controller-runtime's).
 	SyncPeriod *time.Duration
+	// ProbeInterval between /readyz probes of the downstream (default 5s).
+	ProbeInterval time.Duration
+	// UnreachableThreshold is how long probes must fail before the
+	// downstream counts as unreachable (default 15s).
+	UnreachableThreshold time.Duration
 }
 
 // NewDownstream builds the cache and breaker-protected client. Call
@@ -146,6 +155,9 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	if d.timeout == 0 {
 		d.timeout = 15 * time.Second
 	}
+	if err := d.setupProbe(cfg, o); err != nil {
+		return nil, err
+	}
 	gauge := breakerState.WithLabelValues(o.Broker, host)
 	gauge.Set(0)
 	d.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
@@ -185,6 +197,7 @@ func (d *Downstream) Write(ctx context.Context, fn func(ctx context.Context, c c
 	switch {
 	case err == nil:
 		d.ok.Inc()
+		d.reach.record(nil, time.Now())
 	case isRejected(err):
 		d.rejected.Inc()
 	default:

@@ -26,6 +26,8 @@ type Options struct {
 	WriteTimeout           time.Duration
 	ConversionCacheSize    int
 	WatchBuffer            int
+	ProbeInterval          time.Duration
+	UnreachableThreshold   time.Duration
 }
 
 // DefaultOptions returns the defaults of broker kind ("machine", "volume", "bucket").
@@ -42,6 +44,8 @@ func DefaultOptions(kind string) Options {
 		WriteTimeout:           15 * time.Second,
 		ConversionCacheSize:    50000,
 		WatchBuffer:            DefaultWatchBuffer,
+		ProbeInterval:          5 * time.Second,
+		UnreachableThreshold:   15 * time.Second,
 	}
 }
 
@@ -75,5 +79,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.Uint32Var(&o.Breaker.HalfOpenRequests, "breaker-half-open-requests", o.Breaker.HalfOpenRequests, "Probe writes allowed while the breaker is half-open.")
 	fs.DurationVar(&o.WriteTimeout, "downstream-write-timeout", o.WriteTimeout, "Deadline of one downstream write.")
 	fs.IntVar(&o.ConversionCacheSize, "conversion-cache-size", o.ConversionCacheSize, "Converted IRI objects kept in an LRU keyed by uid and resourceVersion; 0 disables it.")
+	fs.DurationVar(&o.ProbeInterval, "downstream-probe-interval", o.ProbeInterval, "Interval between /readyz probes of the downstream apiserver.")
+	fs.DurationVar(&o.UnreachableThreshold, "downstream-unreachable-threshold", o.UnreachableThreshold, "How long /readyz probes must fail before the downstream counts as unreachable: Status and class lists then answer Unavailable and the gRPC health service NOT_SERVING.")
 	fs.IntVar(&o.WatchBuffer, "watch-buffer", o.WatchBuffer, "Events a watch stream may lag behind before it is dropped with ResourceExhausted.")
 }

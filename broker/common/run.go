@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,8 +38,9 @@ type RunOptions struct {
 }
 
 // Run starts the cache, waits for it to sync, then serves the IRI socket,
-// /metrics, /healthz and /readyz until ctx ends. The gRPC health service
-// reports SERVING only once the cache has synced.
+// /metrics, /healthz and /readyz until ctx ends, probing the downstream's
+// reachability meanwhile. The gRPC health service reports SERVING once the
+// cache has synced and while the downstream is reachable.
 func Run(ctx context.Context, o RunOptions) error {
 	var ready atomic.Bool
 	if err := o.Setup(ctx); err != nil {
@@ -48,6 +50,24 @@ func Run(ctx context.Context, o RunOptions) error {
 	g.Go(func() error { return o.Downstream.Cache.Start(ctx) })
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	// gRPC health is SERVING when synced and the downstream is reachable;
+	// /readyz stays tied to the sync (restarting the broker fixes nothing).
+	var healthMu sync.Mutex
+	reachable := true
+	setHealth := func() {
+		if ready.Load() && reachable {
+			hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+		} else {
+			hs.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+		}
+	}
+	o.Downstream.OnReachableChange(func(r bool) {
+		healthMu.Lock()
+		defer healthMu.Unlock()
+		reachable = r
+		setHealth()
+	})
+	g.Go(func() error { o.Downstream.RunProbes(ctx); return nil })
 	for _, srv := range []struct {
 		addr string
 		mux  func() *http.ServeMux
@@ -104,8 +124,10 @@ func Run(ctx context.Context, o RunOptions) error {
 			_ = server.Serve(ctx) // ctx is done: only cleans up the socket
 			return fmt.Errorf("downstream cache of %s did not sync", o.Downstream.Host)
 		}
+		healthMu.Lock()
 		ready.Store(true)
-		hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+		setHealth()
+		healthMu.Unlock()
 		o.Log.Info("Downstream cache synced; serving", "downstream", o.Downstream.Host, "address", server.Path())
 		if o.OnReady != nil {
 			o.OnReady()
@@ -137,6 +159,7 @@ func ServeKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Log
 	d, err := NewDownstream(cfg, DownstreamOptions{
 		Broker: name, Namespace: opts.Namespace, Objects: objects,
 		Breaker: opts.Breaker, WriteTimeout: opts.WriteTimeout, AllSecrets: allSecrets, Log: log,
+		ProbeInterval: opts.ProbeInterval, UnreachableThreshold: opts.UnreachableThreshold,
 	})
 	if err != nil {
 		return err

@@ -17,7 +17,12 @@ import (
 // Status sums the capacity of the Ready downstream pools the broker may
 // schedule onto (the named pool, or those matching the selector, or all)
 // per machine class, with the capabilities of the downstream classes.
+// While the downstream is unreachable it fails with Unavailable instead of
+// reporting cached capacity, so the poollet marks the pool not Ready.
 func (b *Broker) Status(ctx context.Context, _ *machinev1alpha1.StatusRequest) (*machinev1alpha1.StatusResponse, error) {
+	if err := b.D.Unreachable(); err != nil {
+		return nil, err
+	}
 	var pools computev1alpha1.MachinePoolList
 	opts := []client.ListOption{}
 	if len(b.opts.PoolSelector) > 0 {

@@ -143,7 +143,11 @@ func (b *Broker) DeleteVolume(ctx context.Context, req *volumev1alpha1.DeleteVol
 
 // Status sums the capacity (bytes) of the Ready downstream volume pools the
 // broker may schedule onto, per class.
+// Unavailable while the downstream is unreachable (see machinebroker).
 func (b *Broker) Status(ctx context.Context, _ *volumev1alpha1.StatusRequest) (*volumev1alpha1.StatusResponse, error) {
+	if err := b.D.Unreachable(); err != nil {
+		return nil, err
+	}
 	var pools storagev1alpha1.VolumePoolList
 	var opts []client.ListOption
 	if len(b.opts.PoolSelector) > 0 {

@@ -141,6 +141,7 @@ func (f *Federation) startBroker(c topology.Cluster, kind string, cfg *rest.Conf
 	o.Namespace, o.Address = ns, socket
 	o.MetricsBindAddress, o.HealthProbeBindAddress = "0", "0"
 	o.Breaker = t.Breaker
+	o.ProbeInterval, o.UnreachableThreshold = t.DownstreamProbeInterval, t.DownstreamUnreachableThreshold
 	run := map[string]common.RunFunc{"machine": machinebroker.Run, "volume": volumebroker.Run, "bucket": bucketbroker.Run}[kind]
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, failed := make(chan struct{}), make(chan error, 1)
