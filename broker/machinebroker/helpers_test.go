@@ -14,10 +14,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ironfed/ironfed/broker/common"
+	"github.com/ironfed/ironfed/broker/common/brokertest"
 	"github.com/ironfed/ironfed/broker/machinebroker"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
@@ -39,10 +41,12 @@ const (
 type env struct {
 	cluster *cluster.Cluster
 	kube    client.Client
-	socket  string
-	conn    *grpc.ClientConn
-	m       machinev1alpha1.MachineRuntimeClient
-	stop    func()
+	// cfg is the broker's identity: what join grants, not admin.
+	cfg    *rest.Config
+	socket string
+	conn   *grpc.ClientConn
+	m      machinev1alpha1.MachineRuntimeClient
+	stop   func()
 }
 
 // startEnv starts a downstream cluster with a class and a Ready pool, and
@@ -56,7 +60,7 @@ func startEnv(t testing.TB, mutate func(*common.Options)) *env {
 	}
 	ctx := context.Background()
 	seedDownstream(t, ctx, kube, testPool, 100)
-	e := &env{cluster: c, kube: kube}
+	e := &env{cluster: c, kube: kube, cfg: brokertest.JoinedConfig(t, c.Config, "machine", testNamespace)}
 	e.startBroker(t, mutate)
 	return e
 }
@@ -100,7 +104,7 @@ func (e *env) startBroker(t testing.TB, mutate func(*common.Options)) {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- machinebroker.Run(ctx, e.cluster.Config, opts, testr.NewWithInterface(t, testr.Options{}), func() { close(ready) })
+		done <- machinebroker.Run(ctx, e.cfg, opts, testr.NewWithInterface(t, testr.Options{}), func() { close(ready) })
 	}()
 	select {
 	case <-ready:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -158,9 +159,13 @@ func TestMachineThroughTheChain(t *testing.T) {
 		if err := root.Delete(t.Context(), m); err != nil {
 			t.Fatal(err)
 		}
+		start := time.Now()
 		waitGoneEverywhere(t, "machine", cp)
+		t.Logf("machine gone at every level after %s", time.Since(start).Round(10*time.Millisecond))
 		waitGoneEverywhere(t, "volume", volCP)
+		t.Logf("ephemeral volume gone at every level after %s", time.Since(start).Round(10*time.Millisecond))
 		assertNoOrphans(t)
+		t.Logf("no orphans after %s", time.Since(start).Round(10*time.Millisecond))
 	})
 }
 

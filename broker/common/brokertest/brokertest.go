@@ -14,9 +14,11 @@ import (
 	"google.golang.org/grpc"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/broker/common"
+	"github.com/ironfed/ironfed/federation/join"
 	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/test/framework"
 	"github.com/ironfed/ironfed/test/framework/cluster"
@@ -33,7 +35,20 @@ type Env struct {
 	Conn    *grpc.ClientConn
 }
 
-// Start starts a downstream cluster, runs seed against it, then the broker.
+// JoinedConfig joins the downstream cluster at admin for a broker of kind
+// in namespace (federation/join) and returns the broker's identity, so a
+// test's broker runs with exactly the RBAC a real one gets.
+func JoinedConfig(t testing.TB, admin *rest.Config, kind, namespace string) *rest.Config {
+	t.Helper()
+	res, err := join.Join(context.Background(), admin, join.Options{Name: kind + "broker", Namespace: namespace})
+	if err != nil {
+		t.Fatalf("join the downstream cluster: %v", err)
+	}
+	return res.Config
+}
+
+// Start starts a downstream cluster, runs seed against it (as admin), then
+// the broker with the identity join.Join issues.
 func Start(t testing.TB, kind string, run common.RunFunc, seed func(ctx context.Context, kube client.Client) error, mutate func(*common.Options)) *Env {
 	t.Helper()
 	c := framework.StartClusters(t, framework.ClustersInput{Names: []string{"down"}})[0]
@@ -55,6 +70,7 @@ func Start(t testing.TB, kind string, run common.RunFunc, seed func(ctx context.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	cfg := JoinedConfig(t, c.Config, kind, Namespace)
 	opts := common.DefaultOptions(kind)
 	opts.Namespace = Namespace
 	opts.Address = filepath.Join(dir, "b.sock")
@@ -65,7 +81,7 @@ func Start(t testing.TB, kind string, run common.RunFunc, seed func(ctx context.
 	rctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan struct{}), make(chan error, 1)
 	go func() {
-		done <- run(rctx, c.Config, opts, testr.NewWithInterface(t, testr.Options{}), func() { close(ready) })
+		done <- run(rctx, cfg, opts, testr.NewWithInterface(t, testr.Options{}), func() { close(ready) })
 	}()
 	select {
 	case <-ready:

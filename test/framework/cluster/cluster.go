@@ -149,15 +149,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 		c.build(opts, *bins)
-		lastErr = c.startAll(ctx)
+		lastErr = c.startAll(ctx, opts.CRDs)
 		if lastErr == nil {
 			if err := c.writeKubeconfig(); err != nil {
 				_ = c.Stop()
 				return nil, err
-			}
-			if err := installCRDs(ctx, c.Config, opts.CRDs); err != nil {
-				_ = c.Stop()
-				return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 			}
 			return c, nil
 		}
@@ -320,12 +316,17 @@ func (c *Cluster) build(opts Options, bins Binaries) {
 	}
 }
 
-func (c *Cluster) startAll(ctx context.Context) error {
+func (c *Cluster) startAll(ctx context.Context, crds []*apiextensionsv1.CustomResourceDefinition) error {
 	if err := c.Etcd.Start(ctx); err != nil {
 		return err
 	}
 	if err := c.APIServer.Start(ctx); err != nil {
 		return err
+	}
+	// Before kube-controller-manager: its garbage collector discovers the CRDs at start and
+	// otherwise only at its next resync, 30 s later, so owner-reference cascades would stall.
+	if err := installCRDs(ctx, c.Config, crds); err != nil {
+		return fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	if c.ControllerManager != nil {
 		// It reads the kubeconfig file at start.
