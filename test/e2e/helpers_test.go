@@ -23,7 +23,9 @@ import (
 	"github.com/ironfed/ironfed/test/localfed"
 )
 
-const timeout = 2 * time.Minute
+// timeout bounds every wait. Recovery after an apiserver outage is bounded by client-go's reflector
+// backoff (0.8 s doubling to 30 s, with jitter), so give it room.
+const timeout = 3 * time.Minute
 
 // kinds are what a test can follow down the chain.
 var kinds = map[string]struct {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -44,6 +45,7 @@ func run(m *testing.M) int {
 	defer logFile.Close()
 	log := zap.New(zap.WriteTo(logFile))
 	ctrl.SetLogger(log)
+	klog.SetLogger(log) // client-go's event broadcasters and reflectors
 	code := func() int {
 		defs, err := crds.CRDs()
 		if err != nil {

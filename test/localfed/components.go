@@ -2,7 +2,6 @@ package localfed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -46,25 +45,18 @@ func JoinNamespace(parent string) string { return "ironfed-" + parent }
 // LeafPoolName is the pool a leaf's poollets announce for its memory provider.
 func LeafPoolName(leaf string) string { return leaf + "-memory" }
 
-// runManager starts mgr until Down.
-func (f *Federation) runManager(ctx context.Context, cancel context.CancelFunc, what string, mgr manager.Manager) {
-	f.runFunc(what, cancel, func() error { return mgr.Start(ctx) })
-}
-
-// runFunc runs fn in the background; Down cancels it and waits for it.
-func (f *Federation) runFunc(what string, cancel context.CancelFunc, fn func() error) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := fn(); err != nil && !isCanceled(err) {
-			f.logf("%s stopped: %v", what, err)
+// managerComponent builds a controller-runtime manager per run: a manager starts only once.
+func managerComponent(build func(ctx context.Context) (manager.Manager, error)) component {
+	return func(ctx context.Context, ready func()) error {
+		mgr, err := build(ctx)
+		if err != nil {
+			return err
 		}
-	}()
-	f.onStop(func() { cancel(); <-done })
-}
-
-func isCanceled(err error) bool {
-	return errors.Is(err, context.Canceled)
+		// Managers have no ready hook; their caches sync in the background and their
+		// consumers wait for them (the pools announced up the chain are the real check).
+		ready()
+		return mgr.Start(ctx)
+	}
 }
 
 // startControllerManager runs the cluster's schedulers and pool monitors in this process.
@@ -76,12 +68,16 @@ func (f *Federation) startControllerManager(c *cluster.Cluster) error {
 	opts := controllermanager.DefaultOptions()
 	opts.HealthProbeBindAddress, opts.MetricsBindAddress = ports[0], ports[1]
 	opts.SkipControllerNameValidation = true // one manager per cluster in this process
-	mgr, err := controllermanager.New(c.Config, opts)
+	// One supervised instance per cluster: no standby to hand over to. With election on, an
+	// apiserver outage longer than the renew deadline makes it exit, and its successor waits
+	// for the dead holder's lease to expire.
+	opts.LeaderElect = false
+	err = f.supervise("controller-manager of "+c.Name, time.Minute, managerComponent(func(context.Context) (manager.Manager, error) {
+		return controllermanager.New(c.Config, opts)
+	}))
 	if err != nil {
-		return fmt.Errorf("controller-manager for %s: %w", c.Name, err)
+		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f.runManager(ctx, cancel, "controller-manager of "+c.Name, mgr)
 	f.ControllerManagers = append(f.ControllerManagers, ComponentEndpoints{Cluster: c.Name, Health: ports[0], Metrics: ports[1]})
 	f.logf("controller-manager  %-8s health http://%s/readyz, metrics http://%s/metrics", c.Name, ports[0], ports[1])
 	return nil
@@ -108,8 +104,13 @@ func (f *Federation) startLeaf(ctx context.Context, c topology.Cluster) error {
 		p.Close()
 		return err
 	}
-	sctx, cancel := context.WithCancel(context.Background())
-	f.runFunc("memory provider of "+c.Name, func() { p.Close(); cancel() }, func() error { return srv.Serve(sctx) })
+	f.onStop(p.Close) // runs after the server stopped: Down stops in reverse
+	if err := f.supervise("memory provider of "+c.Name, time.Minute, func(ctx context.Context, ready func()) error {
+		ready()
+		return srv.Serve(ctx)
+	}); err != nil {
+		return err
+	}
 	f.logf("memory provider     %-8s unix://%s", c.Name, socket)
 	return f.startPoollets(ctx, c.Name, LeafPoolName(c.Name), "memory://"+c.Name, nil, func(string) string { return socket })
 }
@@ -143,20 +144,12 @@ func (f *Federation) startBroker(c topology.Cluster, kind string, cfg *rest.Conf
 	o.Breaker = t.Breaker
 	o.ProbeInterval, o.UnreachableThreshold = t.DownstreamProbeInterval, t.DownstreamUnreachableThreshold
 	run := map[string]common.RunFunc{"machine": machinebroker.Run, "volume": volumebroker.Run, "bucket": bucketbroker.Run}[kind]
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, failed := make(chan struct{}), make(chan error, 1)
 	log := f.log.WithName(kind+"broker").WithValues("from", c.Parent, "to", c.Name)
-	go func() { failed <- run(ctx, cfg, o, log, func() { close(ready) }) }()
-	select {
-	case <-ready:
-	case err := <-failed:
-		cancel()
-		return fmt.Errorf("%sbroker %s→%s: %w", kind, c.Parent, c.Name, err)
-	case <-time.After(time.Minute):
-		cancel()
-		return fmt.Errorf("%sbroker %s→%s not serving within a minute", kind, c.Parent, c.Name)
+	if err := f.supervise(fmt.Sprintf("%sbroker %s→%s", kind, c.Parent, c.Name), time.Minute, func(ctx context.Context, ready func()) error {
+		return run(ctx, cfg, o, log, ready)
+	}); err != nil {
+		return err
 	}
-	f.runFunc(kind+"broker "+c.Parent+"→"+c.Name, cancel, func() error { return <-failed })
 	f.logf("%-19s %-8s → %-8s unix://%s", kind+"broker", c.Parent, c.Name, socket)
 	return nil
 }
@@ -175,24 +168,20 @@ func (f *Federation) startPoollets(ctx context.Context, in, pool, providerID str
 		o.Manager.SkipControllerNameValidation = true
 		log := f.log.WithName(kind+"poollet").WithValues("cluster", in, "pool", pool)
 		o.Manager.Logger = &log
-		mctx, cancel := context.WithCancel(context.Background())
-		var mgr manager.Manager
-		var err error
-		switch kind {
-		case "machine":
-			mgr, err = machinepoollet.New(mctx, cfg, o)
-		case "volume":
-			mgr, err = volumepoollet.New(mctx, cfg, o)
-		case "bucket":
+		build := func(ctx context.Context) (manager.Manager, error) {
+			switch kind {
+			case "machine":
+				return machinepoollet.New(ctx, cfg, o)
+			case "volume":
+				return volumepoollet.New(ctx, cfg, o)
+			}
 			bo := bucketpoollet.DefaultOptions()
 			bo.Options = o
-			mgr, err = bucketpoollet.New(mctx, cfg, bo)
+			return bucketpoollet.New(ctx, cfg, bo)
 		}
-		if err != nil {
-			cancel()
-			return fmt.Errorf("%spoollet of pool %s in %s: %w", kind, pool, in, err)
+		if err := f.supervise(fmt.Sprintf("%spoollet %s/%s", kind, in, pool), time.Minute, managerComponent(build)); err != nil {
+			return err
 		}
-		f.runManager(mctx, cancel, kind+"poollet "+in+"/"+pool, mgr)
 	}
 	f.logf("poollets            %-8s pool %s (machine, volume, bucket)", in, pool)
 	return nil

@@ -93,8 +93,9 @@ type Federation struct {
 	progress io.Writer
 	log      logr.Logger
 
-	mu   sync.Mutex
-	stop []func()
+	mu       sync.Mutex
+	stop     []func()
+	restarts map[string]int
 }
 
 // ComponentEndpoints are where an in-process component serves its probes and metrics.
