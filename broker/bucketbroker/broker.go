@@ -257,3 +257,6 @@ func (b *Broker) WatchBuckets(req *bucketv1alpha1.WatchBucketsRequest, stream gr
 		return stream.Send(ev)
 	})
 }
+
+// Sweepers returns the store, whose incomplete leftovers common.Run sweeps.
+func (b *Broker) Sweepers() []common.Sweeper { return []common.Sweeper{b.store} }

@@ -64,6 +64,10 @@ type Store[O client.Object, T proto.Message] struct {
 	recent *lru.Cache[string, string] // poollet UID -> id of recent creates
 	conv   *lru.Cache[string, T]      // uid/resourceVersion -> converted object
 	Hub    *Hub[O, T]
+
+	// inflight holds the ids this process is creating: never swept.
+	inflightMu sync.Mutex
+	inflight   map[string]struct{}
 }
 
 // NewStore builds a Store; conversionCacheSize bounds the cache of converted

@@ -28,24 +28,32 @@ type Options struct {
 	WatchBuffer            int
 	ProbeInterval          time.Duration
 	UnreachableThreshold   time.Duration
+	// IncompleteSweepInterval is how often incomplete leftovers of crashed
+	// creates are looked for; 0 disables the sweeper.
+	IncompleteSweepInterval time.Duration
+	// IncompleteGracePeriod is the age an object without the created label
+	// must reach before it is swept; it must exceed the write timeout.
+	IncompleteGracePeriod time.Duration
 }
 
 // DefaultOptions returns the defaults of broker kind ("machine", "volume", "bucket").
 func DefaultOptions(kind string) Options {
 	return Options{
-		Namespace:              "default",
-		Address:                "/var/run/iri-" + kind + "broker.sock",
-		SocketMode:             0o660,
-		MetricsBindAddress:     ":8080",
-		HealthProbeBindAddress: ":8081",
-		KubeAPIQPS:             200,
-		KubeAPIBurst:           400,
-		Breaker:                BreakerOptions{ConsecutiveFailures: 5, OpenTimeout: 10 * time.Second, HalfOpenRequests: 1},
-		WriteTimeout:           15 * time.Second,
-		ConversionCacheSize:    50000,
-		WatchBuffer:            DefaultWatchBuffer,
-		ProbeInterval:          5 * time.Second,
-		UnreachableThreshold:   15 * time.Second,
+		Namespace:               "default",
+		Address:                 "/var/run/iri-" + kind + "broker.sock",
+		SocketMode:              0o660,
+		MetricsBindAddress:      ":8080",
+		HealthProbeBindAddress:  ":8081",
+		KubeAPIQPS:              200,
+		KubeAPIBurst:            400,
+		Breaker:                 BreakerOptions{ConsecutiveFailures: 5, OpenTimeout: 10 * time.Second, HalfOpenRequests: 1},
+		WriteTimeout:            15 * time.Second,
+		ConversionCacheSize:     50000,
+		WatchBuffer:             DefaultWatchBuffer,
+		ProbeInterval:           5 * time.Second,
+		UnreachableThreshold:    15 * time.Second,
+		IncompleteSweepInterval: time.Minute,
+		IncompleteGracePeriod:   5 * time.Minute,
 	}
 }
 
@@ -61,6 +69,15 @@ func (v modeValue) Set(s string) error {
 	return nil
 }
 func (v modeValue) Type() string { return "octal" }
+
+// Validate checks option combinations.
+func (o *Options) Validate() error {
+	if o.IncompleteSweepInterval > 0 && o.IncompleteGracePeriod <= o.WriteTimeout {
+		return fmt.Errorf("--incomplete-grace-period (%s) must exceed --downstream-write-timeout (%s): a create in flight must never be swept",
+			o.IncompleteGracePeriod, o.WriteTimeout)
+	}
+	return nil
+}
 
 // AddFlags registers the flags of broker kind ("machine", "volume", "bucket").
 func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
@@ -81,5 +98,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.IntVar(&o.ConversionCacheSize, "conversion-cache-size", o.ConversionCacheSize, "Converted IRI objects kept in an LRU keyed by uid and resourceVersion; 0 disables it.")
 	fs.DurationVar(&o.ProbeInterval, "downstream-probe-interval", o.ProbeInterval, "Interval between /readyz probes of the downstream apiserver.")
 	fs.DurationVar(&o.UnreachableThreshold, "downstream-unreachable-threshold", o.UnreachableThreshold, "How long /readyz probes must fail before the downstream counts as unreachable: Status and class lists then answer Unavailable and the gRPC health service NOT_SERVING.")
+	fs.DurationVar(&o.IncompleteSweepInterval, "incomplete-sweep-interval", o.IncompleteSweepInterval, "Interval at which objects left incomplete by a crashed create (no "+CreatedLabel+" label) are deleted; 0 disables the sweep.")
+	fs.DurationVar(&o.IncompleteGracePeriod, "incomplete-grace-period", o.IncompleteGracePeriod, "Age an incomplete object must reach before it is swept; must exceed --downstream-write-timeout.")
 	fs.IntVar(&o.WatchBuffer, "watch-buffer", o.WatchBuffer, "Events a watch stream may lag behind before it is dropped with ResourceExhausted.")
 }

@@ -35,6 +35,9 @@ type RunOptions struct {
 	Register func(*grpc.Server)
 	// OnReady is called once the broker serves (tests use it).
 	OnReady func()
+	// Sweepers remove incomplete leftovers of crashed creates every
+	// IncompleteSweepInterval once the cache has synced.
+	Sweepers []Sweeper
 }
 
 // Run starts the cache, waits for it to sync, then serves the IRI socket,
@@ -129,6 +132,7 @@ func Run(ctx context.Context, o RunOptions) error {
 		setHealth()
 		healthMu.Unlock()
 		o.Log.Info("Downstream cache synced; serving", "downstream", o.Downstream.Host, "address", server.Path())
+		g.Go(func() error { o.sweepLoop(ctx, o.Sweepers); return nil })
 		if o.OnReady != nil {
 			o.OnReady()
 		}
@@ -153,6 +157,9 @@ func ServeKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Log
 	build func(*Downstream) (Service, error), onReady func()) error {
 	if opts.Namespace == "" {
 		return fmt.Errorf("--namespace must not be empty")
+	}
+	if err := opts.Validate(); err != nil {
+		return err
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = opts.KubeAPIQPS, opts.KubeAPIBurst
@@ -179,5 +186,9 @@ func ServeKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Log
 		}
 		return nil
 	}
-	return Run(ctx, RunOptions{Options: opts, Log: log, Downstream: d, Setup: setup, Register: svc.Register, OnReady: onReady})
+	var sweepers []Sweeper
+	if sw, ok := svc.(Sweepers); ok {
+		sweepers = sw.Sweepers()
+	}
+	return Run(ctx, RunOptions{Options: opts, Log: log, Downstream: d, Setup: setup, Register: svc.Register, OnReady: onReady, Sweepers: sweepers})
 }

@@ -49,6 +49,7 @@ func (s *Store[O, T]) Create(ctx context.Context, md *metav1alpha1.ObjectMetadat
 		}
 	}
 	id := NewID()
+	defer s.setInflight(id)()
 	om, err := s.ObjectMeta(id, md)
 	if err != nil {
 		return zero, false, err
@@ -93,7 +94,7 @@ func (s *Store[O, T]) findByUID(ctx context.Context, uid string) (*O, error) {
 	}
 	recentID, isRecent := s.recent.Get(uid)
 	var found *O
-	var incomplete []string
+	var incomplete []O
 	for _, o := range s.A.Items(list) {
 		switch {
 		case o.GetDeletionTimestamp() != nil:
@@ -102,7 +103,7 @@ func (s *Store[O, T]) findByUID(ctx context.Context, uid string) (*O, error) {
 				found = &o
 			}
 		case !isRecent || o.GetName() != recentID:
-			incomplete = append(incomplete, o.GetName())
+			incomplete = append(incomplete, o)
 		}
 	}
 	if found != nil {
@@ -124,10 +125,39 @@ func (s *Store[O, T]) findByUID(ctx context.Context, uid string) (*O, error) {
 		}
 	}
 	// Left over by a create that failed and could not roll back (e.g. the
-	// process died): replace it.
-	for _, name := range incomplete {
-		if err := s.deleteObject(ctx, name); err != nil {
-			return nil, s.D.ToStatus("delete incomplete "+s.A.Kind+" "+name, err)
+	// process died): replace it, deleting it and its sub-objects. The delete
+	// is conditional on the listed UID and resourceVersion; an object that
+	// changed meanwhile (the cache was late) is read again: completed, it is
+	// the answer, else it is deleted at its current version.
+	for _, o := range incomplete {
+		for attempt := 0; ; attempt++ {
+			res, err := s.deleteIncomplete(ctx, o)
+			if err != nil {
+				return nil, s.D.ToStatus("delete incomplete "+s.A.Kind+" "+o.GetName(), err)
+			}
+			if res != sweepChanged {
+				break
+			}
+			if attempt >= 3 {
+				return nil, status.Errorf(codes.Aborted, "incomplete %s %s keeps changing; retry the create", s.A.Kind, o.GetName())
+			}
+			fresh := s.A.New()
+			err = s.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+				return c.Get(ctx, client.ObjectKeyFromObject(o), fresh)
+			})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if err != nil {
+				return nil, s.D.ToStatus("get "+s.A.Kind+" "+o.GetName(), err)
+			}
+			if fresh.GetDeletionTimestamp() != nil {
+				break
+			}
+			if IsCreated(fresh) {
+				return &fresh, nil
+			}
+			o = fresh
 		}
 	}
 	return nil, nil

@@ -72,3 +72,6 @@ func Run(ctx context.Context, cfg *rest.Config, opts common.Options, log logr.Lo
 		return New(d, opts, log)
 	}, onReady)
 }
+
+// Sweepers returns the store, whose incomplete leftovers common.Run sweeps.
+func (b *Broker) Sweepers() []common.Sweeper { return []common.Sweeper{b.store} }
