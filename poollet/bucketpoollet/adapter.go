@@ -25,7 +25,7 @@ const Finalizer = "bucketpoollet.ironcore.dev/bucket"
 
 // Condition and reason of the prerequisites a Bucket waits for.
 const (
-	ConditionPrerequisitesMet   = "PrerequisitesMet"
+	ConditionPrerequisitesMet   = core.ConditionPrerequisitesMet
 	ReasonWaitingForBucketClass = "WaitingForBucketClass"
 )
 
@@ -98,11 +98,7 @@ func (*adapter) ApplyStatus(ctx context.Context, c client.Client, b *storagev1al
 	return nil
 }
 
-func (*adapter) SetPrerequisites(b *storagev1alpha1.Bucket, w *core.Waiting) {
-	c := conditions.Condition{Type: ConditionPrerequisitesMet, Status: corev1.ConditionTrue, Reason: "PrerequisitesMet", Message: "Everything the bucket refers to is available."}
-	if w != nil {
-		c = conditions.Condition{Type: ConditionPrerequisitesMet, Status: corev1.ConditionFalse, Reason: w.Reason, Message: w.Message}
-	}
+func (*adapter) SetCondition(b *storagev1alpha1.Bucket, c conditions.Condition) {
 	b.Status.Conditions, _ = conditions.Set(b.Status.Conditions, conditions.Bucket, c)
 }
 

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
+	"github.com/ironfed/ironfed/federation/api/conditions"
 	eventv1alpha1 "github.com/ironfed/ironfed/iri/apis/event/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/iri/remote"
@@ -51,8 +52,8 @@ type Adapter[K client.Object, I remote.Object] interface {
 	// ApplyStatus copies actual's status into obj (actual may be nil-valued: not created yet)
 	// and creates what the status refers to (access Secrets).
 	ApplyStatus(ctx context.Context, c client.Client, obj K, actual I, runtimeName string, observed bool) error
-	// SetPrerequisites sets obj's prerequisites condition from w (nil: met).
-	SetPrerequisites(obj K, w *Waiting)
+	// SetCondition sets one of obj's status conditions.
+	SetCondition(obj K, c conditions.Condition)
 	// Watches lists secondary kinds; c reads the pool-scoped cache.
 	Watches(c client.Reader) []Watch
 	ListEvents(ctx context.Context, fromUnixNano, toUnixNano int64) ([]*eventv1alpha1.Event, error)

@@ -8,11 +8,15 @@ import (
 	"errors"
 	"net/http"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/ironfed/ironfed/federation/api"
@@ -92,7 +97,7 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		Named(kind + "poollet").
 		For(p.Adapter.New()).
 		WatchesRawSource(source.Channel(idx.events, &handler.EnqueueRequestForObject{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: m.MaxConcurrentReconciles})
+		WithOptions(controller.Options{MaxConcurrentReconciles: m.MaxConcurrentReconciles, RateLimiter: retryLimiter(m.MaxRetryDelay)})
 	for _, w := range p.Adapter.Watches(mgr.GetClient()) {
 		b = b.Watches(w.Object, handler.EnqueueRequestsFromMapFunc(w.Map))
 	}
@@ -137,4 +142,12 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// retryLimiter is controller-runtime's default limiter with the per-object backoff capped at max.
+func retryLimiter(max time.Duration) workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, max),
+		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+	)
 }

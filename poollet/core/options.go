@@ -47,6 +47,10 @@ type RuntimeOptions struct {
 // ManagerOptions configure the controller-runtime manager.
 type ManagerOptions struct {
 	MaxConcurrentReconciles      int
+	// MaxRetryDelay caps the per-object backoff after failed reconciles, so objects held up by a
+	// runtime outage are retried within this long after it ends (controller-runtime's own cap
+	// is 1000 s).
+	MaxRetryDelay time.Duration
 	MetricsBindAddress           string
 	HealthProbeBindAddress       string
 	LeaderElect                  bool
@@ -103,6 +107,7 @@ func DefaultOptions() Options {
 		},
 		Manager: ManagerOptions{
 			MaxConcurrentReconciles:      16,
+			MaxRetryDelay:                30 * time.Second,
 			MetricsBindAddress:           ":8080",
 			HealthProbeBindAddress:       ":8081",
 			LeaderElectResourceNamespace: "kube-system",
@@ -134,6 +139,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.StringToStringVar(&o.DownwardAPI.Annotations, kind+"-downward-api-annotation", o.DownwardAPI.Annotations, "Downward-API annotations to set on the IRI "+kind+", name=fieldPath.")
 
 	fs.IntVar(&m.MaxConcurrentReconciles, "max-concurrent-reconciles", m.MaxConcurrentReconciles, "Objects reconciled in parallel.")
+	fs.DurationVar(&m.MaxRetryDelay, "max-retry-delay", m.MaxRetryDelay, "Longest backoff before an object whose reconcile failed is retried (exponential from 5ms).")
 	fs.StringVar(&m.MetricsBindAddress, "metrics-bind-address", m.MetricsBindAddress, "Address serving Prometheus /metrics; \"0\" disables it.")
 	fs.StringVar(&m.HealthProbeBindAddress, "health-probe-bind-address", m.HealthProbeBindAddress, "Address serving /healthz and /readyz; \"0\" disables it.")
 	fs.BoolVar(&m.LeaderElect, "leader-elect", m.LeaderElect, "Elect a leader before running; required when more than one replica runs.")
@@ -163,6 +169,9 @@ func (o *Options) Validate() error {
 				errs = append(errs, fmt.Errorf("%s %s: %w", flag, name, err))
 			}
 		}
+	}
+	if o.Manager.MaxRetryDelay < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("max retry delay must be at least 10ms, got %s", o.Manager.MaxRetryDelay))
 	}
 	if o.Manager.MaxConcurrentReconciles < 1 {
 		errs = append(errs, fmt.Errorf("max concurrent reconciles must be at least 1, got %d", o.Manager.MaxConcurrentReconciles))

@@ -98,7 +98,7 @@ func (r *Reconciler[K, I]) reconcileNormal(ctx context.Context, obj K) (reconcil
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	r.Adapter.SetPrerequisites(obj, waiting)
+	r.Adapter.SetCondition(obj, prerequisitesCondition(string(r.Adapter.Kind()), waiting))
 	var actual I
 	var recErr error
 	switch {
@@ -118,10 +118,16 @@ func (r *Reconciler[K, I]) reconcileNormal(ctx context.Context, obj K) (reconcil
 			break
 		}
 		actual, recErr = r.Adapter.Create(ctx, desired)
+		recErr = wrapRuntime("create "+string(r.Adapter.Kind()), recErr)
 		if recErr == nil {
 			r.index.remember(string(obj.GetUID()), actual)
 			log.FromContext(ctx).Info("Created IRI object", "id", actual.GetMetadata().GetId())
 		}
+	}
+	if c, ok := syncedCondition(recErr); ok {
+		r.Adapter.SetCondition(obj, c)
+	} else if recErr == nil && waiting == nil {
+		r.Adapter.SetCondition(obj, syncedTrue)
 	}
 	var zero I
 	if actual != zero {
@@ -145,7 +151,7 @@ func (r *Reconciler[K, I]) reconcileNormal(ctx context.Context, obj K) (reconcil
 func (r *Reconciler[K, I]) update(ctx context.Context, obj K, desired, actual I) error {
 	changed, err := r.Adapter.Update(ctx, obj, desired, actual)
 	if err != nil || changed {
-		return err
+		return wrapRuntime("update "+string(r.Adapter.Kind()), err)
 	}
 	have := actual.GetMetadata().GetAnnotations()
 	iriGen := actual.GetMetadata().GetGeneration()
@@ -162,7 +168,7 @@ func (r *Reconciler[K, I]) update(ctx context.Context, obj K, desired, actual I)
 	if maps.Equal(want, have) {
 		return nil
 	}
-	return r.Adapter.SetAnnotations(ctx, actual.GetMetadata().GetId(), want)
+	return wrapRuntime("update "+string(r.Adapter.Kind())+" annotations", r.Adapter.SetAnnotations(ctx, actual.GetMetadata().GetId(), want))
 }
 
 // annotationsFor is what the poollet keeps in an IRI object's annotations: for machines the
@@ -219,7 +225,14 @@ func (r *Reconciler[K, I]) delete(ctx context.Context, obj K) (reconcile.Result,
 			continue // already being deleted
 		}
 		if err := r.Adapter.Delete(ctx, o.GetMetadata().GetId()); err != nil && status.Code(err) != codes.NotFound {
-			return reconcile.Result{}, fmt.Errorf("delete IRI object %s: %w", o.GetMetadata().GetId(), err)
+			err = wrapRuntime("delete "+string(r.Adapter.Kind())+" "+o.GetMetadata().GetId(), err)
+			if c, ok := syncedCondition(err); ok {
+				// Say why deletion is stuck; best effort, the error is what retries.
+				orig := obj.DeepCopyObject().(K)
+				r.Adapter.SetCondition(obj, c)
+				_ = r.patchStatus(ctx, orig, obj)
+			}
+			return reconcile.Result{}, err
 		}
 	}
 	if len(existing) > 0 {

@@ -5,6 +5,7 @@ package core
 
 import (
 	"context"
+	"github.com/ironfed/ironfed/federation/api/conditions"
 	"slices"
 	"sync"
 	"testing"
@@ -57,8 +58,8 @@ func (*fakeAdapter) ObservedCurrent(*machinev1alpha1.Machine) bool              
 func (*fakeAdapter) ApplyStatus(context.Context, client.Client, *computev1alpha1.Machine, *machinev1alpha1.Machine, string, bool) error {
 	return nil
 }
-func (*fakeAdapter) SetPrerequisites(*computev1alpha1.Machine, *Waiting) {}
-func (*fakeAdapter) Watches(client.Reader) []Watch                       { return nil }
+func (*fakeAdapter) SetCondition(*computev1alpha1.Machine, conditions.Condition) {}
+func (*fakeAdapter) Watches(client.Reader) []Watch                               { return nil }
 func (*fakeAdapter) ListEvents(context.Context, int64, int64) ([]*eventv1alpha1.Event, error) {
 	return nil, nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,7 +25,7 @@ const Finalizer = "machinepoollet.ironcore.dev/machine"
 
 // ConditionPrerequisitesMet is ironfed's Machine condition saying whether everything the
 // machine refers to exists and is usable.
-const ConditionPrerequisitesMet = "PrerequisitesMet"
+const ConditionPrerequisitesMet = core.ConditionPrerequisitesMet
 
 // adapter is the machine side of the generic reconciler.
 type adapter struct {
@@ -145,11 +144,7 @@ func ignore(err error, c codes.Code) error {
 	return err
 }
 
-func (*adapter) SetPrerequisites(m *computev1alpha1.Machine, w *core.Waiting) {
-	c := conditions.Condition{Type: ConditionPrerequisitesMet, Status: corev1.ConditionTrue, Reason: "PrerequisitesMet", Message: "Everything the machine refers to is available."}
-	if w != nil {
-		c = conditions.Condition{Type: ConditionPrerequisitesMet, Status: corev1.ConditionFalse, Reason: w.Reason, Message: w.Message}
-	}
+func (*adapter) SetCondition(m *computev1alpha1.Machine, c conditions.Condition) {
 	m.Status.Conditions, _ = conditions.Set(m.Status.Conditions, conditions.Machine, c)
 }
 

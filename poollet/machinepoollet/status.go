@@ -82,9 +82,10 @@ func (*adapter) ApplyStatus(_ context.Context, _ client.Client, m *computev1alph
 		nics = append(nics, st)
 	}
 	m.Status.NetworkInterfaces = nics
-	// The runtime's own conditions; ours (Scheduled, PrerequisitesMet) are never overwritten.
+	// The runtime's own conditions; ours (Scheduled, PrerequisitesMet, RuntimeSynced) are never
+	// overwritten: a broker passes the downstream's up, and each level reports its own.
 	for _, c := range actual.GetStatus().GetMachineConditions() {
-		if c.GetType() == "" || c.GetType() == ConditionPrerequisitesMet || c.GetType() == string(computev1alpha1.MachineScheduled) {
+		if c.GetType() == "" || c.GetType() == ConditionPrerequisitesMet || c.GetType() == core.ConditionRuntimeSynced || c.GetType() == string(computev1alpha1.MachineScheduled) {
 			continue
 		}
 		st := corev1.ConditionStatus(c.GetStatus())

@@ -31,7 +31,7 @@ const Finalizer = "volumepoollet.ironcore.dev/volume"
 
 // Condition and reasons of the prerequisites a Volume waits for.
 const (
-	ConditionPrerequisitesMet      = "PrerequisitesMet"
+	ConditionPrerequisitesMet      = core.ConditionPrerequisitesMet
 	ReasonWaitingForVolumeClass    = "WaitingForVolumeClass"
 	ReasonWaitingForEncryptionKey  = "WaitingForEncryptionSecret"
 	ReasonWaitingForStorageRequest = "WaitingForStorageRequest"
@@ -137,11 +137,7 @@ func (*adapter) ApplyStatus(ctx context.Context, c client.Client, v *storagev1al
 
 func ptrNow() *metav1.Time { t := metav1.Now(); return &t }
 
-func (*adapter) SetPrerequisites(v *storagev1alpha1.Volume, w *core.Waiting) {
-	c := conditions.Condition{Type: ConditionPrerequisitesMet, Status: corev1.ConditionTrue, Reason: "PrerequisitesMet", Message: "Everything the volume refers to is available."}
-	if w != nil {
-		c = conditions.Condition{Type: ConditionPrerequisitesMet, Status: corev1.ConditionFalse, Reason: w.Reason, Message: w.Message}
-	}
+func (*adapter) SetCondition(v *storagev1alpha1.Volume, c conditions.Condition) {
 	v.Status.Conditions, _ = conditions.Set(v.Status.Conditions, conditions.Volume, c)
 }
 

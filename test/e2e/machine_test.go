@@ -11,11 +11,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	corev1 "k8s.io/api/core/v1"
+
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/poollet/core"
 )
 
 func newMachine(ns, name string, withVolumeAndNIC bool) *computev1alpha1.Machine {
@@ -84,6 +88,12 @@ func TestMachineThroughTheChain(t *testing.T) {
 	for i, o := range cp.objs[1:] {
 		if s := o.(*computev1alpha1.Machine).Status.State; s != computev1alpha1.MachineStateRunning {
 			t.Errorf("counterpart in %s is %s, want Running", chain[i+1], s)
+		}
+	}
+	for i, o := range cp.objs {
+		c, _ := conditions.Get(o.(*computev1alpha1.Machine).Status.Conditions, conditions.Machine, core.ConditionRuntimeSynced)
+		if c.Status != corev1.ConditionTrue {
+			t.Errorf("machine in %s: RuntimeSynced %s %s: %s; want True", chain[i], c.Status, c.Reason, c.Message)
 		}
 	}
 	lm := leafMachine(t, cp.leafID)

@@ -69,7 +69,15 @@ func TestRegionOutage(t *testing.T) {
 	if err := root.Delete(t.Context(), doomed); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3 * time.Second) // let the root's poollets try, and fail, against the region
+	eventually(t, "the doomed machine at the root says why its deletion is held up", func(ctx context.Context) (bool, string, error) {
+		if err := get(ctx, "root", doomed); err != nil {
+			return false, "", err
+		}
+		c, _ := conditions.Get(doomed.Status.Conditions, conditions.Machine, core.ConditionRuntimeSynced)
+		return c.Status == corev1.ConditionFalse && c.Reason == core.ReasonRuntimeUnavailable && strings.Contains(c.Message, host),
+			fmt.Sprintf("RuntimeSynced=%s %s: %s", c.Status, c.Reason, c.Message), nil
+	})
+	t.Logf("doomed: %s", conditionMessage(doomed))
 
 	if err := region.APIServer.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -110,4 +118,9 @@ func TestRegionOutage(t *testing.T) {
 	if r := fed.Restarts(); len(r) > 0 {
 		t.Logf("components restarted during the outage (as a kubelet would): %v", r)
 	}
+}
+
+func conditionMessage(m *computev1alpha1.Machine) string {
+	c, _ := conditions.Get(m.Status.Conditions, conditions.Machine, core.ConditionRuntimeSynced)
+	return fmt.Sprintf("RuntimeSynced=%s %s: %s", c.Status, c.Reason, c.Message)
 }
