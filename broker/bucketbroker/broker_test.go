@@ -18,7 +18,6 @@ import (
 
 	"github.com/ironfed/ironfed/broker/bucketbroker"
 	"github.com/ironfed/ironfed/broker/common"
-	"github.com/ironfed/ironfed/broker/common/brokertest"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
@@ -26,6 +25,7 @@ import (
 	"github.com/ironfed/ironfed/iri/conformance"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/brokertest"
 )
 
 func init() { ctrllog.SetLogger(logr.Discard()) }

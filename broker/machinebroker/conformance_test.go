@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/ironfed/ironfed/broker/common"
-	"github.com/ironfed/ironfed/broker/common/brokertest"
 	"github.com/ironfed/ironfed/iri/conformance"
 	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/brokertest"
 )
 
 // TestConformance runs every machine case against the broker, with the real

@@ -19,13 +19,13 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ironfed/ironfed/broker/common"
-	"github.com/ironfed/ironfed/broker/common/brokertest"
 	"github.com/ironfed/ironfed/broker/machinebroker"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/remote"
+	"github.com/ironfed/ironfed/test/brokertest"
 	"github.com/ironfed/ironfed/test/framework"
 	"github.com/ironfed/ironfed/test/framework/cluster"
 )

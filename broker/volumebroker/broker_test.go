@@ -17,7 +17,6 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ironfed/ironfed/broker/common"
-	"github.com/ironfed/ironfed/broker/common/brokertest"
 	"github.com/ironfed/ironfed/broker/volumebroker"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
@@ -26,6 +25,7 @@ import (
 	"github.com/ironfed/ironfed/iri/conformance"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/brokertest"
 )
 
 func init() { ctrllog.SetLogger(logr.Discard()) }

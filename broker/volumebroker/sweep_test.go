@@ -11,13 +11,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/broker/common"
-	"github.com/ironfed/ironfed/broker/common/brokertest"
 	"github.com/ironfed/ironfed/broker/volumebroker"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/test/brokertest"
 )
 
 // TestSweepIncomplete: a Volume left without the created label by a crashed

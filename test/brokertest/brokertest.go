@@ -1,4 +1,5 @@
-// Package brokertest starts a downstream cluster and a broker on a real unix
+// Package brokertest (test support, under test/ because it runs poollets and the controller-manager
+// next to a broker: components never import each other) starts a downstream cluster and a broker on a real unix
 // socket for the brokers' tests.
 package brokertest
 
