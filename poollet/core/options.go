@@ -46,11 +46,11 @@ type RuntimeOptions struct {
 
 // ManagerOptions configure the controller-runtime manager.
 type ManagerOptions struct {
-	MaxConcurrentReconciles      int
+	MaxConcurrentReconciles int
 	// MaxRetryDelay caps the per-object backoff after failed reconciles, so objects held up by a
 	// runtime outage are retried within this long after it ends (controller-runtime's own cap
 	// is 1000 s).
-	MaxRetryDelay time.Duration
+	MaxRetryDelay                time.Duration
 	MetricsBindAddress           string
 	HealthProbeBindAddress       string
 	LeaderElect                  bool
