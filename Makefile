@@ -19,7 +19,7 @@ all: build
 
 .PHONY: help
 help: ## Show targets.
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## Build every binary into ./bin.
@@ -55,6 +55,10 @@ test: cluster-binaries lint verify-generate ## Everything CI runs: lint, generat
 .PHONY: test-short
 test-short: ## Tests that need no cluster.
 	$(GO) test -short -count=1 $(PKGS)
+
+.PHONY: bench-e2e
+bench-e2e: cluster-binaries ## Benchmarks of the chained federation (status propagation, create throughput); BENCH_MACHINES=N.
+	IRONFED_ASSETS=$(ASSETS) $(GO) test -run '^$$' -bench . -benchtime=1x ./test/e2e/
 
 .PHONY: run
 run: cluster-binaries ## Bring up the local federation (Ctrl-C tears it down).

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,7 +40,7 @@ func BenchmarkSchedule10kMachinesOver1kPools(b *testing.B) {
 	}
 	ctx := context.Background()
 
-	parallel(b, pools, writers, func(i int) error {
+	framework.Parallel(b, pools, writers, func(i int) error {
 		p := &computev1alpha1.MachinePool{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pool-%04d", i)}}
 		if err := cl.Create(ctx, p); err != nil {
 			return err
@@ -58,7 +56,7 @@ func BenchmarkSchedule10kMachinesOver1kPools(b *testing.B) {
 
 	start := time.Now()
 	rvs := make([]string, machines)
-	parallel(b, 2*machines, writers, func(i int) error {
+	framework.Parallel(b, 2*machines, writers, func(i int) error {
 		m := newMachine(fmt.Sprintf("m-%05d", i), "small", nil)
 		if err := cl.Create(ctx, m); err != nil {
 			return err
@@ -76,7 +74,7 @@ func BenchmarkSchedule10kMachinesOver1kPools(b *testing.B) {
 	}
 	opts.SchedulerBindEvents = os.Getenv("BENCH_BIND_EVENTS") != "false"
 	start = time.Now()
-	parallel(b, machines, opts.SchedulerBindWorkers, func(i int) error {
+	framework.Parallel(b, machines, opts.SchedulerBindWorkers, func(i int) error {
 		m := &computev1alpha1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("m-%05d", machines+i)}}
 		patch := fmt.Appendf(nil, `{"metadata":{"resourceVersion":%q},"spec":{"machinePoolRef":{"name":"pool-%04d"}}}`, rvs[i], i%pools)
 		return cl.Patch(ctx, m, client.RawPatch(types.MergePatchType, patch))
@@ -109,25 +107,4 @@ func BenchmarkSchedule10kMachinesOver1kPools(b *testing.B) {
 	b.Logf("scheduled %d machines over %d pools in %s: %.0f/s (%d bind workers, bind events %v); same run, same kind of objects: raw creates %.0f/s, raw binds by a plain loop %.0f/s",
 		machines, pools, elapsed.Round(time.Millisecond), float64(machines)/elapsed.Seconds(),
 		opts.SchedulerBindWorkers, opts.SchedulerBindEvents, createRate, bindRate)
-}
-
-func parallel(b *testing.B, n, workers int, fn func(i int) error) {
-	b.Helper()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
-	for range workers {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				if err := fn(i); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		b.Fatal(err)
-	}
 }

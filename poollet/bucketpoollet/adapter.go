@@ -103,6 +103,7 @@ func (*adapter) SetCondition(b *storagev1alpha1.Bucket, c conditions.Condition) 
 }
 
 func (*adapter) Watches(client.Reader) []core.Watch { return nil }
+func (*adapter) Indexes() []core.Index              { return nil }
 
 func (a *adapter) ListEvents(ctx context.Context, from, to int64) ([]*eventv1alpha1.Event, error) {
 	res, err := a.rt.ListEvents(ctx, &bucketv1alpha1.ListEventsRequest{Filter: &bucketv1alpha1.EventFilter{EventsFromTime: from, EventsToTime: to}})

@@ -31,6 +31,13 @@ type Watch struct {
 	Map    handler.MapFunc
 }
 
+// Index is a field index on the cache of bound objects, so a Watch's Map can list exactly the
+// objects that refer to something instead of scanning the namespace.
+type Index struct {
+	Field   string
+	Extract client.IndexerFunc
+}
+
 // Adapter is what the reconciler needs to know about one kind: K is the Kubernetes object
 // (Machine, Volume, Bucket), I the IRI object.
 type Adapter[K client.Object, I remote.Object] interface {
@@ -56,5 +63,7 @@ type Adapter[K client.Object, I remote.Object] interface {
 	SetCondition(obj K, c conditions.Condition)
 	// Watches lists secondary kinds; c reads the pool-scoped cache.
 	Watches(c client.Reader) []Watch
+	// Indexes are registered on the cache of bound objects before it starts.
+	Indexes() []Index
 	ListEvents(ctx context.Context, fromUnixNano, toUnixNano int64) ([]*eventv1alpha1.Event, error)
 }

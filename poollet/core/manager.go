@@ -6,6 +6,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,11 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, ix := range p.Adapter.Indexes() {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), p.Adapter.New(), ix.Field, ix.Extract); err != nil {
+			return nil, fmt.Errorf("index %s: %w", ix.Field, err)
+		}
 	}
 	newObj := func() client.Object { return p.Adapter.New() }
 	idx := newIndex(p.Adapter.Kind(), p.Watcher, newObj)

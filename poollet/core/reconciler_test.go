@@ -59,6 +59,7 @@ func (*fakeAdapter) ApplyStatus(context.Context, client.Client, *computev1alpha1
 	return nil
 }
 func (*fakeAdapter) SetCondition(*computev1alpha1.Machine, conditions.Condition) {}
+func (*fakeAdapter) Indexes() []Index                                            { return nil }
 func (*fakeAdapter) Watches(client.Reader) []Watch                               { return nil }
 func (*fakeAdapter) ListEvents(context.Context, int64, int64) ([]*eventv1alpha1.Event, error) {
 	return nil, nil

@@ -109,33 +109,65 @@ func transition(same bool, prev *metav1.Time, now metav1.Time) *metav1.Time {
 	return &now
 }
 
+// Field indexes on the pool's machines: what each refers to, so an event on a Secret, Volume or
+// NetworkInterface maps to its referrers without scanning the namespace (a broker's namespace
+// holds every machine federated through the cluster).
+const (
+	indexIgnitionSecret    = "ironfed.machinepoollet/ignition-secret"
+	indexVolume            = "ironfed.machinepoollet/volume"
+	indexNetworkInterface  = "ironfed.machinepoollet/network-interface"
+	indexWaitingForVolumes = "ironfed.machinepoollet/waiting-for-volumes"
+)
+
+func (*adapter) Indexes() []core.Index {
+	machineIndex := func(f func(m *computev1alpha1.Machine) []string) client.IndexerFunc {
+		return func(o client.Object) []string { return f(o.(*computev1alpha1.Machine)) }
+	}
+	return []core.Index{
+		{Field: indexIgnitionSecret, Extract: machineIndex(func(m *computev1alpha1.Machine) []string {
+			if m.Spec.IgnitionRef == nil {
+				return nil
+			}
+			return []string{m.Spec.IgnitionRef.Name}
+		})},
+		{Field: indexVolume, Extract: machineIndex(func(m *computev1alpha1.Machine) []string {
+			var out []string
+			for _, v := range m.Spec.Volumes {
+				if n := VolumeName(m, v); n != "" {
+					out = append(out, n)
+				}
+			}
+			return out
+		})},
+		{Field: indexNetworkInterface, Extract: machineIndex(func(m *computev1alpha1.Machine) []string {
+			var out []string
+			for _, n := range m.Spec.NetworkInterfaces {
+				out = append(out, NetworkInterfaceName(m, n))
+			}
+			return out
+		})},
+		{Field: indexWaitingForVolumes, Extract: machineIndex(func(m *computev1alpha1.Machine) []string {
+			if waitingFor(m, ReasonWaitingForVolumes) {
+				return []string{"true"}
+			}
+			return nil
+		})},
+	}
+}
+
 // Watches re-reconcile machines when what they refer to appears or changes.
 func (*adapter) Watches(c client.Reader) []core.Watch {
+	byIndex := func(field string) func(string) []client.ListOption {
+		return func(name string) []client.ListOption { return []client.ListOption{client.MatchingFields{field: name}} }
+	}
 	return []core.Watch{
-		{Object: &corev1.Secret{}, Map: referrers(c, func(m *computev1alpha1.Machine, name string) bool {
-			if m.Spec.IgnitionRef != nil && m.Spec.IgnitionRef.Name == name {
-				return true
-			}
-			// Volume access Secrets are named after nothing we know here: any Secret change in
-			// the namespace of a machine still waiting for volumes re-checks it.
-			return waitingFor(m, ReasonWaitingForVolumes)
+		// Volume access Secrets are named after nothing we know here: any Secret change in the
+		// namespace of a machine still waiting for volumes re-checks it.
+		{Object: &corev1.Secret{}, Map: referrers(c, byIndex(indexIgnitionSecret), func(string) []client.ListOption {
+			return []client.ListOption{client.MatchingFields{indexWaitingForVolumes: "true"}}
 		})},
-		{Object: &storagev1alpha1.Volume{}, Map: referrers(c, func(m *computev1alpha1.Machine, name string) bool {
-			for _, v := range m.Spec.Volumes {
-				if VolumeName(m, v) == name {
-					return true
-				}
-			}
-			return false
-		})},
-		{Object: &networkingv1alpha1.NetworkInterface{}, Map: referrers(c, func(m *computev1alpha1.Machine, name string) bool {
-			for _, n := range m.Spec.NetworkInterfaces {
-				if NetworkInterfaceName(m, n) == name {
-					return true
-				}
-			}
-			return false
-		})},
+		{Object: &storagev1alpha1.Volume{}, Map: referrers(c, byIndex(indexVolume))},
+		{Object: &networkingv1alpha1.NetworkInterface{}, Map: referrers(c, byIndex(indexNetworkInterface))},
 	}
 }
 
@@ -148,18 +180,22 @@ func waitingFor(m *computev1alpha1.Machine, reason string) bool {
 	return false
 }
 
-// referrers maps an object to the bound machines of its namespace that refer to it; the
-// machine cache holds only this pool's machines, so the scan is small.
-func referrers(c client.Reader, refers func(*computev1alpha1.Machine, string) bool) handler.MapFunc {
+// referrers maps an object to the bound machines of its namespace that refer to it: the union
+// of the indexed lists each query returns for the object's name.
+func referrers(c client.Reader, queries ...func(name string) []client.ListOption) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := &computev1alpha1.MachineList{}
-		if err := c.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
-			return nil
-		}
+		seen := map[string]bool{}
 		var out []reconcile.Request
-		for i := range list.Items {
-			if refers(&list.Items[i], obj.GetName()) {
-				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: list.Items[i].Name}})
+		for _, q := range queries {
+			list := &computev1alpha1.MachineList{}
+			if err := c.List(ctx, list, append(q(obj.GetName()), client.InNamespace(obj.GetNamespace()))...); err != nil {
+				continue
+			}
+			for i := range list.Items {
+				if name := list.Items[i].Name; !seen[name] {
+					seen[name] = true
+					out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}})
+				}
 			}
 		}
 		return out

@@ -141,18 +141,29 @@ func (*adapter) SetCondition(v *storagev1alpha1.Volume, c conditions.Condition) 
 	v.Status.Conditions, _ = conditions.Set(v.Status.Conditions, conditions.Volume, c)
 }
 
+// indexEncryptionSecret indexes the pool's volumes by encryption Secret, so a Secret event maps to
+// its volumes without scanning the namespace.
+const indexEncryptionSecret = "ironfed.volumepoollet/encryption-secret"
+
+func (*adapter) Indexes() []core.Index {
+	return []core.Index{{Field: indexEncryptionSecret, Extract: func(o client.Object) []string {
+		if v := o.(*storagev1alpha1.Volume); v.Spec.Encryption != nil {
+			return []string{v.Spec.Encryption.SecretRef.Name}
+		}
+		return nil
+	}}}
+}
+
 // Watches re-reconcile volumes waiting for their encryption Secret.
 func (*adapter) Watches(c client.Reader) []core.Watch {
 	return []core.Watch{{Object: &corev1.Secret{}, Map: func(ctx context.Context, obj client.Object) []reconcile.Request {
 		list := &storagev1alpha1.VolumeList{}
-		if err := c.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
+		if err := c.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexEncryptionSecret: obj.GetName()}); err != nil {
 			return nil
 		}
-		var out []reconcile.Request
+		out := make([]reconcile.Request, 0, len(list.Items))
 		for _, v := range list.Items {
-			if v.Spec.Encryption != nil && v.Spec.Encryption.SecretRef.Name == obj.GetName() {
-				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: v.Namespace, Name: v.Name}})
-			}
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: v.Namespace, Name: v.Name}})
 		}
 		return out
 	}}}

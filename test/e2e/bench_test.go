@@ -1,0 +1,511 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ironfed/ironfed/broker/common"
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/framework"
+	"github.com/ironfed/ironfed/test/localfed"
+)
+
+// benchTimeout bounds every wait of the benchmarks: N machines through three levels take longer
+// than one test's objects.
+const benchTimeout = 10 * time.Minute
+
+// benchWriters is how many goroutines create machines concurrently.
+const benchWriters = 16
+
+// BenchmarkStatusPropagation measures how fast a status change at the leaf's provider reaches
+// the root. It creates N Machines at the root (N = $BENCH_MACHINES, default 200), waits until
+// all are Running at every level, then flips each one's guest state to Terminated in the leaf's
+// memory provider, one after the other as fast as possible (a burst of N; $BENCH_FLIP_INTERVAL,
+// e.g. 25ms, paces them instead), and records for each
+// Machine when its counterpart shows Terminated at the leaf cluster (one hop: provider → leaf
+// poollet, the reference), at the region (two hops) and at the root (three hops).
+//
+// Run: IRONFED_ASSETS=$(hack/cluster-binaries.sh --print) go test -run '^$' -bench . -benchtime=1x ./test/e2e/
+// (make bench-e2e). Timings are reported, never asserted.
+func BenchmarkStatusPropagation(b *testing.B) {
+	n := benchMachines(b)
+	ns := newNamespace(b, "bench-status")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := watchChain(b, ctx, ns)
+
+	created := time.Now()
+	framework.Parallel(b, n, benchWriters, func(i int) error {
+		return fed.Client("root").Create(ctx, newMachine(ns, fmt.Sprintf("m-%04d", i), false))
+	})
+	w.waitAll(b, n, computev1alpha1.MachineStateRunning)
+	b.Logf("%d machines Running at every level %s after the first create", n, time.Since(created).Round(time.Millisecond))
+
+	// Provider id of every root machine, by following the UID labels down the chain.
+	providerIDs := map[types.UID]string{}
+	provider, err := fed.Providers["leaf"].Machines.List(memory.Filter{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	byLeafUID := map[string]string{}
+	for _, m := range provider {
+		byLeafUID[m.Metadata.Labels[labels.MachineUIDLabel]] = m.Metadata.Id
+	}
+	chains := w.chains()
+	for rootUID, c := range chains {
+		id := byLeafUID[string(c[2])]
+		if id == "" {
+			b.Fatalf("no provider machine for root machine %s (leaf uid %s)", w.levels[0].name(rootUID), c[2])
+		}
+		providerIDs[rootUID] = id
+	}
+
+	b.ResetTimer()
+	flipped := map[types.UID]time.Time{}
+	order := make([]types.UID, 0, n)
+	for rootUID := range providerIDs {
+		order = append(order, rootUID)
+	}
+	slices.Sort(order)
+	interval := flipInterval(b)
+	for i, rootUID := range order {
+		if i > 0 && interval > 0 {
+			time.Sleep(interval)
+		}
+		flipped[rootUID] = time.Now()
+		if err := fed.Providers["leaf"].Machines.SetGuestState(providerIDs[rootUID], machinev1alpha1.MachineState_MACHINE_TERMINATED); err != nil {
+			b.Fatal(err)
+		}
+	}
+	burst := time.Since(flipped[order[0]])
+	w.waitAll(b, n, computev1alpha1.MachineStateTerminated)
+	b.StopTimer()
+
+	lat := make([][]time.Duration, len(chain)) // per level, root first
+	for rootUID, c := range chains {
+		for lvl, uid := range c {
+			seen, _ := w.levels[lvl].seen(uid, computev1alpha1.MachineStateTerminated)
+			lat[lvl] = append(lat[lvl], seen.Sub(flipped[rootUID]))
+		}
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "guest state of %d machines flipped to Terminated in the provider within %s (one every %s); latency until each Machine shows Terminated:\n",
+		n, burst.Round(time.Microsecond), interval)
+	fmt.Fprintf(&sb, "  %-28s %8s %8s %8s %8s\n", "level (hops from provider)", "p50", "p90", "p99", "max")
+	for lvl := len(chain) - 1; lvl >= 0; lvl-- {
+		d := lat[lvl]
+		slices.Sort(d)
+		fmt.Fprintf(&sb, "  %-28s %8s %8s %8s %8s\n", fmt.Sprintf("%s (%d)", chain[lvl], len(chain)-lvl),
+			ms(pct(d, 50)), ms(pct(d, 90)), ms(pct(d, 99)), ms(d[len(d)-1]))
+	}
+	// Where the slowest one-hop flips happened in the flip sequence: clustered tails point at a
+	// stall (load, GC, a periodic resync), spread ones at queueing.
+	type slow struct {
+		at, lat time.Duration
+	}
+	var slowest []slow
+	for rootUID, c := range chains {
+		seen, _ := w.levels[len(chain)-1].seen(c[len(chain)-1], computev1alpha1.MachineStateTerminated)
+		slowest = append(slowest, slow{flipped[rootUID].Sub(flipped[order[0]]), seen.Sub(flipped[rootUID])})
+	}
+	slices.SortFunc(slowest, func(a, b slow) int { return int(b.lat - a.lat) })
+	fmt.Fprintf(&sb, "  slowest leaf hops (flip offset → latency):")
+	for _, s := range slowest[:min(8, len(slowest))] {
+		fmt.Fprintf(&sb, " +%s→%s", s.at.Round(time.Millisecond), ms(s.lat))
+	}
+	b.Log(sb.String())
+	for lvl, prefix := range map[int]string{0: "", 2: "leaf-"} {
+		d := lat[lvl]
+		b.ReportMetric(msf(pct(d, 50)), prefix+"p50-ms")
+		b.ReportMetric(msf(pct(d, 90)), prefix+"p90-ms")
+		b.ReportMetric(msf(pct(d, 99)), prefix+"p99-ms")
+		b.ReportMetric(msf(d[len(d)-1]), prefix+"max-ms")
+	}
+	b.ReportMetric(msf(pct(lat[1], 50)), "region-p50-ms")
+
+	cleanUp(b, []*chainWatch{w}, ns)
+}
+
+// BenchmarkCreateThroughput measures how fast Machines created at the root come up through the
+// three levels, against a reference measured in the same run:
+//   - raw: N Machines created at the root by 16 writers in a namespace where nothing acts on
+//     them (bound to a pool that does not exist, so no scheduler or poollet touches them): the
+//     root apiserver's create rate;
+//   - federation: N machine-only Machines created by 16 writers, from the first create until the
+//     last is Running at the root (and, separately, at the leaf cluster);
+//   - with volume+NIC: N/4 Machines with an ephemeral Volume and NetworkInterface each.
+//
+// N = $BENCH_MACHINES, default 200.
+//
+// Run: IRONFED_ASSETS=$(hack/cluster-binaries.sh --print) go test -run '^$' -bench . -benchtime=1x ./test/e2e/
+// (make bench-e2e). Timings are reported, never asserted.
+func BenchmarkCreateThroughput(b *testing.B) {
+	n := benchMachines(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := fed.Client("root")
+
+	rawNS := newNamespace(b, "bench-raw")
+	start := time.Now()
+	framework.Parallel(b, n, benchWriters, func(i int) error {
+		m := newMachine(rawNS, fmt.Sprintf("m-%04d", i), false)
+		m.Spec.MachinePoolRef = &commonv1alpha1.LocalObjectReference{Name: "no-such-pool"}
+		return root.Create(ctx, m)
+	})
+	raw := time.Since(start)
+
+	type row struct {
+		name             string
+		n                int
+		rootAll, leafAll time.Duration
+	}
+	var rows []row
+	var watches []*chainWatch
+	var namespaces = []string{rawNS}
+	b.ResetTimer()
+	for _, c := range []struct {
+		name       string
+		n          int
+		withVolNIC bool
+	}{{"machine only", n, false}, {"with volume+NIC", max(n/4, 1), true}} {
+		ns := newNamespace(b, "bench-create")
+		namespaces = append(namespaces, ns)
+		w := watchChain(b, ctx, ns)
+		watches = append(watches, w)
+		start := time.Now()
+		framework.Parallel(b, c.n, benchWriters, func(i int) error {
+			return root.Create(ctx, newMachine(ns, fmt.Sprintf("m-%04d", i), c.withVolNIC))
+		})
+		w.waitAll(b, c.n, computev1alpha1.MachineStateRunning)
+		r := row{name: c.name, n: c.n}
+		r.rootAll = w.levels[0].last(computev1alpha1.MachineStateRunning).Sub(start)
+		r.leafAll = w.levels[2].last(computev1alpha1.MachineStateRunning).Sub(start)
+		rows = append(rows, r)
+	}
+	b.StopTimer()
+
+	rate := func(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "machines created at the root by %d writers; rate = machines / (first create → last one in the state):\n", benchWriters)
+	fmt.Fprintf(&sb, "  %-34s %6s %10s %12s %10s %12s\n", "", "N", "leaf", "leaf /s", "root", "root /s")
+	fmt.Fprintf(&sb, "  %-34s %6d %10s %12s %10s %12.1f\n", "raw creates (nothing acts on them)", n, "-", "-", raw.Round(time.Millisecond), rate(n, raw))
+	for _, r := range rows {
+		fmt.Fprintf(&sb, "  %-34s %6d %10s %12.1f %10s %12.1f\n", r.name+", Running", r.n, r.leafAll.Round(time.Millisecond), rate(r.n, r.leafAll),
+			r.rootAll.Round(time.Millisecond), rate(r.n, r.rootAll))
+	}
+	b.Log(sb.String())
+	b.ReportMetric(rate(n, raw), "raw-machines/s")
+	b.ReportMetric(rate(rows[0].n, rows[0].rootAll), "machines/s")
+	b.ReportMetric(rows[0].leafAll.Seconds(), "leaf-all-running-s")
+	b.ReportMetric(rows[0].rootAll.Seconds(), "root-all-running-s")
+	b.ReportMetric(rate(rows[1].n, rows[1].rootAll), "volnic-machines/s")
+
+	cleanUp(b, watches, namespaces...)
+}
+
+// flipInterval is the pause between two flips: $BENCH_FLIP_INTERVAL, default 0 (a burst).
+func flipInterval(b *testing.B) time.Duration {
+	b.Helper()
+	v := os.Getenv("BENCH_FLIP_INTERVAL")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		b.Fatalf("BENCH_FLIP_INTERVAL=%q: want a duration such as 25ms", v)
+	}
+	return d
+}
+
+func benchMachines(b *testing.B) int {
+	b.Helper()
+	n := 200
+	if v := os.Getenv("BENCH_MACHINES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("BENCH_MACHINES=%q: want a positive number", v)
+		}
+	}
+	return n
+}
+
+// chainWatch watches the Machines of one root namespace and their counterparts in every lower
+// cluster, noting when each first shows each state.
+type chainWatch struct {
+	levels []*levelWatch // root first, as chain
+}
+
+func watchChain(b *testing.B, ctx context.Context, rootNS string) *chainWatch {
+	b.Helper()
+	w := &chainWatch{}
+	for i, name := range chain {
+		ns := rootNS
+		if i > 0 {
+			ns = localfed.JoinNamespace(chain[i-1])
+		}
+		w.levels = append(w.levels, watchLevel(b, ctx, name, ns))
+	}
+	return w
+}
+
+// chains maps every root Machine to its counterparts' UIDs, root first; only complete chains.
+func (w *chainWatch) chains() map[types.UID][]types.UID {
+	out := map[types.UID][]types.UID{}
+	below := make([]map[types.UID]types.UID, len(w.levels)) // parent UID → UID, per level below the root
+	for i, l := range w.levels[1:] {
+		below[i+1] = l.byParent()
+	}
+	for uid := range w.levels[0].uids() {
+		c := []types.UID{uid}
+		for i := 1; i < len(w.levels); i++ {
+			next, ok := below[i][c[i-1]]
+			if !ok {
+				break
+			}
+			c = append(c, next)
+		}
+		if len(c) == len(w.levels) {
+			out[uid] = c
+		}
+	}
+	return out
+}
+
+// count says how many root Machines show state at every level.
+func (w *chainWatch) count(state computev1alpha1.MachineState) (int, string) {
+	chains := w.chains()
+	done := 0
+	perLevel := make([]int, len(w.levels))
+	for _, c := range chains {
+		all := true
+		for i, uid := range c {
+			if _, ok := w.levels[i].seen(uid, state); ok {
+				perLevel[i]++
+			} else {
+				all = false
+			}
+		}
+		if all {
+			done++
+		}
+	}
+	return done, fmt.Sprintf("%d chains complete; %s per level %v", len(chains), state, perLevel)
+}
+
+// waitAll waits until n root Machines show state at every level.
+func (w *chainWatch) waitAll(b *testing.B, n int, state computev1alpha1.MachineState) {
+	b.Helper()
+	var why string
+	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, benchTimeout, true, func(context.Context) (bool, error) {
+		var done int
+		done, why = w.count(state)
+		return done >= n, nil
+	})
+	if err != nil {
+		b.Fatalf("%d machines %s at every level: not within %s; %s", n, state, benchTimeout, why)
+	}
+}
+
+// levelWatch is an informer on the Machines of one namespace of one cluster.
+type levelWatch struct {
+	cluster string
+	mu      sync.Mutex
+	objs    map[types.UID]*seenMachine
+}
+
+type seenMachine struct {
+	name   string
+	parent types.UID // the broker's UID label: the object one level up
+	states map[computev1alpha1.MachineState]time.Time
+}
+
+func watchLevel(b *testing.B, ctx context.Context, cluster, ns string) *levelWatch {
+	b.Helper()
+	l := &levelWatch{cluster: cluster, objs: map[types.UID]*seenMachine{}}
+	c, err := cache.New(fed.Config(cluster), cache.Options{Scheme: common.NewScheme(), DefaultNamespaces: map[string]cache.Config{ns: {}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	inf, err := c.GetInformer(ctx, &computev1alpha1.Machine{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { l.observe(o) },
+		UpdateFunc: func(_, o any) { l.observe(o) },
+	}); err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = c.Start(ctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		b.Fatalf("machine informer of %s/%s did not sync", cluster, ns)
+	}
+	return l
+}
+
+func (l *levelWatch) observe(o any) {
+	now := time.Now()
+	m, ok := o.(*computev1alpha1.Machine)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.objs[m.UID]
+	if s == nil {
+		s = &seenMachine{name: m.Name, parent: types.UID(m.Labels[common.UIDLabel]), states: map[computev1alpha1.MachineState]time.Time{}}
+		l.objs[m.UID] = s
+	}
+	if st := m.Status.State; st != "" {
+		if _, ok := s.states[st]; !ok {
+			s.states[st] = now
+		}
+	}
+}
+
+func (l *levelWatch) byParent() map[types.UID]types.UID {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[types.UID]types.UID, len(l.objs))
+	for uid, s := range l.objs {
+		out[s.parent] = uid
+	}
+	return out
+}
+
+func (l *levelWatch) seen(uid types.UID, state computev1alpha1.MachineState) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.objs[uid]
+	if s == nil {
+		return time.Time{}, false
+	}
+	t, ok := s.states[state]
+	return t, ok
+}
+
+// last is when the last of the level's Machines first showed state.
+func (l *levelWatch) last(state computev1alpha1.MachineState) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var last time.Time
+	for _, s := range l.objs {
+		if t := s.states[state]; t.After(last) {
+			last = t
+		}
+	}
+	return last
+}
+
+func (l *levelWatch) name(uid types.UID) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := l.objs[uid]; s != nil {
+		return s.name
+	}
+	return string(uid)
+}
+
+func (l *levelWatch) uids() map[types.UID]bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[types.UID]bool, len(l.objs))
+	for uid := range l.objs {
+		out[uid] = true
+	}
+	return out
+}
+
+// cleanUp deletes the namespaces' Machines and the namespaces at the root, and waits until none
+// of the watched Machines is left at any level or in the provider, and no orphan anywhere.
+func cleanUp(b *testing.B, watches []*chainWatch, namespaces ...string) {
+	b.Helper()
+	ctx := context.Background()
+	root := fed.Client("root")
+	start := time.Now()
+	for _, ns := range namespaces {
+		if err := root.DeleteAllOf(ctx, &computev1alpha1.Machine{}, client.InNamespace(ns)); err != nil {
+			b.Fatal(err)
+		}
+		if err := client.IgnoreNotFound(root.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var why string
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, benchTimeout, true, func(ctx context.Context) (bool, error) {
+		left := make([]int, len(chain))
+		for _, w := range watches {
+			for i, l := range w.levels {
+				list := &computev1alpha1.MachineList{}
+				ns := localfed.JoinNamespace(chain[max(i-1, 0)])
+				if i == 0 {
+					ns = ""
+				}
+				if err := fed.Client(chain[i]).List(ctx, list, client.InNamespace(ns)); err != nil {
+					why = err.Error()
+					return false, nil
+				}
+				ours := l.uids()
+				for _, m := range list.Items {
+					if ours[m.UID] {
+						left[i]++
+					}
+				}
+			}
+		}
+		var inProvider int
+		if len(watches) > 0 {
+			leafUIDs := map[string]bool{}
+			for _, w := range watches {
+				for uid := range w.levels[len(chain)-1].uids() {
+					leafUIDs[string(uid)] = true
+				}
+			}
+			for _, p := range providerObjects("machine") {
+				if leafUIDs[p.uid] {
+					inProvider++
+				}
+			}
+		}
+		why = fmt.Sprintf("machines left per level %v, in the provider %d", left, inProvider)
+		return slices.Max(left) == 0 && inProvider == 0, nil
+	})
+	if err != nil {
+		b.Fatalf("machines gone at every level: not within %s; %s", benchTimeout, why)
+	}
+	b.Logf("clean-up: every machine gone at every level and in the provider %s after the delete", time.Since(start).Round(time.Millisecond))
+	assertNoOrphans(b)
+}
+
+// pct is the p-th percentile of sorted d (nearest rank).
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p/100*float64(len(d)))) - 1
+	return d[min(max(i, 0), len(d)-1)]
+}
+
+func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func ms(d time.Duration) string { return strconv.FormatFloat(msf(d), 'f', 1, 64) + "ms" }
