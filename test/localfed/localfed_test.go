@@ -7,7 +7,12 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 
 	"github.com/ironfed/ironfed/federation/api/crds"
 	"github.com/ironfed/ironfed/federation/topology"
@@ -25,7 +30,7 @@ func TestUpAndDown(t *testing.T) {
 	dir := t.TempDir()
 	var progress strings.Builder
 	// Fan-out: two leaves under the root, each joined by its own brokers.
-	top, err := topology.Parse([]byte("clusters: [{name: root}, {name: a, parent: root}, {name: b, parent: root}]"))
+	top, err := topology.Parse([]byte(`clusters: [{name: root}, {name: a, parent: root, poolLabels: {zone: a}}, {name: b, parent: root, poolLabels: {zone: b}}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +62,29 @@ func TestUpAndDown(t *testing.T) {
 			t.Fatalf("controller-manager of %s never ready", cm.Cluster)
 		}
 	}
+	// A pool selector at the root picks the branch: the machine runs in b's provider, not a's.
+	m := &computev1alpha1.Machine{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "in-b"},
+		Spec: computev1alpha1.MachineSpec{
+			MachineClassRef:     commonv1alpha1.LocalObjectReference{Name: "m-small"},
+			MachinePoolSelector: map[string]string{"zone": "b"},
+		},
+	}
+	if err := fed.Client("root").Create(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		return fed.Providers["b"].Machines.Len() == 1, nil
+	}); err != nil {
+		t.Fatalf("machine never reached b's provider")
+	}
+	if n := fed.Providers["a"].Machines.Len(); n != 0 {
+		t.Errorf("a's provider holds %d machines; the selector asked for b", n)
+	}
+	if err := fed.Client("root").Get(t.Context(), client.ObjectKeyFromObject(m), m); err != nil || m.Spec.MachinePoolRef == nil || m.Spec.MachinePoolRef.Name != "b" {
+		t.Errorf("root machine bound to %v (%v); want pool b", m.Spec.MachinePoolRef, err)
+	}
+
 	var steps strings.Builder
 	fed.PrintNextSteps(&steps, "kubectl")
 	for _, c := range fed.Clusters {
