@@ -68,6 +68,11 @@ type Scheduler[O client.Object, P client.Object] struct {
 	state *state
 	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	binds chan bindJob
+	// scheduled holds bound objects still showing Scheduled=False (an earlier attempt found no
+	// pool). Fixed from the cache with an optimistic lock and retried on conflict: the pool's
+	// poollet writes the object right after a bind, and a False condition left behind would
+	// tell every level above that the object cannot be placed.
+	scheduled workqueue.TypedRateLimitingInterface[types.NamespacedName]
 }
 
 type bindJob struct {
@@ -93,6 +98,9 @@ func New[O client.Object, P client.Object](a Adapter[O, P], c cache.Cache, cl cl
 			workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName](),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "scheduler-" + a.Kind}),
 		binds: make(chan bindJob, 1024),
+		scheduled: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName](),
+			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "scheduled-condition-" + a.Kind}),
 	}
 }
 
@@ -140,9 +148,14 @@ func (s *Scheduler[O, P]) Start(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { s.retryUnschedulablePeriodically(ctx) })
+	wg.Go(func() {
+		for s.markScheduled(ctx) {
+		}
+	})
 	go func() {
 		<-ctx.Done()
 		s.queue.ShutDown()
+		s.scheduled.ShutDown()
 	}()
 	s.log.Info("Scheduler started")
 	for s.scheduleNext(ctx) {
@@ -185,6 +198,9 @@ func (s *Scheduler[O, P]) onObject(obj any) {
 		s.state.observeGone(o.GetUID(), key)
 	case poolRef != "":
 		s.state.observeBound(o.GetUID(), key, binding{pool: poolRef, class: info.Class, amount: info.Amount})
+		if status, _, _, found := s.adapter.ScheduledCondition(o); found && status == corev1.ConditionFalse {
+			s.scheduled.Add(key)
+		}
 	case o.GetDeletionTimestamp() != nil:
 		s.state.observeGone(o.GetUID(), key)
 	default:
@@ -324,11 +340,37 @@ func (s *Scheduler[O, P]) bind(ctx context.Context, job bindJob) {
 		s.recorder.Eventf(obj, nil, corev1.EventTypeNormal, commonv1alpha1.ReasonScheduled, "Schedule",
 			"Bound to %s %s", s.adapter.Kind+"Pool", job.pool)
 	}
-	// obj is the bound object as the server returned it: a condition update based on it cannot
-	// race the bind.
-	if status, _, _, found := s.adapter.ScheduledCondition(obj); found && status != corev1.ConditionTrue {
-		s.patchScheduledCondition(ctx, obj, corev1.ConditionTrue, commonv1alpha1.ReasonScheduled, "Bound to pool "+job.pool)
+	// Scheduled=False left by an earlier attempt is turned True by the bound object's next
+	// informer event (onObject → markScheduled).
+}
+
+// markScheduled turns the Scheduled condition of one bound object True. It returns false once
+// the queue is shut down.
+func (s *Scheduler[O, P]) markScheduled(ctx context.Context) bool {
+	key, shutdown := s.scheduled.Get()
+	if shutdown {
+		return false
 	}
+	defer s.scheduled.Done(key)
+	obj := s.adapter.NewObject()
+	if err := s.cache.Get(ctx, key, obj); err != nil {
+		s.scheduled.Forget(key)
+		return true
+	}
+	_, pool, err := s.adapter.ObjectInfo(obj)
+	if status, _, _, found := s.adapter.ScheduledCondition(obj); err != nil || pool == "" || !found || status != corev1.ConditionFalse {
+		s.scheduled.Forget(key)
+		return true
+	}
+	orig := obj.DeepCopyObject().(O)
+	s.adapter.SetScheduledCondition(obj, corev1.ConditionTrue, commonv1alpha1.ReasonScheduled, "Bound to pool "+pool)
+	if err := s.client.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil && !apierrors.IsNotFound(err) {
+		s.log.V(1).Info("Could not mark bound object Scheduled, retrying", "object", key, "error", err.Error())
+		s.scheduled.AddRateLimited(key)
+		return true
+	}
+	s.scheduled.Forget(key)
+	return true
 }
 
 // reportUnschedulable sets Scheduled=False on the object and records a Warning event, both only

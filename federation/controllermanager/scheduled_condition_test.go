@@ -1,0 +1,81 @@
+package controllermanager_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
+)
+
+// TestScheduledTurnsTrueDespiteConcurrentWriters: machines first found no pool (Scheduled=False).
+// One is then bound by hand; the others are bound by the scheduler once a pool fits, while
+// something else writes each object at once, as a poollet does right after a bind. Every
+// condition must end True: a False one left behind tells the levels above that the machine
+// cannot be placed (found by the e2e suite, where the poollet's write made the condition update
+// fail with a conflict that nobody retried).
+func TestScheduledTurnsTrueDespiteConcurrentWriters(t *testing.T) {
+	e := startEnv(t, nil)
+	ctx := t.Context()
+	e.createMachinePool(t, poolSpec{name: "late", ready: corev1.ConditionFalse, capacity: map[string]int64{"small": 50}})
+	const n = 20
+	for i := range n {
+		if err := e.client.Create(ctx, newMachine(name(i), "small", nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		e.waitMachine(t, name(i), "Scheduled=False first", unschedulable)
+	}
+	// Deterministic: an operator binds one by hand; the scheduler never binds it, yet the stale
+	// False must go.
+	byHand := &computev1alpha1.Machine{}
+	if err := e.client.Get(ctx, client.ObjectKey{Namespace: "default", Name: name(0)}, byHand); err != nil {
+		t.Fatal(err)
+	}
+	orig := byHand.DeepCopy()
+	byHand.Spec.MachinePoolRef = &commonv1alpha1.LocalObjectReference{Name: "late"}
+	if err := e.client.Patch(ctx, byHand, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	e.waitMachine(t, name(0), "bound by hand and Scheduled=True", func(m *computev1alpha1.Machine) bool {
+		c, _ := conditions.Get(m.Status.Conditions, conditions.Machine, commonv1alpha1.ConditionTypeScheduled)
+		return c.Status == corev1.ConditionTrue
+	})
+	// The "poollet": label every machine as soon as it is seen bound, racing the condition update.
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var writes atomic.Int64
+	go func() {
+		for wctx.Err() == nil {
+			for i := range n {
+				m := &computev1alpha1.Machine{}
+				if e.client.Get(wctx, client.ObjectKey{Namespace: "default", Name: name(i)}, m) != nil || m.Spec.MachinePoolRef == nil || m.Labels["poollet"] == "seen" {
+					continue
+				}
+				orig := m.DeepCopy()
+				m.Labels = map[string]string{"poollet": "seen"}
+				if e.client.Patch(wctx, m, client.MergeFrom(orig)) == nil {
+					writes.Add(1)
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	e.setMachinePoolStatus(t, "late", corev1.ConditionTrue, map[string]int64{"small": 50}, map[string]int64{"small": 50})
+	for i := range n {
+		e.waitMachine(t, name(i), "bound and Scheduled=True", func(m *computev1alpha1.Machine) bool {
+			c, _ := conditions.Get(m.Status.Conditions, conditions.Machine, commonv1alpha1.ConditionTypeScheduled)
+			return boundTo("late")(m) && c.Status == corev1.ConditionTrue
+		})
+	}
+	t.Logf("%d concurrent writes raced the condition updates", writes.Load())
+}
+
+func name(i int) string { return "racy-" + string(rune('a'+i)) }
