@@ -12,8 +12,11 @@ import (
 // Options are the flags every broker shares; the pool flags are per kind
 // (--machine-pool-name, --volume-pool-name, --bucket-pool-name, ...).
 type Options struct {
-	Kubeconfig             string
-	Namespace              string
+	Kubeconfig string
+	Namespace  string
+	// DownstreamName names the downstream cluster in what the broker reports up (default: its
+	// address).
+	DownstreamName         string
 	PoolName               string
 	PoolSelector           map[string]string
 	Address                string
@@ -83,6 +86,7 @@ func (o *Options) Validate() error {
 func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path to the kubeconfig of the downstream cluster; empty uses the in-cluster config.")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Downstream namespace that holds the broker's objects.")
+	fs.StringVar(&o.DownstreamName, "downstream-name", o.DownstreamName, "Name of the downstream cluster in conditions reported up (e.g. DownstreamSynced messages); empty: its address.")
 	fs.StringVar(&o.PoolName, kind+"-pool-name", o.PoolName, "Downstream "+kind+" pool every object is pinned to (spec."+kind+"PoolRef); also the only pool counted by Status.")
 	fs.StringToStringVar(&o.PoolSelector, kind+"-pool-selector", o.PoolSelector, "Labels k=v of the downstream "+kind+" pools objects may be scheduled onto (spec."+kind+"PoolSelector); Status counts the Ready pools matching it.")
 	fs.StringVar(&o.Address, "address", o.Address, "Unix socket path the IRI server listens on.")

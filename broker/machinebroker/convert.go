@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -322,13 +324,62 @@ func (b *Broker) toIRI(m *computev1alpha1.Machine) (*machinev1alpha1.Machine, er
 		}
 		st.NetworkInterfaces = append(st.NetworkInterfaces, s)
 	}
+	st.MachineConditions = b.conditionsToIRI(m)
+	return &machinev1alpha1.Machine{Metadata: common.IRIMetadata(m), Spec: spec, Status: st}, nil
+}
+
+// Conditions the levels below own; summarised into DownstreamSynced instead of passed up, where
+// they would collide with the upper level's own.
+var downstreamOwned = []string{
+	commonv1alpha1.ConditionTypeDownstreamSynced, commonv1alpha1.ConditionTypeScheduled,
+	commonv1alpha1.ConditionTypePrerequisitesMet, commonv1alpha1.ConditionTypeRuntimeSynced,
+}
+
+// conditionsToIRI passes the downstream machine's conditions up, with the ones the downstream
+// levels own summarised into one DownstreamSynced: False with the first failing one (in the order
+// of downstreamOwned, so the deepest failure wins), True once the downstream poollet's runtime
+// holds the machine, Unknown before.
+func (b *Broker) conditionsToIRI(m *computev1alpha1.Machine) []*machinev1alpha1.Conditions {
+	var out []*machinev1alpha1.Conditions
+	owned := map[string]computev1alpha1.MachineCondition{}
 	for _, c := range m.Status.Conditions {
-		st.MachineConditions = append(st.MachineConditions, &machinev1alpha1.Conditions{
+		if slices.Contains(downstreamOwned, string(c.Type)) {
+			owned[string(c.Type)] = c
+			continue
+		}
+		out = append(out, &machinev1alpha1.Conditions{
 			Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message,
 			LastTransitionTime: unixNano(c.LastTransitionTime),
 		})
 	}
-	return &machinev1alpha1.Machine{Metadata: common.IRIMetadata(m), Spec: spec, Status: st}, nil
+	name := b.opts.DownstreamName
+	if name == "" {
+		name = b.D.Host
+	}
+	sum := &machinev1alpha1.Conditions{Type: commonv1alpha1.ConditionTypeDownstreamSynced, Status: string(corev1.ConditionUnknown),
+		Reason: "Pending", Message: name + ": not materialised yet"}
+	for _, typ := range downstreamOwned {
+		c, ok := owned[typ]
+		if !ok || c.Status != corev1.ConditionFalse {
+			continue
+		}
+		msg := fmt.Sprintf("%s: %s=False: %s", name, typ, c.Message)
+		if typ == commonv1alpha1.ConditionTypeDownstreamSynced {
+			msg = name + ": " + c.Message // already names the levels below
+		}
+		sum = &machinev1alpha1.Conditions{Type: commonv1alpha1.ConditionTypeDownstreamSynced, Status: string(corev1.ConditionFalse),
+			Reason: c.Reason, Message: msg, LastTransitionTime: unixNano(c.LastTransitionTime)}
+		break
+	}
+	if sum.Status == string(corev1.ConditionUnknown) {
+		rs, ok := owned[commonv1alpha1.ConditionTypeRuntimeSynced]
+		ds, below := owned[commonv1alpha1.ConditionTypeDownstreamSynced]
+		if ok && rs.Status == corev1.ConditionTrue && (!below || ds.Status == corev1.ConditionTrue) {
+			sum = &machinev1alpha1.Conditions{Type: commonv1alpha1.ConditionTypeDownstreamSynced, Status: string(corev1.ConditionTrue),
+				Reason: "Synced", Message: name + ": the machine is materialised", LastTransitionTime: unixNano(rs.LastTransitionTime)}
+		}
+	}
+	return append(out, sum)
 }
 
 func unixNano(t metav1.Time) int64 {

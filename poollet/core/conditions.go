@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	"github.com/ironfed/ironfed/federation/api/conditions"
 )
 
@@ -18,11 +19,11 @@ import (
 // poollets set none. Poollets never copy them from the runtime: each level reports its own.
 const (
 	// ConditionPrerequisitesMet says whether everything the object refers to is available.
-	ConditionPrerequisitesMet = "PrerequisitesMet"
+	ConditionPrerequisitesMet = commonv1alpha1.ConditionTypePrerequisitesMet
 	// ConditionRuntimeSynced says whether the last call to the runtime for this object
 	// succeeded: False while the runtime (a provider, or a broker and the cluster below it)
 	// fails, with the runtime's error, so an outage shows on every object it holds up.
-	ConditionRuntimeSynced = "RuntimeSynced"
+	ConditionRuntimeSynced = commonv1alpha1.ConditionTypeRuntimeSynced
 )
 
 // Reasons of ConditionRuntimeSynced.

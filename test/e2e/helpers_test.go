@@ -269,3 +269,20 @@ func providerObjects(kind string) []providerObject {
 	}
 	return out
 }
+
+// describeMachineChain says, for failure messages, what every level holds for a root Machine.
+func describeMachineChain(ctx context.Context, m *computev1alpha1.Machine) string {
+	cp, err := follow(ctx, "machine", m)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for i, o := range cp.objs {
+		lm := o.(*computev1alpha1.Machine)
+		fmt.Fprintf(&b, "\n  %s %s: state %q rv %s", chain[i], lm.Name, lm.Status.State, lm.ResourceVersion)
+		for _, c := range lm.Status.Conditions {
+			fmt.Fprintf(&b, "\n    %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
+		}
+	}
+	return b.String()
+}

@@ -139,7 +139,7 @@ func (f *Federation) joinUnderParent(ctx context.Context, c topology.Cluster) er
 func (f *Federation) startBroker(c topology.Cluster, kind string, cfg *rest.Config, ns, socket string) error {
 	t := f.opts.Timing
 	o := common.DefaultOptions(kind)
-	o.Namespace, o.Address = ns, socket
+	o.Namespace, o.Address, o.DownstreamName = ns, socket, c.Name
 	o.MetricsBindAddress, o.HealthProbeBindAddress = "0", "0"
 	o.Breaker = t.Breaker
 	o.ProbeInterval, o.UnreachableThreshold = t.DownstreamProbeInterval, t.DownstreamUnreachableThreshold

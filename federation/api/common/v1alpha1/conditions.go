@@ -21,3 +21,19 @@ const (
 	// ReasonUnschedulable is the reason of a False Scheduled condition: no pool fits.
 	ReasonUnschedulable = "Unschedulable"
 )
+
+// Condition types ironfed's poollets and brokers set on Machines, Volumes and Buckets, in addition
+// to Scheduled; IronCore has none of them.
+const (
+	// ConditionTypePrerequisitesMet says whether everything the object refers to is available
+	// (set by the poollet).
+	ConditionTypePrerequisitesMet = "PrerequisitesMet"
+	// ConditionTypeRuntimeSynced says whether the poollet's last runtime call for the object
+	// succeeded.
+	ConditionTypeRuntimeSynced = "RuntimeSynced"
+	// ConditionTypeDownstreamSynced is how a brokered Machine fares further down the chain: a
+	// broker derives it from its downstream counterpart (the first False of DownstreamSynced,
+	// Scheduled, PrerequisitesMet and RuntimeSynced there, the message prefixed with the
+	// downstream's name), and the poollet above copies it in like any runtime condition.
+	ConditionTypeDownstreamSynced = "DownstreamSynced"
+)
