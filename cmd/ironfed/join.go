@@ -46,6 +46,6 @@ func joinCmd(args []string) error {
 	if err := os.WriteFile(*out, res.Kubeconfig, 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s: service account %s/%s, token expires %s\n", *out, res.Namespace, res.ServiceAccount, res.ExpiresAt.UTC().Format("2006-01-02T15:04Z"))
+	fmt.Fprintf(os.Stderr, "wrote %s: acts as %s in namespace %s, token expires %s\n", *out, res.ServiceAccount, res.Namespace, res.ExpiresAt.UTC().Format("2006-01-02T15:04Z"))
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
@@ -44,16 +45,16 @@ type kind struct {
 	list      func() client.ObjectList
 	pool      func() client.Object
 	field     string
-	finalizer string // upstream's poollet finalizer of the kind
+	finalizer string
 }
 
 var kinds = map[string]kind{
 	"machine": {func() client.ObjectList { return &computev1alpha1.MachineList{} }, func() client.Object { return &computev1alpha1.MachinePool{} },
-		computev1alpha1.MachinePoolRefNameField, "machinepoollet.ironcore.dev/machine"},
+		computev1alpha1.MachinePoolRefNameField, computev1alpha1.MachinePoolletFinalizer},
 	"volume": {func() client.ObjectList { return &storagev1alpha1.VolumeList{} }, func() client.Object { return &storagev1alpha1.VolumePool{} },
-		storagev1alpha1.VolumePoolRefNameField, "volumepoollet.ironcore.dev/volume"},
+		storagev1alpha1.VolumePoolRefNameField, storagev1alpha1.VolumePoolletFinalizer},
 	"bucket": {func() client.ObjectList { return &storagev1alpha1.BucketList{} }, func() client.Object { return &storagev1alpha1.BucketPool{} },
-		storagev1alpha1.BucketPoolRefNameField, "bucketpoollet.ironcore.dev/bucket"},
+		storagev1alpha1.BucketPoolRefNameField, storagev1alpha1.BucketPoolletFinalizer},
 }
 
 // Forget releases the objects bound to pool o.Pool and removes the pool. The pool's poollets
@@ -106,16 +107,30 @@ func Forget(ctx context.Context, c client.Client, o Options) (*Result, error) {
 					}
 				}
 			}
-			if !slices.Contains(obj.GetFinalizers(), k.finalizer) {
-				continue
-			}
-			orig := obj.DeepCopyObject().(client.Object)
-			obj.SetFinalizers(slices.DeleteFunc(obj.GetFinalizers(), func(f string) bool { return f == k.finalizer }))
-			// Optimistic lock: never drop a finalizer list someone changed meanwhile.
-			if err := c.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}), dryPatch...); client.IgnoreNotFound(err) != nil {
+			released := false
+			// Optimistic lock: never drop a finalizer list someone changed meanwhile; re-read
+			// and retry instead (the garbage collector or a status writer may be at it).
+			err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+				if !slices.Contains(obj.GetFinalizers(), k.finalizer) {
+					return nil
+				}
+				orig := obj.DeepCopyObject().(client.Object)
+				obj.SetFinalizers(slices.DeleteFunc(obj.GetFinalizers(), func(f string) bool { return f == k.finalizer }))
+				err := c.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}), dryPatch...)
+				if apierrors.IsConflict(err) {
+					if gerr := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); gerr != nil {
+						return gerr
+					}
+				}
+				released = err == nil
+				return err
+			})
+			if client.IgnoreNotFound(err) != nil {
 				return res, fmt.Errorf("release %s: %w", ref, err)
 			}
-			res.Released = append(res.Released, ref)
+			if released {
+				res.Released = append(res.Released, ref)
+			}
 		}
 		pool := k.pool()
 		pool.SetName(o.Pool)

@@ -3,7 +3,6 @@ package join
 import (
 	"context"
 	"fmt"
-	"maps"
 	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
@@ -45,25 +44,13 @@ func ensure[T metav1.Object](o Options, kind, name string, want T,
 	return err
 }
 
-// setLabels adds join's labels to m, reporting a change.
-func setLabels(o Options, m metav1.Object) bool {
-	l := m.GetLabels()
-	if l == nil {
-		l = map[string]string{}
-	}
-	before := maps.Clone(l)
-	maps.Copy(l, o.labels())
-	m.SetLabels(l)
-	return !maps.Equal(before, l)
-}
-
 func ensureServiceAccount(ctx context.Context, cs kubernetes.Interface, o Options) error {
 	c := cs.CoreV1().ServiceAccounts(o.Namespace)
 	return ensure(o, "ServiceAccount", o.Namespace+"/"+o.Name,
 		&corev1.ServiceAccount{ObjectMeta: o.meta(o.Namespace, o.Name)},
 		func(w *corev1.ServiceAccount) error { _, err := c.Create(ctx, w, metav1.CreateOptions{}); return err },
 		func() (*corev1.ServiceAccount, error) { return c.Get(ctx, o.Name, metav1.GetOptions{}) },
-		func(cur *corev1.ServiceAccount) bool { return setLabels(o, cur) },
+		func(*corev1.ServiceAccount) bool { return false }, // owned (labels checked) and nothing else to keep current
 		func(cur *corev1.ServiceAccount) error {
 			_, err := c.Update(ctx, cur, metav1.UpdateOptions{})
 			return err
@@ -78,7 +65,7 @@ func ensureRole(ctx context.Context, cs kubernetes.Interface, o Options) error {
 		func(w *rbacv1.Role) error { _, err := c.Create(ctx, w, metav1.CreateOptions{}); return err },
 		func() (*rbacv1.Role, error) { return c.Get(ctx, o.Name, metav1.GetOptions{}) },
 		func(cur *rbacv1.Role) bool {
-			changed := setLabels(o, cur) || !reflect.DeepEqual(cur.Rules, rules)
+			changed := !reflect.DeepEqual(cur.Rules, rules)
 			cur.Rules = rules
 			return changed
 		},
@@ -93,7 +80,7 @@ func ensureClusterRole(ctx context.Context, cs kubernetes.Interface, o Options) 
 		func(w *rbacv1.ClusterRole) error { _, err := c.Create(ctx, w, metav1.CreateOptions{}); return err },
 		func() (*rbacv1.ClusterRole, error) { return c.Get(ctx, name, metav1.GetOptions{}) },
 		func(cur *rbacv1.ClusterRole) bool {
-			changed := setLabels(o, cur) || !reflect.DeepEqual(cur.Rules, rules)
+			changed := !reflect.DeepEqual(cur.Rules, rules)
 			cur.Rules = rules
 			return changed
 		},
@@ -123,7 +110,7 @@ func ensureRoleBinding(ctx context.Context, cs kubernetes.Interface, o Options) 
 				refErr = roleRefError("RoleBinding", o.Namespace+"/"+o.Name, cur.RoleRef, ref)
 				return false
 			}
-			changed := setLabels(o, cur) || !reflect.DeepEqual(cur.Subjects, o.subjects())
+			changed := !reflect.DeepEqual(cur.Subjects, o.subjects())
 			cur.Subjects = o.subjects()
 			return changed
 		},
@@ -151,7 +138,7 @@ func ensureClusterRoleBinding(ctx context.Context, cs kubernetes.Interface, o Op
 				refErr = roleRefError("ClusterRoleBinding", name, cur.RoleRef, ref)
 				return false
 			}
-			changed := setLabels(o, cur) || !reflect.DeepEqual(cur.Subjects, o.subjects())
+			changed := !reflect.DeepEqual(cur.Subjects, o.subjects())
 			cur.Subjects = o.subjects()
 			return changed
 		},

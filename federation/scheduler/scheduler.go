@@ -362,11 +362,8 @@ func (s *Scheduler[O, P]) markScheduled(ctx context.Context) bool {
 		s.scheduled.Forget(key)
 		return true
 	}
-	orig := obj.DeepCopyObject().(O)
-	s.adapter.SetScheduledCondition(obj, corev1.ConditionTrue, commonv1alpha1.ReasonScheduled, "Bound to pool "+pool)
-	if err := s.client.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil && !apierrors.IsNotFound(err) {
-		s.log.V(1).Info("Could not mark bound object Scheduled, retrying", "object", key, "error", err.Error())
-		s.scheduled.AddRateLimited(key)
+	if _, err := s.patchScheduledCondition(ctx, obj, corev1.ConditionTrue, commonv1alpha1.ReasonScheduled, "Bound to pool "+pool); err != nil && !apierrors.IsNotFound(err) {
+		s.scheduled.AddRateLimited(key) // usually a conflict with the poollet's first write
 		return true
 	}
 	s.scheduled.Forget(key)
@@ -380,7 +377,7 @@ func (s *Scheduler[O, P]) reportUnschedulable(ctx context.Context, key types.Nam
 	if err := s.cache.Get(ctx, key, obj); err != nil {
 		return
 	}
-	if s.patchScheduledCondition(ctx, obj, corev1.ConditionFalse, reason, message) {
+	if wrote, _ := s.patchScheduledCondition(ctx, obj, corev1.ConditionFalse, reason, message); wrote {
 		s.recorder.Eventf(obj, nil, corev1.EventTypeWarning, "FailedScheduling", "Schedule", "%s", message)
 		s.log.V(1).Info("Unschedulable", "object", key, "reason", reason, "message", message)
 	}
@@ -388,16 +385,15 @@ func (s *Scheduler[O, P]) reportUnschedulable(ctx context.Context, key types.Nam
 
 // patchScheduledCondition writes the condition if it differs; it reports whether it wrote. The
 // write is conditional on obj's resourceVersion: a stale view loses rather than overwrites.
-func (s *Scheduler[O, P]) patchScheduledCondition(ctx context.Context, obj O, status corev1.ConditionStatus, reason, message string) bool {
-	key := client.ObjectKeyFromObject(obj)
+func (s *Scheduler[O, P]) patchScheduledCondition(ctx context.Context, obj O, status corev1.ConditionStatus, reason, message string) (bool, error) {
 	if st, r, m, found := s.adapter.ScheduledCondition(obj); found && st == status && r == reason && m == message {
-		return false
+		return false, nil
 	}
 	orig := obj.DeepCopyObject().(O)
 	s.adapter.SetScheduledCondition(obj, status, reason, message)
 	if err := s.client.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		s.log.V(1).Info("Could not update Scheduled condition", "object", key, "error", err.Error())
-		return false
+		s.log.V(1).Info("Could not update Scheduled condition", "object", client.ObjectKeyFromObject(obj), "error", err.Error())
+		return false, err
 	}
-	return true
+	return true, nil
 }

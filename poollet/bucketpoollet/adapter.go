@@ -21,7 +21,7 @@ import (
 )
 
 // Finalizer is upstream's bucketpoollet finalizer.
-const Finalizer = "bucketpoollet.ironcore.dev/bucket"
+const Finalizer = storagev1alpha1.BucketPoolletFinalizer
 
 // Condition and reason of the prerequisites a Bucket waits for.
 const (

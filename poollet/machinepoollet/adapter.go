@@ -21,7 +21,7 @@ import (
 )
 
 // Finalizer is upstream's machinepoollet finalizer.
-const Finalizer = "machinepoollet.ironcore.dev/machine"
+const Finalizer = computev1alpha1.MachinePoolletFinalizer
 
 // ConditionPrerequisitesMet is ironfed's Machine condition saying whether everything the
 // machine refers to exists and is usable.

@@ -27,7 +27,7 @@ import (
 )
 
 // Finalizer is upstream's volumepoollet finalizer.
-const Finalizer = "volumepoollet.ironcore.dev/volume"
+const Finalizer = storagev1alpha1.VolumePoolletFinalizer
 
 // Condition and reasons of the prerequisites a Volume waits for.
 const (

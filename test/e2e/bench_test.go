@@ -198,8 +198,8 @@ func BenchmarkCreateThroughput(b *testing.B) {
 		})
 		w.waitAll(b, c.n, computev1alpha1.MachineStateRunning)
 		r := row{name: c.name, n: c.n}
-		r.rootAll = w.levels[0].last(computev1alpha1.MachineStateRunning).Sub(start)
-		r.leafAll = w.levels[2].last(computev1alpha1.MachineStateRunning).Sub(start)
+		r.rootAll = w.last(0, computev1alpha1.MachineStateRunning).Sub(start)
+		r.leafAll = w.last(len(chain)-1, computev1alpha1.MachineStateRunning).Sub(start)
 		rows = append(rows, r)
 	}
 	b.StopTimer()
@@ -404,13 +404,12 @@ func (l *levelWatch) seen(uid types.UID, state computev1alpha1.MachineState) (ti
 	return t, ok
 }
 
-// last is when the last of the level's Machines first showed state.
-func (l *levelWatch) last(state computev1alpha1.MachineState) time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// last is when the last of this batch's Machines first showed state at level (a join namespace's
+// watch also sees other batches' machines).
+func (w *chainWatch) last(level int, state computev1alpha1.MachineState) time.Time {
 	var last time.Time
-	for _, s := range l.objs {
-		if t := s.states[state]; t.After(last) {
+	for _, c := range w.chains() {
+		if t, ok := w.levels[level].seen(c[level], state); ok && t.After(last) {
 			last = t
 		}
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -87,7 +88,7 @@ func follow(ctx context.Context, kind string, root client.Object) (counterparts,
 		case 1:
 			cp.objs = append(cp.objs, items[0].(client.Object))
 		default:
-			return cp, fmt.Errorf("%d %ss in %s stand for %s/%s: duplicates", len(items), kind, chain[i], root.GetNamespace(), root.GetName())
+			return cp, fmt.Errorf("%w: %d %ss in %s stand for %s/%s", errDuplicate, len(items), kind, chain[i], root.GetNamespace(), root.GetName())
 		}
 	}
 	ids, err := k.leafIDs(fed.Providers[chain[len(chain)-1]], string(cp.objs[len(cp.objs)-1].GetUID()))
@@ -95,7 +96,7 @@ func follow(ctx context.Context, kind string, root client.Object) (counterparts,
 	case err != nil:
 		return cp, err
 	case len(ids) > 1:
-		return cp, fmt.Errorf("%d provider %ss stand for %s/%s: duplicates", len(ids), kind, root.GetNamespace(), root.GetName())
+		return cp, fmt.Errorf("%w: %d provider %ss stand for %s/%s", errDuplicate, len(ids), kind, root.GetNamespace(), root.GetName())
 	case len(ids) == 1:
 		cp.leafID = ids[0]
 	}
@@ -105,19 +106,29 @@ func follow(ctx context.Context, kind string, root client.Object) (counterparts,
 // complete says whether every level and the provider hold the object.
 func (c counterparts) complete() bool { return len(c.objs) == len(chain) && c.leafID != "" }
 
-// eventually polls cond until it holds; on timeout it fails with cond's last explanation.
+// errDuplicate: two objects stand for one object above them. Never transient: eventually fails at once.
+var errDuplicate = errors.New("duplicates")
+
+// eventually polls cond until it holds; on timeout it fails with cond's last explanation. Errors
+// are retried (apiservers restart in some tests), except duplicates.
 func eventually(t testing.TB, what string, cond func(ctx context.Context) (bool, string, error)) {
 	t.Helper()
 	var last string
 	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		ok, why, err := cond(ctx)
+		if errors.Is(err, errDuplicate) {
+			return false, err
+		}
 		if err != nil {
 			last = err.Error()
-			return false, nil // apiservers restart in some tests: keep polling
+			return false, nil
 		}
 		last = why
 		return ok, nil
 	})
+	if errors.Is(err, errDuplicate) {
+		t.Fatalf("%s: %v", what, err)
+	}
 	if err != nil {
 		t.Fatalf("%s: not within %s; last: %s", what, timeout, last)
 	}

@@ -84,7 +84,7 @@ func (f *Federation) startControllerManager(c *cluster.Cluster) error {
 }
 
 // startLeaf serves a memory provider on a unix socket and runs the leaf's poollets on it.
-func (f *Federation) startLeaf(ctx context.Context, c topology.Cluster) error {
+func (f *Federation) startLeaf(c topology.Cluster) error {
 	p, err := memory.New(*f.opts.Provider)
 	if err != nil {
 		return fmt.Errorf("memory provider of %s: %w", c.Name, err)
@@ -112,7 +112,7 @@ func (f *Federation) startLeaf(ctx context.Context, c topology.Cluster) error {
 		return err
 	}
 	f.logf("memory provider     %-8s unix://%s", c.Name, socket)
-	return f.startPoollets(ctx, c.Name, LeafPoolName(c.Name), "memory://"+c.Name, nil, func(string) string { return socket })
+	return f.startPoollets(c.Name, LeafPoolName(c.Name), "memory://"+c.Name, nil, func(string) string { return socket })
 }
 
 // joinUnderParent joins cluster c under its parent: an identity limited to one namespace of c
@@ -133,7 +133,7 @@ func (f *Federation) joinUnderParent(ctx context.Context, c topology.Cluster) er
 			return err
 		}
 	}
-	return f.startPoollets(ctx, c.Parent, c.Name, "ironfed://"+c.Name, c.PoolLabels, func(kind string) string { return sockets[kind] })
+	return f.startPoollets(c.Parent, c.Name, "ironfed://"+c.Name, c.PoolLabels, func(kind string) string { return sockets[kind] })
 }
 
 func (f *Federation) startBroker(c topology.Cluster, kind string, cfg *rest.Config, ns, socket string) error {
@@ -155,7 +155,7 @@ func (f *Federation) startBroker(c topology.Cluster, kind string, cfg *rest.Conf
 }
 
 // startPoollets runs the machine, volume and bucket poollets of cluster in, announcing pool.
-func (f *Federation) startPoollets(ctx context.Context, in, pool, providerID string, labels map[string]string, socket func(kind string) string) error {
+func (f *Federation) startPoollets(in, pool, providerID string, labels map[string]string, socket func(kind string) string) error {
 	t := f.opts.Timing
 	cfg := f.Config(in)
 	for _, kind := range Kinds {

@@ -179,7 +179,7 @@ func (f *Federation) up(ctx context.Context) error {
 	for i := len(ordered) - 1; i >= 0; i-- {
 		c := ordered[i]
 		if f.Topology.IsLeaf(c.Name) {
-			if err := f.startLeaf(ctx, c); err != nil {
+			if err := f.startLeaf(c); err != nil {
 				return err
 			}
 		}

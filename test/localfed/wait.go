@@ -46,21 +46,21 @@ func PoolStatus(ctx context.Context, kube client.Client, p PoolRef) (bool, strin
 	case "machine":
 		o := &computev1alpha1.MachinePool{}
 		if err := kube.Get(ctx, key, o); err != nil {
-			return false, "", client.IgnoreNotFound(err)
+			return false, "not announced yet", client.IgnoreNotFound(err)
 		}
 		cond, ready = conditions.Get(o.Status.Conditions, conditions.MachinePool, commonv1alpha1.ConditionTypeReady)
 		classes = len(o.Status.AvailableMachineClasses)
 	case "volume":
 		o := &storagev1alpha1.VolumePool{}
 		if err := kube.Get(ctx, key, o); err != nil {
-			return false, "", client.IgnoreNotFound(err)
+			return false, "not announced yet", client.IgnoreNotFound(err)
 		}
 		cond, ready = conditions.Get(o.Status.Conditions, conditions.VolumePool, commonv1alpha1.ConditionTypeReady)
 		classes = len(o.Status.AvailableVolumeClasses)
 	case "bucket":
 		o := &storagev1alpha1.BucketPool{}
 		if err := kube.Get(ctx, key, o); err != nil {
-			return false, "", client.IgnoreNotFound(err)
+			return false, "not announced yet", client.IgnoreNotFound(err)
 		}
 		cond, ready = conditions.Get(o.Status.Conditions, conditions.BucketPool, commonv1alpha1.ConditionTypeReady)
 		classes = len(o.Status.AvailableBucketClasses)
@@ -91,7 +91,7 @@ func (f *Federation) waitForPools(ctx context.Context) error {
 			}
 			ok, why, err := PoolStatus(ctx, f.clients[p.Cluster], p)
 			if err != nil {
-				return false, err
+				why = err.Error() // keep waiting: the timeout reports it
 			}
 			if !ok {
 				pending = append(pending, fmt.Sprintf("%s/%spool %s: %s", p.Cluster, p.Kind, p.Name, why))

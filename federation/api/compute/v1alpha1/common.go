@@ -22,6 +22,10 @@ const (
 	MachineMachineClassRefNameField = MachineClassRefNameField
 )
 
+// MachinePoolletFinalizer is the finalizer (upstream's name) the machinepoollet keeps on the
+// Machines bound to its pool until the runtime confirmed their deletion.
+const MachinePoolletFinalizer = "machinepoollet.ironcore.dev/machine"
+
 // EphemeralNetworkInterfaceSource creates a NetworkInterface that lives and
 // dies with the Machine.
 type EphemeralNetworkInterfaceSource struct {

@@ -3,6 +3,13 @@
 
 package v1alpha1
 
+// Finalizers (upstream's names) the volume and bucket poollets keep on the objects bound to their
+// pool until the runtime confirmed their deletion.
+const (
+	VolumePoolletFinalizer = "volumepoollet.ironcore.dev/volume"
+	BucketPoolletFinalizer = "bucketpoollet.ironcore.dev/bucket"
+)
+
 // Field paths usable as field selectors (the CRDs declare them as
 // selectableFields) and as cache index names.
 const (
