@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/pflag"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/federation/controllermanager"
@@ -25,18 +20,15 @@ func forgetCmd(args []string) error {
 	flags.BoolVar(&o.DryRun, "dry-run", false, "Print what would happen; change nothing (server-side dry run).")
 	_ = flags.Parse(args)
 
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = *kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	cfg, ctx, stop, err := setup(*kubeconfig)
 	if err != nil {
-		return fmt.Errorf("load kubeconfig: %w", err)
+		return err
 	}
+	defer stop()
 	c, err := client.New(cfg, client.Options{Scheme: controllermanager.NewScheme()})
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	res, err := forget.Forget(ctx, c, o)
 	if res != nil {
 		verb := ""

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/pflag"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ironfed/ironfed/federation/join"
 )
@@ -24,13 +20,10 @@ func joinCmd(args []string) error {
 	leave := flags.Bool("leave", false, "Remove the broker's identity and roles instead (the namespace and its objects stay).")
 	_ = flags.Parse(args)
 
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = *kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	cfg, ctx, stop, err := setup(*kubeconfig)
 	if err != nil {
-		return fmt.Errorf("load kubeconfig: %w", err)
+		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *leave {
 		return join.Leave(ctx, cfg, o)

@@ -4,8 +4,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 func main() {
@@ -21,4 +27,17 @@ func main() {
 		fmt.Fprintf(os.Stderr, "ironfed %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
+}
+
+// setup loads a kubeconfig (empty: $KUBECONFIG, then in-cluster) and returns a context that ends
+// on SIGINT/SIGTERM.
+func setup(kubeconfig string) (*rest.Config, context.Context, context.CancelFunc, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return cfg, ctx, stop, nil
 }

@@ -12,6 +12,7 @@ import (
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
+	"google.golang.org/grpc"
 )
 
 // RuntimeName and RuntimeVersion are what Version reports.
@@ -71,6 +72,14 @@ func (p *Provider) MachineServer() machinev1alpha1.MachineRuntimeServer {
 
 func (p *Provider) VolumeServer() volumev1alpha1.VolumeRuntimeServer {
 	return &volumeServer{v: p.Volumes, events: p.volumeEvents}
+}
+
+// Register adds all three runtime services to s, for one socket serving machines, volumes and
+// buckets.
+func (p *Provider) Register(s *grpc.Server) {
+	machinev1alpha1.RegisterMachineRuntimeServer(s, p.MachineServer())
+	volumev1alpha1.RegisterVolumeRuntimeServer(s, p.VolumeServer())
+	bucketv1alpha1.RegisterBucketRuntimeServer(s, p.BucketServer())
 }
 
 func (p *Provider) BucketServer() bucketv1alpha1.BucketRuntimeServer {

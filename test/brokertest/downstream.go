@@ -8,14 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/ironfed/ironfed/federation/controllermanager"
-	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
-	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
-	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/poollet/bucketpoollet"
 	"github.com/ironfed/ironfed/poollet/core"
@@ -48,12 +44,8 @@ func RunDownstream(t testing.TB, cfg *rest.Config, kind, pool string, provider m
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	socket := filepath.Join(dir, "p.sock")
 	srv, err := remote.NewServer(remote.ServeOptions{
-		SocketPath: socket,
-		Register: func(s *grpc.Server) {
-			machinev1alpha1.RegisterMachineRuntimeServer(s, p.MachineServer())
-			volumev1alpha1.RegisterVolumeRuntimeServer(s, p.VolumeServer())
-			bucketv1alpha1.RegisterBucketRuntimeServer(s, p.BucketServer())
-		},
+		SocketPath:      socket,
+		Register:        p.Register,
 		ShutdownTimeout: time.Second,
 	})
 	if err != nil {

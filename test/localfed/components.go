@@ -3,11 +3,9 @@ package localfed
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"time"
 
-	"google.golang.org/grpc"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -24,9 +22,6 @@ import (
 	"github.com/ironfed/ironfed/federation/controllermanager"
 	"github.com/ironfed/ironfed/federation/join"
 	"github.com/ironfed/ironfed/federation/topology"
-	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
-	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
-	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/poollet/bucketpoollet"
 	"github.com/ironfed/ironfed/poollet/core"
@@ -93,11 +88,7 @@ func (f *Federation) startLeaf(c topology.Cluster) error {
 	socket := filepath.Join(f.sockDir, c.Name+"-memory.sock")
 	srv, err := remote.NewServer(remote.ServeOptions{
 		SocketPath: socket, Logger: f.log.WithName("memory-provider").WithValues("cluster", c.Name),
-		Register: func(s *grpc.Server) {
-			machinev1alpha1.RegisterMachineRuntimeServer(s, p.MachineServer())
-			volumev1alpha1.RegisterVolumeRuntimeServer(s, p.VolumeServer())
-			bucketv1alpha1.RegisterBucketRuntimeServer(s, p.BucketServer())
-		},
+		Register:        p.Register,
 		ShutdownTimeout: time.Second,
 	})
 	if err != nil {
@@ -218,20 +209,10 @@ func createClasses(ctx context.Context, kube client.Client, cfg memory.Config) e
 }
 
 func freeLoopbackAddrs(n int) ([]string, error) {
-	var addrs []string
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		addrs = append(addrs, l.Addr().String())
+	ports, err := cluster.FreePorts(n)
+	addrs := make([]string, len(ports))
+	for i, p := range ports {
+		addrs[i] = fmt.Sprintf("127.0.0.1:%d", p)
 	}
-	return addrs, nil
+	return addrs, err
 }

@@ -227,7 +227,7 @@ func (c *Cluster) RSS() int64 {
 func (c *Cluster) Host() string { return "https://127.0.0.1:" + strconv.Itoa(c.apiPort) }
 
 func (c *Cluster) pickPorts() error {
-	ports, err := freePorts(3)
+	ports, err := FreePorts(3)
 	if err != nil {
 		return err
 	}
@@ -365,7 +365,9 @@ func httpOK(ctx context.Context, client *http.Client, url string) error {
 	return nil
 }
 
-func freePorts(n int) ([]int, error) {
+// FreePorts returns n distinct free TCP ports on 127.0.0.1 (free when asked: callers retry on a
+// collision).
+func FreePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	var listeners []net.Listener
 	defer func() {
