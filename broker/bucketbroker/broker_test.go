@@ -122,6 +122,45 @@ func TestBucketBroker(t *testing.T) {
 	if _, err := bk.DeleteBucket(ctx, &bucketv1alpha1.DeleteBucketRequest{BucketId: id}); err != nil {
 		t.Fatal(err)
 	}
+
+	// The access Secret arrives after the status that names it (after an outage the Secret
+	// informer may lag the Bucket informer): watchers must still get the credentials, with no
+	// further change to the bucket.
+	late, err := bk.CreateBucket(ctx, &bucketv1alpha1.CreateBucketRequest{Bucket: &bucketv1alpha1.Bucket{
+		Metadata: &metav1alpha1.ObjectMetadata{Labels: map[string]string{labels.BucketUIDLabel: "late-uid"}},
+		Spec:     &bucketv1alpha1.BucketSpec{Class: "standard"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lateID := late.Bucket.Metadata.Id
+	stream, err := bk.WatchBuckets(ctx, &bucketv1alpha1.WatchBucketsRequest{Filter: &bucketv1alpha1.BucketFilter{Id: lateID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := stream.Recv(); err != nil || ev.Type != bucketv1alpha1.WatchEventType_BUCKET_WATCH_EVENT_BOOKMARK {
+		t.Fatalf("first watch event %v %v; want the bookmark", ev, err)
+	}
+	if err := e.Kube.Get(ctx, client.ObjectKey{Namespace: brokertest.Namespace, Name: lateID}, &d); err != nil {
+		t.Fatal(err)
+	}
+	d.Status.State = storagev1alpha1.BucketStateAvailable
+	d.Status.Access = &storagev1alpha1.BucketAccess{Endpoint: "s3.example", SecretRef: &corev1.LocalObjectReference{Name: "access-" + lateID}}
+	if err := e.Kube.Status().Update(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := stream.Recv()
+	if err != nil || ev.Object.Status.State != bucketv1alpha1.BucketState_BUCKET_AVAILABLE || len(ev.Object.Status.Access.GetSecretData()) != 0 {
+		t.Fatalf("event for the status without its Secret: %v %v; want Available without credentials", ev, err)
+	}
+	if err := e.Kube.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: brokertest.Namespace, Name: "access-" + lateID},
+		Data: map[string][]byte{"AccessKeyID": []byte("late-ak")}}); err != nil {
+		t.Fatal(err)
+	}
+	ev, err = stream.Recv()
+	if err != nil || ev.Type != bucketv1alpha1.WatchEventType_BUCKET_WATCH_EVENT_MODIFIED || string(ev.Object.Status.Access.GetSecretData()["AccessKeyID"]) != "late-ak" {
+		t.Fatalf("event after the Secret arrived: %v %v; want MODIFIED with the credentials", ev, err)
+	}
 }
 
 func freeAddr(t *testing.T) string {

@@ -20,6 +20,8 @@ import (
 const (
 	IndexUID     = "broker.ironfed.dev/uid"
 	IndexCreated = "broker.ironfed.dev/created"
+	// IndexSecretRefs is registered on kinds whose Adapter has SecretRefs.
+	IndexSecretRefs = "broker.ironfed.dev/secret-refs"
 )
 
 // Broker is what every broker kind shares: its name, the IRI kind, the
@@ -50,6 +52,10 @@ type Adapter[O client.Object, T proto.Message] struct {
 	Subs func(O) []client.Object
 	// IDOf returns the IRI id of a converted object.
 	IDOf func(T) string
+	// SecretRefs names the Secrets of the object's namespace whose data ToIRI reads (access
+	// Secrets written downstream), if any: when one appears or changes the object is converted
+	// again and sent to watchers, since the Secret may arrive after the object's last event.
+	SecretRefs func(O) []string
 	// APIVersion and Kind of O, for owner references.
 	APIVersion, Kind string
 }
@@ -119,6 +125,13 @@ func (s *Store[O, T]) Setup(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("index %s by created: %w", s.A.Kind, err)
 	}
+	if s.A.SecretRefs != nil {
+		if err := idx.IndexField(ctx, s.A.New(), IndexSecretRefs, func(o client.Object) []string {
+			return s.A.SecretRefs(o.(O))
+		}); err != nil {
+			return fmt.Errorf("index %s by secret refs: %w", s.A.Kind, err)
+		}
+	}
 	return s.Hub.register(ctx)
 }
 
@@ -156,6 +169,13 @@ func (s *Store[O, T]) Convert(o O) (T, error) {
 		s.conv.Add(key, t)
 	}
 	return t, nil
+}
+
+// forgetConversion drops o's memoised conversion (a Secret it reads changed).
+func (s *Store[O, T]) forgetConversion(o O) {
+	if s.conv != nil {
+		s.conv.Remove(string(o.GetUID()) + "/" + o.GetResourceVersion())
+	}
 }
 
 // Get returns the created object id from the cache; NotFound if it does

@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -89,7 +91,48 @@ func (h *Hub[O, T]) register(ctx context.Context) error {
 			}
 		},
 	})
+	if err != nil || h.s.A.SecretRefs == nil {
+		return err
+	}
+	secrets, err := h.s.D.Cache.GetInformer(ctx, &corev1.Secret{})
+	if err != nil {
+		return fmt.Errorf("informer for Secrets: %w", err)
+	}
+	_, err = secrets.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { h.secretChanged(ctx, obj) },
+		UpdateFunc: func(oldObj, newObj any) {
+			if o, n, ok := secretPair(oldObj, newObj); ok && !equality.Semantic.DeepEqual(o.Data, n.Data) {
+				h.secretChanged(ctx, n)
+			}
+		},
+	})
 	return err
+}
+
+func secretPair(oldObj, newObj any) (*corev1.Secret, *corev1.Secret, bool) {
+	o, ok1 := oldObj.(*corev1.Secret)
+	n, ok2 := newObj.(*corev1.Secret)
+	return o, n, ok1 && ok2
+}
+
+// secretChanged converts the objects reading Secret obj again, bypassing the conversion cache
+// (which may hold a conversion with the old data), and sends them to watchers as Modified.
+func (h *Hub[O, T]) secretChanged(ctx context.Context, obj any) {
+	sec, ok := obj.(*corev1.Secret)
+	if !ok || sec.Namespace != h.s.Namespace {
+		return
+	}
+	list := h.s.A.NewList()
+	if err := h.s.D.Cache.List(ctx, list, client.InNamespace(sec.Namespace), client.MatchingFields{IndexSecretRefs: sec.Name}); err != nil {
+		return
+	}
+	for _, o := range h.s.A.Items(list) {
+		if !IsCreated(o) {
+			continue
+		}
+		h.s.forgetConversion(o)
+		h.dispatch(Modified, o)
+	}
 }
 
 func (h *Hub[O, T]) dispatch(typ EventType, o O) {

@@ -46,9 +46,15 @@ func New(d *common.Downstream, opts common.Options, log logr.Logger) (*Broker, e
 		Items: func(l client.ObjectList) []*storagev1alpha1.Volume {
 			return common.Pointers(l.(*storagev1alpha1.VolumeList).Items)
 		},
-		ToIRI:      b.toIRI,
-		Subs:       b.subsOf,
-		IDOf:       func(v *volumev1alpha1.Volume) string { return v.GetMetadata().GetId() },
+		ToIRI: b.toIRI,
+		Subs:  b.subsOf,
+		IDOf:  func(v *volumev1alpha1.Volume) string { return v.GetMetadata().GetId() },
+		SecretRefs: func(o *storagev1alpha1.Volume) []string {
+			if a := o.Status.Access; a != nil && a.SecretRef != nil {
+				return []string{a.SecretRef.Name}
+			}
+			return nil
+		},
 		APIVersion: storagev1alpha1.SchemeGroupVersion.String(),
 		Kind:       "Volume",
 	}, opts)

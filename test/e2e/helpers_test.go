@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -120,7 +121,9 @@ func eventually(t testing.TB, what string, cond func(ctx context.Context) (bool,
 			return false, err
 		}
 		if err != nil {
-			last = err.Error()
+			if ctx.Err() == nil { // keep the last real explanation, not the poll's own deadline
+				last = err.Error()
+			}
 			return false, nil
 		}
 		last = why
@@ -295,5 +298,25 @@ func describeMachineChain(ctx context.Context, m *computev1alpha1.Machine) strin
 			fmt.Fprintf(&b, "\n    %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
 		}
 	}
+	return b.String()
+}
+
+// describeChain says, for failure messages, what every level and the provider hold for a root
+// object: names and statuses.
+func describeChain(ctx context.Context, kind string, root client.Object) string {
+	cp, err := follow(ctx, kind, root)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for i, o := range cp.objs {
+		raw, _ := json.Marshal(o)
+		var m struct {
+			Status json.RawMessage `json:"status"`
+		}
+		_ = json.Unmarshal(raw, &m)
+		fmt.Fprintf(&b, "\n  %s %s rv %s: %s", chain[i], o.GetName(), o.GetResourceVersion(), m.Status)
+	}
+	fmt.Fprintf(&b, "\n  provider id %q", cp.leafID)
 	return b.String()
 }

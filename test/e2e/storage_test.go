@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,7 +30,7 @@ func waitVolumeAvailable(t *testing.T, v *storagev1alpha1.Volume) {
 			return false, "", err
 		}
 		return v.Status.State == storagev1alpha1.VolumeStateAvailable && v.Status.Access != nil,
-			fmt.Sprintf("state %q, access %+v", v.Status.State, v.Status.Access), nil
+			"levels:" + describeChain(ctx, "volume", v), nil
 	})
 }
 
@@ -88,7 +87,7 @@ func TestBucketThroughTheChain(t *testing.T) {
 			return false, "", err
 		}
 		return b.Status.State == storagev1alpha1.BucketStateAvailable && b.Status.Access != nil && b.Status.Access.SecretRef != nil,
-			fmt.Sprintf("state %q access %+v", b.Status.State, b.Status.Access), nil
+			"levels:" + describeChain(ctx, "bucket", b), nil
 	})
 	cp, err := follow(t.Context(), "bucket", b)
 	if err != nil || !cp.complete() {
