@@ -53,7 +53,6 @@ func New(d *common.Downstream, opts common.Options, log logr.Logger) (*Broker, e
 			return common.Pointers(l.(*storagev1alpha1.BucketList).Items)
 		},
 		ToIRI: b.toIRI,
-		IDOf:  func(x *bucketv1alpha1.Bucket) string { return x.GetMetadata().GetId() },
 		SecretRefs: func(o *storagev1alpha1.Bucket) []string {
 			if a := o.Status.Access; a != nil && a.SecretRef != nil {
 				return []string{a.SecretRef.Name}

@@ -8,12 +8,12 @@ import (
 
 	"github.com/go-logr/logr"
 	lru "github.com/hashicorp/golang-lru/v2"
-	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/remote"
 )
 
 // Field indexes registered on every brokered kind.
@@ -38,7 +38,7 @@ type Broker struct {
 
 // Adapter tells the generic Store about one downstream kind O and its IRI
 // type T.
-type Adapter[O client.Object, T proto.Message] struct {
+type Adapter[O client.Object, T remote.Object] struct {
 	// New returns an empty O.
 	New func() O
 	// NewList returns an empty list of O.
@@ -50,8 +50,6 @@ type Adapter[O client.Object, T proto.Message] struct {
 	// Subs lists the sub-objects of a cached object (name and namespace
 	// set), deleted explicitly after it; owner references are the backstop.
 	Subs func(O) []client.Object
-	// IDOf returns the IRI id of a converted object.
-	IDOf func(T) string
 	// SecretRefs names the Secrets of the object's namespace whose data ToIRI reads (access
 	// Secrets written downstream), if any: when one appears or changes the object is converted
 	// again and sent to watchers, since the Secret may arrive after the object's last event.
@@ -62,7 +60,7 @@ type Adapter[O client.Object, T proto.Message] struct {
 
 // Store is the generic core of a broker kind: cached reads, idempotent
 // creates with rollback, breaker-protected writes and the watch hub.
-type Store[O client.Object, T proto.Message] struct {
+type Store[O client.Object, T remote.Object] struct {
 	*Broker
 	A Adapter[O, T]
 
@@ -78,7 +76,7 @@ type Store[O client.Object, T proto.Message] struct {
 
 // NewStore builds a Store; conversionCacheSize bounds the cache of converted
 // objects (0 disables it).
-func NewStore[O client.Object, T proto.Message](b *Broker, a Adapter[O, T], opts Options) (*Store[O, T], error) {
+func NewStore[O client.Object, T remote.Object](b *Broker, a Adapter[O, T], opts Options) (*Store[O, T], error) {
 	s := &Store[O, T]{Broker: b, A: a}
 	var err error
 	if s.recent, err = lru.New[string, string](4096); err != nil {

@@ -7,7 +7,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
+
+	"github.com/ironfed/ironfed/iri/remote"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -44,7 +45,7 @@ type watcher[T any] struct {
 }
 
 // Hub fans informer events of one kind out to IRI watch streams.
-type Hub[O client.Object, T proto.Message] struct {
+type Hub[O client.Object, T remote.Object] struct {
 	s        *Store[O, T]
 	mu       sync.Mutex
 	watchers map[*watcher[T]]struct{}
@@ -52,7 +53,7 @@ type Hub[O client.Object, T proto.Message] struct {
 	Buffer int
 }
 
-func newHub[O client.Object, T proto.Message](s *Store[O, T]) *Hub[O, T] {
+func newHub[O client.Object, T remote.Object](s *Store[O, T]) *Hub[O, T] {
 	return &Hub[O, T]{s: s, watchers: map[*watcher[T]]struct{}{}, Buffer: DefaultWatchBuffer}
 }
 
@@ -191,7 +192,7 @@ func (h *Hub[O, T]) Watch(ctx context.Context, id string, selector map[string]st
 	if initial {
 		// Ids of the initial list: a queued Added for them is a change.
 		for _, t := range list {
-			known[h.s.A.IDOf(t)] = true
+			known[t.GetMetadata().GetId()] = true
 		}
 	}
 	var zero T

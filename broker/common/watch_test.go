@@ -22,7 +22,6 @@ func testHub(buffer int) *Hub[*computev1alpha1.Machine, *machinev1alpha1.Machine
 			ToIRI: func(m *computev1alpha1.Machine) (*machinev1alpha1.Machine, error) {
 				return &machinev1alpha1.Machine{Metadata: IRIMetadata(m)}, nil
 			},
-			IDOf: func(m *machinev1alpha1.Machine) string { return m.GetMetadata().GetId() },
 		},
 	}
 	h := newHub(s)

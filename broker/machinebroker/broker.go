@@ -54,7 +54,6 @@ func New(d *common.Downstream, opts common.Options, log logr.Logger) (*Broker, e
 		},
 		ToIRI:      b.toIRI,
 		Subs:       b.subsOf,
-		IDOf:       func(m *machinev1alpha1.Machine) string { return m.GetMetadata().GetId() },
 		APIVersion: computev1alpha1.SchemeGroupVersion.String(),
 		Kind:       "Machine",
 	}, opts)

@@ -48,7 +48,6 @@ func New(d *common.Downstream, opts common.Options, log logr.Logger) (*Broker, e
 		},
 		ToIRI: b.toIRI,
 		Subs:  b.subsOf,
-		IDOf:  func(v *volumev1alpha1.Volume) string { return v.GetMetadata().GetId() },
 		SecretRefs: func(o *storagev1alpha1.Volume) []string {
 			if a := o.Status.Access; a != nil && a.SecretRef != nil {
 				return []string{a.SecretRef.Name}
