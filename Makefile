@@ -1,4 +1,5 @@
 # ironfed — see README.md. Every external tool version is pinned in hack/versions.env.
+.SECONDEXPANSION:
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -13,6 +14,11 @@ PKGS        ?= ./...
 
 # The cluster binaries live in a versioned cache outside the repo (hack/cluster-binaries.sh).
 ASSETS = $(shell hack/cluster-binaries.sh --print 2>/dev/null)
+
+# Host prerequisites of the tests (Debian packages, daemons' binaries), added by hack/make/*.mk.
+TEST_PREREQS :=
+# Extra environment for `go test` (e.g. paths of cached daemon binaries), added by hack/make/*.mk.
+TEST_ENV :=
 
 .PHONY: all
 all: build
@@ -49,8 +55,8 @@ lint: ## gofmt, go vet and staticcheck.
 	$$(hack/tools.sh staticcheck) ./...
 
 .PHONY: test
-test: cluster-binaries lint verify-generate ## Everything CI runs: lint, generated-code check, all tests against real clusters.
-	IRONFED_ASSETS=$(ASSETS) $(GO) test $(TEST_FLAGS) -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+test: cluster-binaries $$(TEST_PREREQS) lint verify-generate ## Everything CI runs: lint, generated-code check, all tests against real clusters.
+	IRONFED_ASSETS=$(ASSETS) $(TEST_ENV) $(GO) test $(TEST_FLAGS) -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 .PHONY: test-short
 test-short: ## Tests that need no cluster.
@@ -67,3 +73,6 @@ run: cluster-binaries ## Bring up the local federation (Ctrl-C tears it down).
 .PHONY: clean
 clean: ## Remove build output (the binary cache stays; see hack/cluster-binaries.sh).
 	rm -rf $(BIN)
+
+# Per-area targets (leaf daemons, images, charts) live beside their scripts.
+include $(wildcard hack/make/*.mk)
