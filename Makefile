@@ -48,11 +48,12 @@ verify-generate: ## Fail when committed generated code is stale.
 	@hack/verify-generated.sh
 
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck.
+lint: ## gofmt, go vet, staticcheck and the layering rules (hack/layering/rules.txt).
 	@bad=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$') 2>/dev/null); \
 	  if [[ -n "$$bad" ]]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
 	$$(hack/tools.sh staticcheck) ./...
+	$(GO) run ./hack/layering
 
 .PHONY: test
 test: cluster-binaries $$(TEST_PREREQS) lint verify-generate ## Everything CI runs: lint, generated-code check, all tests against real clusters.

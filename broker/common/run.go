@@ -112,6 +112,9 @@ func Run(ctx context.Context, o RunOptions) error {
 			return hsrv.Close()
 		})
 	}
+	if err := remote.RegisterMetrics(ctrlmetrics.Registry); err != nil {
+		return err
+	}
 	server, err := remote.NewServer(remote.ServeOptions{
 		SocketPath: o.Address, SocketMode: o.SocketMode, Logger: o.Log, Metrics: true,
 		Register: func(s *grpc.Server) {

@@ -22,12 +22,12 @@ import (
 	"github.com/ironfed/ironfed/broker/machinebroker"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/localcluster"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/test/brokertest"
 	"github.com/ironfed/ironfed/test/framework"
-	"github.com/ironfed/ironfed/test/framework/cluster"
 )
 
 func init() { ctrllog.SetLogger(logr.Discard()) }
@@ -39,7 +39,7 @@ const (
 )
 
 type env struct {
-	cluster *cluster.Cluster
+	cluster *localcluster.Cluster
 	kube    client.Client
 	// cfg is the broker's identity: what join grants, not admin.
 	cfg    *rest.Config

@@ -16,10 +16,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/ironfed/ironfed/federation/api/crds"
+	"github.com/ironfed/ironfed/federation/localcluster"
+	"github.com/ironfed/ironfed/federation/localfed"
 	"github.com/ironfed/ironfed/federation/topology"
 	"github.com/ironfed/ironfed/providers/memory"
-	"github.com/ironfed/ironfed/test/framework/cluster"
-	"github.com/ironfed/ironfed/test/localfed"
 )
 
 func up(args []string) error {
@@ -82,7 +82,7 @@ func up(args []string) error {
 		return err
 	}
 	kubectl := ""
-	if b, err := cluster.FindBinaries(); err == nil {
+	if b, err := localcluster.FindBinaries(); err == nil {
 		kubectl = b.Kubectl
 	}
 	fed.PrintNextSteps(os.Stdout, kubectl)

@@ -81,6 +81,9 @@ func run(ctx context.Context, o *options, delayFlagSet bool, log logr.Logger) er
 		return fmt.Errorf("registering metrics: %w", err)
 	}
 	defer metrics.Registry.Unregister(collector)
+	if err := remote.RegisterMetrics(metrics.Registry); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 
 	registrars := map[string]func(*grpc.Server){
 		"machine": func(s *grpc.Server) { machinev1alpha1.RegisterMachineRuntimeServer(s, p.MachineServer()) },

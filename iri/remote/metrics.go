@@ -2,12 +2,12 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
 // IRI calls over a unix socket take well under a millisecond when the
@@ -28,9 +28,16 @@ var (
 	}, []string{"method", "code"})
 )
 
-func init() {
-	// controller-runtime's registry is what every binary serves on /metrics.
-	metrics.Registry.MustRegister(serverRequestDuration, clientRequestDuration)
+// RegisterMetrics adds the IRI request histograms to reg (a binary passes the registry it serves
+// on /metrics). The package takes a Registerer instead of importing one so that iri/ stays free of
+// Kubernetes libraries. Registering twice is not an error.
+func RegisterMetrics(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{serverRequestDuration, clientRequestDuration} {
+		if err := reg.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return err
+		}
+	}
+	return nil
 }
 
 // ClientMetricsInterceptor records ironfed_iri_client_request_duration_seconds.

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"github.com/prometheus/client_golang/prometheus"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 )
@@ -102,7 +102,11 @@ func TestServerRecoversPanicsAndRecordsMetrics(t *testing.T) {
 
 func histogramCount(t *testing.T, name, method, code string) uint64 {
 	t.Helper()
-	families, err := metrics.Registry.Gather()
+	reg := prometheus.NewRegistry()
+	if err := RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,8 @@ import (
 	"github.com/ironfed/ironfed/federation/controllermanager"
 	"github.com/ironfed/ironfed/poollet/bucketpoollet"
 	"github.com/ironfed/ironfed/poollet/core"
-	"github.com/ironfed/ironfed/poollet/internal/testenv"
 	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/poollettest"
 )
 
 const wait = 20 * time.Second
@@ -30,7 +30,7 @@ const wait = 20 * time.Second
 // creates it, publishes the endpoint and puts the credentials into an owned Secret.
 func TestBucketLifecycle(t *testing.T) {
 	t.Parallel()
-	e := testenv.Start(t, false)
+	e := poollettest.Start(t, false)
 	ctx := t.Context()
 	if err := e.Client.Create(ctx, &storagev1alpha1.BucketClass{ObjectMeta: metav1.ObjectMeta{Name: "standard"}}); err != nil {
 		t.Fatal(err)
@@ -38,11 +38,11 @@ func TestBucketLifecycle(t *testing.T) {
 	o := bucketpoollet.DefaultOptions()
 	o.Options = e.Options("bp")
 	o.Capacity = 5
-	testenv.Run(t, func(ctx context.Context) (manager.Manager, error) { return bucketpoollet.New(ctx, e.Config, o) })
+	poollettest.Run(t, func(ctx context.Context) (manager.Manager, error) { return bucketpoollet.New(ctx, e.Config, o) })
 	cmo := controllermanager.DefaultOptions()
 	cmo.MetricsBindAddress, cmo.HealthProbeBindAddress, cmo.LeaderElect = "0", "0", false
 	cmo.SkipControllerNameValidation = true
-	testenv.Run(t, func(context.Context) (manager.Manager, error) { return controllermanager.New(e.Config, cmo) })
+	poollettest.Run(t, func(context.Context) (manager.Manager, error) { return controllermanager.New(e.Config, cmo) })
 
 	b := &storagev1alpha1.Bucket{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "logs"},
@@ -51,7 +51,7 @@ func TestBucketLifecycle(t *testing.T) {
 	if err := e.Client.Create(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, wait, "bucket available", func() error {
+	poollettest.Eventually(t, wait, "bucket available", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(b), b); err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func TestBucketLifecycle(t *testing.T) {
 		t.Errorf("secret %+v", s)
 	}
 	count := commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeBucketClass, "standard")
-	testenv.Eventually(t, wait, "allocatable", func() error {
+	poollettest.Eventually(t, wait, "allocatable", func() error {
 		p := &storagev1alpha1.BucketPool{}
 		if err := e.Client.Get(ctx, client.ObjectKey{Name: "bp"}, p); err != nil {
 			return err
@@ -85,7 +85,7 @@ func TestBucketLifecycle(t *testing.T) {
 	if err := e.Client.Delete(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, wait, "bucket gone", func() error {
+	poollettest.Eventually(t, wait, "bucket gone", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(b), b); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("still there (%v)", err)
 		}

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -55,6 +56,9 @@ type Parts[K client.Object, I remote.Object] struct {
 // NewManager builds a poollet: announcer, heartbeat, watcher, event forwarder and reconciler.
 func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p Parts[K, I]) (manager.Manager, error) {
 	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := remote.RegisterMetrics(ctrlmetrics.Registry); err != nil {
 		return nil, err
 	}
 	scheme, err := NewScheme()

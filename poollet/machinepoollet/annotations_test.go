@@ -18,9 +18,9 @@ import (
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/poollet/core"
-	"github.com/ironfed/ironfed/poollet/internal/testenv"
 	"github.com/ironfed/ironfed/poollet/machinepoollet"
 	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/poollettest"
 )
 
 // TestMachineIRIAnnotations: the IRI machine carries upstream's generation annotations and the
@@ -55,7 +55,7 @@ func TestMachineIRIAnnotations(t *testing.T) {
 	}
 
 	patchMachine(t, e, "annotated", func(m *computev1alpha1.Machine) { m.Annotations["example.com/team"] = "green" })
-	testenv.Eventually(t, wait, "annotation change reaches the IRI machine", func() error {
+	poollettest.Eventually(t, wait, "annotation change reaches the IRI machine", func() error {
 		ann := iriMachines(t, e, uid)[0].GetMetadata().GetAnnotations()
 		if ann[team] != "green" || ann[labels.MachineGenerationAnnotation] != strconv.FormatInt(m.Generation, 10) {
 			return fmt.Errorf("annotations %v", ann)
@@ -65,7 +65,7 @@ func TestMachineIRIAnnotations(t *testing.T) {
 
 	patchMachine(t, e, "annotated", func(m *computev1alpha1.Machine) { m.Spec.Power = computev1alpha1.PowerOff })
 	m = waitState(t, e, "annotated", computev1alpha1.MachineStateShutdown)
-	testenv.Eventually(t, wait, "generations after the power change", func() error {
+	poollettest.Eventually(t, wait, "generations after the power change", func() error {
 		got := iriMachines(t, e, uid)[0]
 		ann := got.GetMetadata().GetAnnotations()
 		want := map[string]string{
@@ -92,13 +92,13 @@ func TestMachineStatusWaitsForIRIGeneration(t *testing.T) {
 	t.Parallel()
 	cfg := memory.DefaultConfig()
 	cfg.StateDelay = metav1.Duration{Duration: 1500 * time.Millisecond}
-	e := testenv.StartWithConfig(t, cfg, false)
+	e := poollettest.StartWithConfig(t, cfg, false)
 	if err := e.Client.Create(t.Context(), &computev1alpha1.MachineClass{ObjectMeta: metav1.ObjectMeta{Name: class},
 		Capabilities: commonv1alpha1.ResourceList{commonv1alpha1.ResourceCPU: resource.MustParse("2")}}); err != nil {
 		t.Fatal(err)
 	}
 	o := e.Options(pool)
-	testenv.Run(t, func(ctx context.Context) (manager.Manager, error) { return machinepoollet.New(ctx, e.Config, o) })
+	poollettest.Run(t, func(ctx context.Context) (manager.Manager, error) { return machinepoollet.New(ctx, e.Config, o) })
 	if err := e.Client.Create(t.Context(), newMachine("slow")); err != nil {
 		t.Fatal(err)
 	}

@@ -24,9 +24,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
-	"github.com/ironfed/ironfed/poollet/internal/testenv"
 	"github.com/ironfed/ironfed/poollet/machinepoollet"
 	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/poollettest"
 )
 
 // writeCounter counts the poollet's mutating requests to the apiserver.
@@ -66,7 +66,7 @@ func BenchmarkBoundToRunning(b *testing.B) {
 func benchOnce(b *testing.B, n int) {
 	cfg := memory.DefaultConfig()
 	cfg.MachineClasses[0].Capacity = int64(n)
-	e := testenv.StartWithConfig(b, cfg, false)
+	e := poollettest.StartWithConfig(b, cfg, false)
 	ctx := b.Context()
 	if err := e.Client.Create(ctx, &computev1alpha1.MachineClass{ObjectMeta: metav1.ObjectMeta{Name: class}}); err != nil {
 		b.Fatal(err)
@@ -78,7 +78,7 @@ func benchOnce(b *testing.B, n int) {
 	})
 	o := e.Options(pool)
 	o.Pool.StatusPeriod, o.Pool.HeartbeatInterval = 10*time.Second, 10*time.Second
-	testenv.Run(b, func(ctx context.Context) (manager.Manager, error) { return machinepoollet.New(ctx, restCfg, o) })
+	poollettest.Run(b, func(ctx context.Context) (manager.Manager, error) { return machinepoollet.New(ctx, restCfg, o) })
 
 	wc, err := client.NewWithWatch(e.Config, client.Options{Scheme: e.Client.Scheme()})
 	if err != nil {

@@ -15,8 +15,8 @@ import (
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
-	"github.com/ironfed/ironfed/poollet/internal/testenv"
 	"github.com/ironfed/ironfed/poollet/machinepoollet"
+	"github.com/ironfed/ironfed/test/poollettest"
 )
 
 // Inline volume and NIC templates become <machine>-<name> objects owned by the machine.
@@ -59,7 +59,7 @@ func TestEphemeralVolumesAndNetworkInterfaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, e, "vm", computev1alpha1.MachineStateRunning)
-	testenv.Eventually(t, wait, "attached", func() error {
+	poollettest.Eventually(t, wait, "attached", func() error {
 		m := getMachine(t, e, "vm")
 		if len(m.Status.Volumes) != 1 || m.Status.Volumes[0].VolumeRef.Name != "vm-root" || len(m.Status.NetworkInterfaces) != 1 {
 			return fmt.Errorf("volumes %+v nics %+v", m.Status.Volumes, m.Status.NetworkInterfaces)
@@ -69,7 +69,7 @@ func TestEphemeralVolumesAndNetworkInterfaces(t *testing.T) {
 
 	// Dropping the template from the spec deletes the ephemeral volume.
 	patchMachine(t, e, "vm", func(m *computev1alpha1.Machine) { m.Spec.Volumes = nil })
-	testenv.Eventually(t, wait, "ephemeral volume pruned", func() error {
+	poollettest.Eventually(t, wait, "ephemeral volume pruned", func() error {
 		err := e.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "vm-root"}, &storagev1alpha1.Volume{})
 		if err == nil {
 			return fmt.Errorf("still there")

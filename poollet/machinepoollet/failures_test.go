@@ -20,8 +20,8 @@ import (
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/poollet/core"
-	"github.com/ironfed/ironfed/poollet/internal/testenv"
 	"github.com/ironfed/ironfed/poollet/machinepoollet"
+	"github.com/ironfed/ironfed/test/poollettest"
 )
 
 func prerequisites(m *computev1alpha1.Machine) (computev1alpha1.MachineCondition, bool) {
@@ -33,9 +33,9 @@ func prerequisites(m *computev1alpha1.Machine) (computev1alpha1.MachineCondition
 	return computev1alpha1.MachineCondition{}, false
 }
 
-func waitPrerequisites(t *testing.T, e *testenv.Env, name string, status corev1.ConditionStatus, reason string, msgParts ...string) {
+func waitPrerequisites(t *testing.T, e *poollettest.Env, name string, status corev1.ConditionStatus, reason string, msgParts ...string) {
 	t.Helper()
-	testenv.Eventually(t, wait, "prerequisites "+reason, func() error {
+	poollettest.Eventually(t, wait, "prerequisites "+reason, func() error {
 		c, ok := prerequisites(getMachine(t, e, name))
 		if !ok || c.Status != status || c.Reason != reason {
 			return fmt.Errorf("condition %+v", c)
@@ -99,7 +99,7 @@ func TestMachineRestartAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := waitState(t, e, "vm", computev1alpha1.MachineStateRunning)
-	testenv.Eventually(t, wait, "Created event", func() error {
+	poollettest.Eventually(t, wait, "Created event", func() error {
 		list := &eventsv1.EventList{}
 		if err := e.Client.List(ctx, list, client.InNamespace("default")); err != nil {
 			return err
@@ -178,7 +178,7 @@ func TestOrphanCollected(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := res.GetMachine().GetMetadata().GetId()
-	testenv.Eventually(t, wait, "orphan collected", func() error {
+	poollettest.Eventually(t, wait, "orphan collected", func() error {
 		l, err := srv.ListMachines(t.Context(), &machinev1alpha1.ListMachinesRequest{Filter: &machinev1alpha1.MachineFilter{Id: id}})
 		if err != nil {
 			return err

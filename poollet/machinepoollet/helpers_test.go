@@ -20,8 +20,8 @@ import (
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/poollet/core"
-	"github.com/ironfed/ironfed/poollet/internal/testenv"
 	"github.com/ironfed/ironfed/poollet/machinepoollet"
+	"github.com/ironfed/ironfed/test/poollettest"
 )
 
 const (
@@ -31,9 +31,9 @@ const (
 )
 
 // setup starts a cluster, the provider and a machinepoollet for pool-a, with class m-small.
-func setup(t *testing.T, noWatch bool, mutate func(*core.Options)) (*testenv.Env, func()) {
+func setup(t *testing.T, noWatch bool, mutate func(*core.Options)) (*poollettest.Env, func()) {
 	t.Helper()
-	e := testenv.Start(t, noWatch)
+	e := poollettest.Start(t, noWatch)
 	if err := e.Client.Create(t.Context(), &computev1alpha1.MachineClass{ObjectMeta: metav1.ObjectMeta{Name: class},
 		Capabilities: commonv1alpha1.ResourceList{commonv1alpha1.ResourceCPU: resource.MustParse("2")}}); err != nil {
 		t.Fatal(err)
@@ -41,12 +41,12 @@ func setup(t *testing.T, noWatch bool, mutate func(*core.Options)) (*testenv.Env
 	return e, startPoollet(t, e, mutate)
 }
 
-func startPoollet(t *testing.T, e *testenv.Env, mutate func(*core.Options)) func() {
+func startPoollet(t *testing.T, e *poollettest.Env, mutate func(*core.Options)) func() {
 	o := e.Options(pool)
 	if mutate != nil {
 		mutate(&o)
 	}
-	return testenv.Run(t, func(ctx context.Context) (manager.Manager, error) { return machinepoollet.New(ctx, e.Config, o) })
+	return poollettest.Run(t, func(ctx context.Context) (manager.Manager, error) { return machinepoollet.New(ctx, e.Config, o) })
 }
 
 func newMachine(name string) *computev1alpha1.Machine {
@@ -60,7 +60,7 @@ func newMachine(name string) *computev1alpha1.Machine {
 	}
 }
 
-func getMachine(t *testing.T, e *testenv.Env, name string) *computev1alpha1.Machine {
+func getMachine(t *testing.T, e *poollettest.Env, name string) *computev1alpha1.Machine {
 	t.Helper()
 	m := &computev1alpha1.Machine{}
 	if err := e.Client.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: name}, m); err != nil {
@@ -69,10 +69,10 @@ func getMachine(t *testing.T, e *testenv.Env, name string) *computev1alpha1.Mach
 	return m
 }
 
-func waitState(t *testing.T, e *testenv.Env, name string, state computev1alpha1.MachineState) *computev1alpha1.Machine {
+func waitState(t *testing.T, e *poollettest.Env, name string, state computev1alpha1.MachineState) *computev1alpha1.Machine {
 	t.Helper()
 	var m *computev1alpha1.Machine
-	testenv.Eventually(t, wait, "machine "+name+" "+string(state), func() error {
+	poollettest.Eventually(t, wait, "machine "+name+" "+string(state), func() error {
 		m = getMachine(t, e, name)
 		if m.Status.State != state || m.Status.ObservedGeneration != m.Generation {
 			return fmt.Errorf("state %q observedGeneration %d generation %d", m.Status.State, m.Status.ObservedGeneration, m.Generation)
@@ -83,7 +83,7 @@ func waitState(t *testing.T, e *testenv.Env, name string, state computev1alpha1.
 }
 
 // iriMachines lists the provider's machines labelled with uid.
-func iriMachines(t *testing.T, e *testenv.Env, uid string) []*machinev1alpha1.Machine {
+func iriMachines(t *testing.T, e *poollettest.Env, uid string) []*machinev1alpha1.Machine {
 	t.Helper()
 	res, err := e.Provider.MachineServer().ListMachines(t.Context(), &machinev1alpha1.ListMachinesRequest{
 		Filter: &machinev1alpha1.MachineFilter{LabelSelector: map[string]string{labels.MachineUIDLabel: uid}}})
@@ -93,7 +93,7 @@ func iriMachines(t *testing.T, e *testenv.Env, uid string) []*machinev1alpha1.Ma
 	return res.GetMachines()
 }
 
-func patchMachine(t *testing.T, e *testenv.Env, name string, mutate func(*computev1alpha1.Machine)) {
+func patchMachine(t *testing.T, e *poollettest.Env, name string, mutate func(*computev1alpha1.Machine)) {
 	t.Helper()
 	m := getMachine(t, e, name)
 	orig := m.DeepCopy()
@@ -112,10 +112,10 @@ func readyCondition(p *computev1alpha1.MachinePool) (computev1alpha1.MachinePool
 	return computev1alpha1.MachinePoolCondition{}, false
 }
 
-func waitPoolReady(t *testing.T, e *testenv.Env, status corev1.ConditionStatus, reason string) *computev1alpha1.MachinePool {
+func waitPoolReady(t *testing.T, e *poollettest.Env, status corev1.ConditionStatus, reason string) *computev1alpha1.MachinePool {
 	t.Helper()
 	p := &computev1alpha1.MachinePool{}
-	testenv.Eventually(t, wait, "pool Ready="+string(status), func() error {
+	poollettest.Eventually(t, wait, "pool Ready="+string(status), func() error {
 		if err := e.Client.Get(t.Context(), client.ObjectKey{Name: pool}, p); err != nil {
 			return err
 		}

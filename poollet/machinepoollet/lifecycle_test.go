@@ -20,8 +20,8 @@ import (
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/poollet/core"
-	"github.com/ironfed/ironfed/poollet/internal/testenv"
 	"github.com/ironfed/ironfed/poollet/machinepoollet"
+	"github.com/ironfed/ironfed/test/poollettest"
 )
 
 func TestMachineLifecycle(t *testing.T) {
@@ -45,7 +45,7 @@ func TestMachineLifecycle(t *testing.T) {
 	// Heartbeat Lease exists and is renewed.
 	leaseKey := client.ObjectKey{Namespace: commonv1alpha1.DefaultPoolLeaseNamespace, Name: commonv1alpha1.PoolLeaseName("MachinePool", pool)}
 	var first metav1.MicroTime
-	testenv.Eventually(t, wait, "lease", func() error {
+	poollettest.Eventually(t, wait, "lease", func() error {
 		l := &coordinationv1.Lease{}
 		if err := e.Client.Get(ctx, leaseKey, l); err != nil {
 			return err
@@ -53,7 +53,7 @@ func TestMachineLifecycle(t *testing.T) {
 		first = *l.Spec.RenewTime
 		return nil
 	})
-	testenv.Eventually(t, wait, "lease renewed", func() error {
+	poollettest.Eventually(t, wait, "lease renewed", func() error {
 		l := &coordinationv1.Lease{}
 		if err := e.Client.Get(ctx, leaseKey, l); err != nil {
 			return err
@@ -94,7 +94,7 @@ func TestMachineLifecycle(t *testing.T) {
 	if "ironfed-memory://"+iri[0].GetMetadata().GetId() != m.Status.MachineID {
 		t.Errorf("machineID %q, IRI id %q", m.Status.MachineID, iri[0].GetMetadata().GetId())
 	}
-	testenv.Eventually(t, wait, "allocatable", func() error {
+	poollettest.Eventually(t, wait, "allocatable", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKey{Name: pool}, p); err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func TestMachineLifecycle(t *testing.T) {
 		m.Spec.Volumes = []computev1alpha1.Volume{{Name: "data", VolumeSource: computev1alpha1.VolumeSource{VolumeRef: &commonv1alpha1.LocalObjectReference{Name: "data"}}}}
 		m.Spec.NetworkInterfaces = []computev1alpha1.NetworkInterface{{Name: "eth0", NetworkInterfaceSource: computev1alpha1.NetworkInterfaceSource{NetworkInterfaceRef: &commonv1alpha1.LocalObjectReference{Name: "nic"}}}}
 	})
-	testenv.Eventually(t, wait, "attached", func() error {
+	poollettest.Eventually(t, wait, "attached", func() error {
 		m := getMachine(t, e, "vm")
 		if len(m.Status.Volumes) != 1 || m.Status.Volumes[0].State != computev1alpha1.VolumeStateAttached || m.Status.Volumes[0].VolumeRef.Name != "data" {
 			return fmt.Errorf("volumes %+v", m.Status.Volumes)
@@ -131,7 +131,7 @@ func TestMachineLifecycle(t *testing.T) {
 		return nil
 	})
 	patchMachine(t, e, "vm", func(m *computev1alpha1.Machine) { m.Spec.Volumes, m.Spec.NetworkInterfaces = nil, nil })
-	testenv.Eventually(t, wait, "detached", func() error {
+	poollettest.Eventually(t, wait, "detached", func() error {
 		m := getMachine(t, e, "vm")
 		iri := iriMachines(t, e, string(m.UID))
 		if len(iri) != 1 || len(iri[0].GetSpec().GetVolumes()) != 0 || len(iri[0].GetSpec().GetNetworkInterfaces()) != 0 {
@@ -146,7 +146,7 @@ func TestMachineLifecycle(t *testing.T) {
 	if err := e.Client.Delete(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, wait, "machine gone", func() error {
+	poollettest.Eventually(t, wait, "machine gone", func() error {
 		err := e.Client.Get(ctx, client.ObjectKeyFromObject(m), &computev1alpha1.Machine{})
 		if !apierrors.IsNotFound(err) {
 			return fmt.Errorf("still there (%v)", err)
@@ -159,7 +159,7 @@ func TestMachineLifecycle(t *testing.T) {
 }
 
 // createAvailableVolume creates a Volume and writes the status a volumepoollet would.
-func createAvailableVolume(t *testing.T, e *testenv.Env, name string) {
+func createAvailableVolume(t *testing.T, e *poollettest.Env, name string) {
 	t.Helper()
 	v := &storagev1alpha1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
 	if err := e.Client.Create(t.Context(), v); err != nil {

@@ -14,7 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ironfed/ironfed/poollet/core"
-	"github.com/ironfed/ironfed/poollet/internal/testenv"
+	"github.com/ironfed/ironfed/test/poollettest"
 )
 
 // TestHealthAndReadiness: the manager wiring every poollet binary uses serves /healthz (ping) and
@@ -30,7 +30,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	addr := l.Addr().String()
 	_ = l.Close()
 
-	e := testenv.Start(t, false)
+	e := poollettest.Start(t, false)
 	startPoollet(t, e, func(o *core.Options) { o.Manager.HealthProbeBindAddress = addr })
 	get := func(path string) (int, string, error) {
 		res, err := http.Get("http://" + addr + path)
@@ -50,8 +50,8 @@ func TestHealthAndReadiness(t *testing.T) {
 			return nil
 		}
 	}
-	testenv.Eventually(t, wait, "/healthz", ok("/healthz?verbose", "[+]ping ok"))
-	testenv.Eventually(t, wait, "/readyz", ok("/readyz?verbose", "[+]synced ok"))
+	poollettest.Eventually(t, wait, "/healthz", ok("/healthz?verbose", "[+]ping ok"))
+	poollettest.Eventually(t, wait, "/readyz", ok("/readyz?verbose", "[+]synced ok"))
 	if code, _, err := get("/readyz/synced"); err != nil || code != http.StatusOK {
 		t.Fatalf("/readyz/synced: %d %v", code, err)
 	}

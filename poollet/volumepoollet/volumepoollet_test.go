@@ -29,26 +29,26 @@ import (
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/poollet/core"
-	"github.com/ironfed/ironfed/poollet/internal/testenv"
 	"github.com/ironfed/ironfed/poollet/volumepoollet"
 	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/poollettest"
 )
 
 const wait = 15 * time.Second
 
 func TestVolumeLifecycle(t *testing.T) {
 	t.Parallel()
-	e := testenv.Start(t, false)
+	e := poollettest.Start(t, false)
 	ctx := t.Context()
 	if err := e.Client.Create(ctx, &storagev1alpha1.VolumeClass{ObjectMeta: metav1.ObjectMeta{Name: "fast"}}); err != nil {
 		t.Fatal(err)
 	}
 	o := e.Options("vp")
-	testenv.Run(t, func(ctx context.Context) (manager.Manager, error) { return volumepoollet.New(ctx, e.Config, o) })
+	poollettest.Run(t, func(ctx context.Context) (manager.Manager, error) { return volumepoollet.New(ctx, e.Config, o) })
 
 	count := commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeVolumeClass, "fast")
 	pool := &storagev1alpha1.VolumePool{}
-	testenv.Eventually(t, wait, "pool announced", func() error {
+	poollettest.Eventually(t, wait, "pool announced", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKey{Name: "vp"}, pool); err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func TestVolumeLifecycle(t *testing.T) {
 	if err := e.Client.Create(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, wait, "volume available", func() error {
+	poollettest.Eventually(t, wait, "volume available", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
 			return err
 		}
@@ -78,7 +78,7 @@ func TestVolumeLifecycle(t *testing.T) {
 		}
 		return nil
 	})
-	testenv.Eventually(t, wait, "allocatable", func() error {
+	poollettest.Eventually(t, wait, "allocatable", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKey{Name: "vp"}, pool); err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func TestVolumeLifecycle(t *testing.T) {
 	if err := e.Client.Patch(ctx, v, client.MergeFrom(orig)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, wait, "volume expanded", func() error {
+	poollettest.Eventually(t, wait, "volume expanded", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
 			return err
 		}
@@ -107,7 +107,7 @@ func TestVolumeLifecycle(t *testing.T) {
 	if err := e.Client.Delete(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, wait, "volume gone", func() error {
+	poollettest.Eventually(t, wait, "volume gone", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("still there (%v)", err)
 		}
@@ -124,10 +124,10 @@ func TestVolumeLifecycle(t *testing.T) {
 
 func TestVolumeWaitsForEncryptionSecret(t *testing.T) {
 	t.Parallel()
-	e := testenv.Start(t, false)
+	e := poollettest.Start(t, false)
 	ctx := t.Context()
 	o := e.Options("vp")
-	testenv.Run(t, func(ctx context.Context) (manager.Manager, error) { return volumepoollet.New(ctx, e.Config, o) })
+	poollettest.Run(t, func(ctx context.Context) (manager.Manager, error) { return volumepoollet.New(ctx, e.Config, o) })
 	v := &storagev1alpha1.Volume{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "secret-data"},
 		Spec: storagev1alpha1.VolumeSpec{
@@ -140,7 +140,7 @@ func TestVolumeWaitsForEncryptionSecret(t *testing.T) {
 	if err := e.Client.Create(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, wait, "waiting for key", func() error {
+	poollettest.Eventually(t, wait, "waiting for key", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func TestVolumeWaitsForEncryptionSecret(t *testing.T) {
 	if err := e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "key"}, Data: map[string][]byte{"key": []byte("k")}}); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, wait, "volume available", func() error {
+	poollettest.Eventually(t, wait, "volume available", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
 			return err
 		}
@@ -170,13 +170,13 @@ func TestVolumeWaitsForEncryptionSecret(t *testing.T) {
 // its status or the poollet's logs (debug level).
 func TestVolumeAccessSecret(t *testing.T) {
 	t.Parallel()
-	e := testenv.Start(t, false)
+	e := poollettest.Start(t, false)
 	ctx := t.Context()
 	var logs syncBuffer
 	logger := zap.New(zap.UseDevMode(true), zap.Level(zapcore.Level(-10)), zap.WriteTo(&logs))
 	o := e.Options("vp")
 	o.Manager.Logger = &logger
-	testenv.Run(t, func(ctx context.Context) (manager.Manager, error) { return volumepoollet.New(ctx, e.Config, o) })
+	poollettest.Run(t, func(ctx context.Context) (manager.Manager, error) { return volumepoollet.New(ctx, e.Config, o) })
 
 	v := &storagev1alpha1.Volume{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "creds"},
@@ -189,7 +189,7 @@ func TestVolumeAccessSecret(t *testing.T) {
 	if err := e.Client.Create(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, wait, "access secretRef", func() error {
+	poollettest.Eventually(t, wait, "access secretRef", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
 			return err
 		}

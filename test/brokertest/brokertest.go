@@ -20,9 +20,9 @@ import (
 
 	"github.com/ironfed/ironfed/broker/common"
 	"github.com/ironfed/ironfed/federation/join"
+	"github.com/ironfed/ironfed/federation/localcluster"
 	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/test/framework"
-	"github.com/ironfed/ironfed/test/framework/cluster"
 )
 
 // Namespace holds the brokered objects in these tests.
@@ -30,7 +30,7 @@ const Namespace = "brokered"
 
 // Env is a downstream cluster and a broker serving over it.
 type Env struct {
-	Cluster *cluster.Cluster
+	Cluster *localcluster.Cluster
 	Kube    client.Client
 	Socket  string
 	Conn    *grpc.ClientConn

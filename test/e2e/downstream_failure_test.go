@@ -12,7 +12,7 @@ import (
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	"github.com/ironfed/ironfed/federation/api/conditions"
-	"github.com/ironfed/ironfed/test/localfed"
+	"github.com/ironfed/ironfed/federation/localfed"
 )
 
 // TestLeafFailureShowsAtTheRoot: the leaf cannot place a machine (its only pool is tainted), so

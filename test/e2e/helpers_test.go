@@ -20,9 +20,9 @@ import (
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	"github.com/ironfed/ironfed/federation/localfed"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/providers/memory"
-	"github.com/ironfed/ironfed/test/localfed"
 )
 
 // timeout bounds every wait. Recovery after an apiserver outage is bounded by client-go's reflector

@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/ironfed/ironfed/federation/api/crds"
+	"github.com/ironfed/ironfed/federation/localfed"
 	"github.com/ironfed/ironfed/federation/topology"
-	"github.com/ironfed/ironfed/test/localfed"
 )
 
 var fed *localfed.Federation

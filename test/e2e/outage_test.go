@@ -12,8 +12,8 @@ import (
 
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	"github.com/ironfed/ironfed/federation/api/conditions"
+	"github.com/ironfed/ironfed/federation/localfed"
 	"github.com/ironfed/ironfed/poollet/core"
-	"github.com/ironfed/ironfed/test/localfed"
 )
 
 // TestRegionOutage stops the region's kube-apiserver mid-run. The root must say so on the pool

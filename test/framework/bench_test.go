@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ironfed/ironfed/federation/api/crds"
-	"github.com/ironfed/ironfed/test/framework/cluster"
+	"github.com/ironfed/ironfed/federation/localcluster"
 )
 
 // BenchmarkClusterStart starts three clusters in parallel (etcd + kube-apiserver +
@@ -26,12 +26,12 @@ func BenchmarkClusterStart(b *testing.B) {
 	runs := 0
 	for b.Loop() {
 		dir := b.TempDir()
-		opts := make([]cluster.Options, 3)
+		opts := make([]localcluster.Options, 3)
 		for i := range opts {
-			opts[i] = cluster.Options{Name: fmt.Sprintf("c%d", i), Dir: filepath.Join(dir, fmt.Sprint(i)), CRDs: defs}
+			opts[i] = localcluster.Options{Name: fmt.Sprintf("c%d", i), Dir: filepath.Join(dir, fmt.Sprint(i)), CRDs: defs}
 		}
 		start := time.Now()
-		clusters, err := cluster.StartMany(context.Background(), opts)
+		clusters, err := localcluster.StartMany(context.Background(), opts)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ironfed/ironfed/federation/localcluster"
 	"github.com/ironfed/ironfed/test/framework"
-	"github.com/ironfed/ironfed/test/framework/cluster"
 )
 
 // TestClustersAreIsolatedAndSurviveRestarts is the floor every other test stands on: three real
@@ -26,7 +26,7 @@ import (
 func TestClustersAreIsolatedAndSurviveRestarts(t *testing.T) {
 	ctx := t.Context()
 	names := []string{"root", "region", "leaf"}
-	var clusters []*cluster.Cluster
+	var clusters []*localcluster.Cluster
 	// A subtest owns the clusters so that its cleanup (teardown) has run when we check for leftovers.
 	t.Run("lifecycle", func(t *testing.T) {
 		clusters = framework.StartClusters(t, framework.ClustersInput{Names: names})
@@ -150,7 +150,7 @@ func TestClustersAreIsolatedAndSurviveRestarts(t *testing.T) {
 	assertNoProcessesLeft(t, clusters)
 }
 
-func assertNoProcessesLeft(t *testing.T, clusters []*cluster.Cluster) {
+func assertNoProcessesLeft(t *testing.T, clusters []*localcluster.Cluster) {
 	t.Helper()
 	for _, c := range clusters {
 		if pids := c.PIDs(); len(pids) != 0 {
@@ -201,7 +201,7 @@ func TestNoProcessesLeftWhenTestPanics(t *testing.T) {
 // panickingChild is the child process of TestNoProcessesLeftWhenTestPanics: it starts a cluster,
 // records its pids and panics from TestMain, outside the testing package, so no cleanup runs.
 func panickingChild(dir string) {
-	c, err := cluster.Start(context.Background(), cluster.Options{Name: "doomed", Dir: filepath.Join(dir, "doomed")})
+	c, err := localcluster.Start(context.Background(), localcluster.Options{Name: "doomed", Dir: filepath.Join(dir, "doomed")})
 	if err != nil {
 		panic(err)
 	}

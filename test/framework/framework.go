@@ -15,7 +15,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	"github.com/ironfed/ironfed/federation/api/crds"
-	"github.com/ironfed/ironfed/test/framework/cluster"
+	"github.com/ironfed/ironfed/federation/localcluster"
 )
 
 // ClustersInput configures StartClusters.
@@ -34,7 +34,7 @@ var DefaultCRDs = crds.CRDs
 // StartClusters starts the named clusters in parallel and stops them when the test ends. Their
 // directories live under t.TempDir() unless $IRONFED_KEEP_CLUSTERS is set, in which case they are
 // kept for inspection and their location is logged.
-func StartClusters(t testing.TB, in ClustersInput) []*cluster.Cluster {
+func StartClusters(t testing.TB, in ClustersInput) []*localcluster.Cluster {
 	t.Helper()
 	if len(in.Names) == 0 {
 		t.Fatal("StartClusters: no cluster names")
@@ -47,9 +47,9 @@ func StartClusters(t testing.TB, in ClustersInput) []*cluster.Cluster {
 		}
 	}
 	base := clusterBaseDir(t)
-	opts := make([]cluster.Options, len(in.Names))
+	opts := make([]localcluster.Options, len(in.Names))
 	for i, name := range in.Names {
-		opts[i] = cluster.Options{
+		opts[i] = localcluster.Options{
 			Name: name, Dir: filepath.Join(base, name), CRDs: crds,
 			WithoutControllerManager: in.WithoutControllerManager,
 		}
@@ -57,7 +57,7 @@ func StartClusters(t testing.TB, in ClustersInput) []*cluster.Cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	clusters, err := cluster.StartMany(ctx, opts)
+	clusters, err := localcluster.StartMany(ctx, opts)
 	if err != nil {
 		t.Fatalf("start clusters %v: %v", in.Names, err)
 	}

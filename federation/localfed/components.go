@@ -21,6 +21,7 @@ import (
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	"github.com/ironfed/ironfed/federation/controllermanager"
 	"github.com/ironfed/ironfed/federation/join"
+	"github.com/ironfed/ironfed/federation/localcluster"
 	"github.com/ironfed/ironfed/federation/topology"
 	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/poollet/bucketpoollet"
@@ -28,7 +29,6 @@ import (
 	"github.com/ironfed/ironfed/poollet/machinepoollet"
 	"github.com/ironfed/ironfed/poollet/volumepoollet"
 	"github.com/ironfed/ironfed/providers/memory"
-	"github.com/ironfed/ironfed/test/framework/cluster"
 )
 
 // Kinds are the resource kinds every level serves, each by a poollet (and a broker below it).
@@ -55,7 +55,7 @@ func managerComponent(build func(ctx context.Context) (manager.Manager, error)) 
 }
 
 // startControllerManager runs the cluster's schedulers and pool monitors in this process.
-func (f *Federation) startControllerManager(c *cluster.Cluster) error {
+func (f *Federation) startControllerManager(c *localcluster.Cluster) error {
 	ports, err := freeLoopbackAddrs(2)
 	if err != nil {
 		return err
@@ -209,7 +209,7 @@ func createClasses(ctx context.Context, kube client.Client, cfg memory.Config) e
 }
 
 func freeLoopbackAddrs(n int) ([]string, error) {
-	ports, err := cluster.FreePorts(n)
+	ports, err := localcluster.FreePorts(n)
 	addrs := make([]string, len(ports))
 	for i, p := range ports {
 		addrs[i] = fmt.Sprintf("127.0.0.1:%d", p)

@@ -1,7 +1,7 @@
-// Package cluster runs real Kubernetes control planes (etcd, kube-apiserver and a trimmed
+// Package localcluster runs real Kubernetes control planes (etcd, kube-apiserver and a trimmed
 // kube-controller-manager) as local processes on loopback: the clusters of ironfed's tests and of
 // its local federation. It has no dependency on package testing.
-package cluster
+package localcluster
 
 import (
 	"context"

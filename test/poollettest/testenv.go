@@ -1,9 +1,9 @@
 // Copyright 2026 The ironfed Authors.
 // SPDX-License-Identifier: Apache-2.0
 
-// Package testenv starts what the poollet tests need: a real cluster, the in-memory provider
+// Package poollettest starts what the poollet tests need: a real cluster, the in-memory provider
 // on a real unix socket (stoppable, to simulate outages) and a poollet manager.
-package testenv
+package poollettest
 
 import (
 	"context"

@@ -15,9 +15,9 @@ import (
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 
 	"github.com/ironfed/ironfed/federation/api/crds"
+	"github.com/ironfed/ironfed/federation/localfed"
 	"github.com/ironfed/ironfed/federation/topology"
 	"github.com/ironfed/ironfed/test/framework"
-	"github.com/ironfed/ironfed/test/localfed"
 )
 
 // TestUpAndDown is what `make run` does: clusters with CRDs and a ready controller-manager each,

@@ -22,9 +22,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/broker/common"
+	"github.com/ironfed/ironfed/federation/localcluster"
 	"github.com/ironfed/ironfed/federation/topology"
 	"github.com/ironfed/ironfed/providers/memory"
-	"github.com/ironfed/ironfed/test/framework/cluster"
 )
 
 // Options configure Up.
@@ -79,7 +79,7 @@ type Federation struct {
 	Dir      string
 	Topology *topology.Topology
 	// Clusters in topology order (root first).
-	Clusters []*cluster.Cluster
+	Clusters []*localcluster.Cluster
 	// ControllerManagers holds the health/metrics addresses of each cluster's controller-manager.
 	ControllerManagers []ComponentEndpoints
 	// Providers are the memory providers by leaf name.
@@ -152,11 +152,11 @@ func (f *Federation) up(ctx context.Context) error {
 	start := time.Now()
 	ordered := f.Topology.Ordered()
 	f.logf("starting %d cluster(s) in %s", len(ordered), f.Dir)
-	copts := make([]cluster.Options, len(ordered))
+	copts := make([]localcluster.Options, len(ordered))
 	for i, c := range ordered {
-		copts[i] = cluster.Options{Name: c.Name, Dir: filepath.Join(f.Dir, c.Name), CRDs: f.opts.CRDs}
+		copts[i] = localcluster.Options{Name: c.Name, Dir: filepath.Join(f.Dir, c.Name), CRDs: f.opts.CRDs}
 	}
-	clusters, err := cluster.StartMany(ctx, copts)
+	clusters, err := localcluster.StartMany(ctx, copts)
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func (f *Federation) up(ctx context.Context) error {
 }
 
 // Cluster returns the running cluster named name, or nil.
-func (f *Federation) Cluster(name string) *cluster.Cluster {
+func (f *Federation) Cluster(name string) *localcluster.Cluster {
 	for _, c := range f.Clusters {
 		if c.Name == name {
 			return c
