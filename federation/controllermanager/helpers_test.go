@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
@@ -33,6 +35,17 @@ type env struct {
 func startEnv(t *testing.T, mutate func(*controllermanager.Options)) *env {
 	t.Helper()
 	c := framework.StartClusters(t, framework.ClustersInput{Names: []string{"cm"}, WithoutControllerManager: true})[0]
+	startManager(t, c.Config, mutate)
+	cl, err := client.New(c.Config, client.Options{Scheme: controllermanager.NewScheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{cfg: c.Config, client: cl}
+}
+
+// startManager runs a controller-manager against cfg until the test ends or stop is called.
+func startManager(t *testing.T, cfg *rest.Config, mutate func(*controllermanager.Options)) (mgr manager.Manager, stop func()) {
+	t.Helper()
 	opts := controllermanager.DefaultOptions()
 	opts.MetricsBindAddress, opts.HealthProbeBindAddress = "0", "0"
 	opts.SkipControllerNameValidation = true // one manager per test, several tests per process
@@ -40,24 +53,24 @@ func startEnv(t *testing.T, mutate func(*controllermanager.Options)) *env {
 	if mutate != nil {
 		mutate(&opts)
 	}
-	mgr, err := controllermanager.New(c.Config, opts)
+	mgr, err := controllermanager.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
-	cl, err := client.New(c.Config, client.Options{Scheme: controllermanager.NewScheme()})
-	if err != nil {
-		t.Fatal(err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("manager: %v", err)
+			}
+		})
 	}
-	return &env{cfg: c.Config, client: cl}
+	t.Cleanup(stop)
+	return mgr, stop
 }
 
 // poolSpec describes a MachinePool for a test.

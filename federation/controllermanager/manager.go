@@ -7,8 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"sync/atomic"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -21,10 +19,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/ironfed/ironfed/federation/api"
+	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/federation/poollifecycle"
 	"github.com/ironfed/ironfed/federation/scheduler"
 )
@@ -61,7 +61,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		LeaseDuration:                 &leaseDuration,
 		RenewDeadline:                 &renewDeadline,
 		RetryPeriod:                   &retryPeriod,
-		LeaderElectionReleaseOnCancel: true,
+		LeaderElectionReleaseOnCancel: !o.LeaderElectKeepOnCancel,
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:        o.HealthProbeBindAddress,
 		Controller:                    config.Controller{SkipNameValidation: &o.SkipControllerNameValidation},
@@ -95,25 +95,11 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		return nil, err
 	}
 
-	synced := &atomic.Bool{}
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		if mgr.GetCache().WaitForCacheSync(ctx) {
-			synced.Store(true)
-		}
-		<-ctx.Done()
-		return nil
-	})); err != nil {
+	synced, err := app.AddCacheSynced(mgr)
+	if err != nil {
 		return nil, err
 	}
-	if err := mgr.AddHealthzCheck("ping", func(*http.Request) error { return nil }); err != nil {
-		return nil, err
-	}
-	if err := mgr.AddReadyzCheck("informers-synced", func(*http.Request) error {
-		if !synced.Load() {
-			return errors.New("informer caches not synced yet")
-		}
-		return nil
-	}); err != nil {
+	if err := app.AddHealthChecks(mgr, map[string]healthz.Checker{"informers-synced": synced.Check}); err != nil {
 		return nil, err
 	}
 	return mgr, nil

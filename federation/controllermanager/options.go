@@ -17,6 +17,9 @@ type Options struct {
 	LeaderElectLeaseDuration     time.Duration
 	LeaderElectRenewDeadline     time.Duration
 	LeaderElectRetryPeriod       time.Duration
+	// LeaderElectKeepOnCancel keeps the leadership Lease when the manager stops instead of
+	// releasing it (tests simulate a crash with it).
+	LeaderElectKeepOnCancel bool
 
 	MetricsBindAddress     string
 	HealthProbeBindAddress string

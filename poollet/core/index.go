@@ -4,6 +4,7 @@
 package core
 
 import (
+	"context"
 	"sort"
 	"sync"
 
@@ -48,8 +49,9 @@ func (x *index[I]) owner(obj I) (uid string, key types.NamespacedName, ok bool) 
 	return uid, key, uid != "" && key.Name != ""
 }
 
-// handle is the Watcher's handler: it updates the index and enqueues the owner.
-func (x *index[I]) handle(ev remote.Event[I]) {
+// handle is the Watcher's handler: it updates the index and enqueues the owner. It gives up
+// enqueueing when ctx ends (the controller no longer drains the channel at shutdown).
+func (x *index[I]) handle(ctx context.Context, ev remote.Event[I]) {
 	if ev.Type == remote.Synced {
 		return
 	}
@@ -71,7 +73,10 @@ func (x *index[I]) handle(ev remote.Event[I]) {
 	o := x.newObj()
 	o.SetNamespace(key.Namespace)
 	o.SetName(key.Name)
-	x.events <- event.GenericEvent{Object: o}
+	select {
+	case x.events <- event.GenericEvent{Object: o}:
+	case <-ctx.Done():
+	}
 }
 
 // forUID returns the cached IRI objects labelled with uid, oldest first.

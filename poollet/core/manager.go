@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -24,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/ironfed/ironfed/federation/api"
+	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/iri/remote"
 )
 
@@ -76,7 +77,7 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		LeaseDuration:                 &m.LeaderElectLeaseDuration,
 		RenewDeadline:                 &m.LeaderElectRenewDeadline,
 		RetryPeriod:                   &m.LeaderElectRetryPeriod,
-		LeaderElectionReleaseOnCancel: true,
+		LeaderElectionReleaseOnCancel: !m.LeaderElectKeepOnCancel,
 		Metrics:                       metricsserver.Options{BindAddress: m.MetricsBindAddress},
 		HealthProbeBindAddress:        m.HealthProbeBindAddress,
 		Controller:                    config.Controller{SkipNameValidation: &m.SkipControllerNameValidation},
@@ -123,31 +124,28 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		kind: p.Adapter.Kind(), list: p.Adapter.ListEvents, newObj: newObj,
 		recorder: mgr.GetEventRecorder(kind + "poollet"), period: o.Runtime.RelistPeriod,
 	}
-	watcherRun := manager.RunnableFunc(func(ctx context.Context) error { return p.Watcher.Run(ctx, idx.handle) })
-	synced := &atomic.Bool{}
-	cacheSynced := manager.RunnableFunc(func(ctx context.Context) error {
-		if mgr.GetCache().WaitForCacheSync(ctx) {
-			synced.Store(true)
-		}
-		<-ctx.Done()
-		return nil
+	watcherRun := manager.RunnableFunc(func(ctx context.Context) error {
+		return p.Watcher.Run(ctx, func(ev remote.Event[I]) { idx.handle(ctx, ev) })
 	})
-	for _, r := range []manager.Runnable{ann, fwd, watcherRun, cacheSynced} {
+	hb := &Heartbeat{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), PoolKind: p.Pool.PoolKind(), Pool: o.Pool}
+	for _, r := range []manager.Runnable{ann, hb, fwd, watcherRun} {
 		if err := mgr.Add(r); err != nil {
 			return nil, err
 		}
 	}
-	if err := mgr.AddHealthzCheck("ping", func(*http.Request) error { return nil }); err != nil {
+	synced, err := app.AddCacheSynced(mgr)
+	if err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("synced", func(*http.Request) error {
-		if !synced.Load() {
-			return errors.New("informer caches not synced yet")
-		}
-		if !p.Watcher.Status().Synced {
-			return errors.New("runtime not listed yet")
-		}
-		return nil
+	if err := app.AddHealthChecks(mgr, map[string]healthz.Checker{
+		"informers-synced": synced.Check,
+		// Only the leader lists the runtime; a standby is ready once its caches are.
+		"runtime-listed": app.LeaderOnly(mgr, func(*http.Request) error {
+			if !p.Watcher.Status().Synced {
+				return errors.New("runtime not listed yet")
+			}
+			return nil
+		}),
 	}); err != nil {
 		return nil, err
 	}

@@ -58,6 +58,9 @@ type ManagerOptions struct {
 	LeaderElectLeaseDuration     time.Duration
 	LeaderElectRenewDeadline     time.Duration
 	LeaderElectRetryPeriod       time.Duration
+	// LeaderElectKeepOnCancel keeps the leadership Lease when the manager stops instead of
+	// releasing it, so a standby waits out the lease duration (tests simulate a crash with it).
+	LeaderElectKeepOnCancel bool
 	// SkipControllerNameValidation allows several managers in one process (tests).
 	SkipControllerNameValidation bool
 	// Logger, if set, replaces controller-runtime's global logger (tests capture logs with it).

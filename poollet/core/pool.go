@@ -79,8 +79,6 @@ func (a *Announcer) Start(ctx context.Context) error {
 	ctx = log.IntoContext(ctx, logger)
 	status := time.NewTicker(a.Pool.StatusPeriod)
 	defer status.Stop()
-	beat := time.NewTicker(a.Pool.HeartbeatInterval)
-	defer beat.Stop()
 	var lastRefresh time.Time
 	refresh := func() {
 		lastRefresh = time.Now()
@@ -88,13 +86,7 @@ func (a *Announcer) Start(ctx context.Context) error {
 			logger.Error(err, "Refreshing pool status")
 		}
 	}
-	heartbeat := func() {
-		if err := a.heartbeat(ctx); err != nil {
-			logger.Error(err, "Renewing heartbeat")
-		}
-	}
 	refresh()
-	heartbeat()
 	for {
 		select {
 		case <-ctx.Done():
@@ -111,8 +103,6 @@ func (a *Announcer) Start(ctx context.Context) error {
 				}
 			}
 			refresh()
-		case <-beat.C:
-			heartbeat()
 		}
 	}
 }
@@ -188,25 +178,60 @@ func (a *Announcer) patch(ctx context.Context, orig, pool client.Object) error {
 	return a.Client.Status().Patch(ctx, pool, client.MergeFrom(orig))
 }
 
-func (a *Announcer) heartbeat(ctx context.Context) error {
-	key := client.ObjectKey{Namespace: a.Pool.LeaseNamespace, Name: commonv1alpha1.PoolLeaseName(a.Adapter.PoolKind(), a.Pool.Name)}
+// Heartbeat renews the pool's Lease in a loop of its own, as kubelet's node lease does: a
+// runtime that hangs, or a slow status write, never delays it, so a live poollet never looks dead.
+// Runtime health is the Announcer's business (Ready=Unknown/RuntimeUnreachable).
+type Heartbeat struct {
+	Client    client.Client
+	APIReader client.Reader
+	PoolKind  string
+	Pool      PoolOptions
+}
+
+// Start renews every HeartbeatInterval; each renewal is bounded by the interval, and a failed one
+// is retried sooner (200ms doubling up to the interval), so the Lease is fresh again soon after
+// the apiserver answers.
+func (h *Heartbeat) Start(ctx context.Context) error {
+	logger := log.FromContext(ctx).WithName("heartbeat").WithValues("pool", h.Pool.Name)
+	retry := 200 * time.Millisecond
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, h.Pool.HeartbeatInterval)
+		err := h.renew(callCtx)
+		cancel()
+		next := h.Pool.HeartbeatInterval
+		if err != nil && ctx.Err() == nil {
+			logger.Error(err, "Renewing heartbeat Lease failed; retrying", "in", retry)
+			next, retry = retry, min(2*retry, h.Pool.HeartbeatInterval)
+		} else {
+			retry = 200 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(next):
+		}
+	}
+}
+
+func (h *Heartbeat) renew(ctx context.Context) error {
+	key := client.ObjectKey{Namespace: h.Pool.LeaseNamespace, Name: commonv1alpha1.PoolLeaseName(h.PoolKind, h.Pool.Name)}
 	now := metav1.NewMicroTime(time.Now())
 	lease := &coordinationv1.Lease{}
-	err := a.APIReader.Get(ctx, key, lease)
+	err := h.APIReader.Get(ctx, key, lease)
 	if apierrors.IsNotFound(err) {
 		lease = &coordinationv1.Lease{
 			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
 			Spec: coordinationv1.LeaseSpec{
-				HolderIdentity:       ptr.To(a.Pool.Name),
-				LeaseDurationSeconds: ptr.To(int32(a.Pool.HeartbeatLeaseDuration / time.Second)),
+				HolderIdentity:       ptr.To(h.Pool.Name),
+				LeaseDurationSeconds: ptr.To(int32(h.Pool.HeartbeatLeaseDuration / time.Second)),
 				AcquireTime:          &now, RenewTime: &now,
 			},
 		}
-		err = a.Client.Create(ctx, lease)
+		err = h.Client.Create(ctx, lease)
 		if apierrors.IsNotFound(err) { // the namespace is missing: the controller-manager makes it, but we may be first
-			if err = a.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: key.Namespace}}); err == nil || apierrors.IsAlreadyExists(err) {
+			if err = h.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: key.Namespace}}); err == nil || apierrors.IsAlreadyExists(err) {
 				lease.ResourceVersion = ""
-				err = a.Client.Create(ctx, lease)
+				err = h.Client.Create(ctx, lease)
 			}
 		}
 		return err
@@ -215,8 +240,8 @@ func (a *Announcer) heartbeat(ctx context.Context) error {
 		return err
 	}
 	lease.Spec.RenewTime = &now
-	lease.Spec.LeaseDurationSeconds = ptr.To(int32(a.Pool.HeartbeatLeaseDuration / time.Second))
-	return a.Client.Update(ctx, lease)
+	lease.Spec.LeaseDurationSeconds = ptr.To(int32(h.Pool.HeartbeatLeaseDuration / time.Second))
+	return h.Client.Update(ctx, lease)
 }
 
 func unreachable(msg string) conditions.Condition {

@@ -105,7 +105,9 @@ func TestDuplicateIRIObjectsKeepOldest(t *testing.T) {
 	}()
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { _ = w.Run(wctx, idx.handle) }()
+	go func() {
+		_ = w.Run(wctx, func(ev remote.Event[*machinev1alpha1.Machine]) { idx.handle(wctx, ev) })
+	}()
 	for !w.Status().Synced {
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -51,9 +51,9 @@ func TestHealthAndReadiness(t *testing.T) {
 		}
 	}
 	poollettest.Eventually(t, wait, "/healthz", ok("/healthz?verbose", "[+]ping ok"))
-	poollettest.Eventually(t, wait, "/readyz", ok("/readyz?verbose", "[+]synced ok"))
-	if code, _, err := get("/readyz/synced"); err != nil || code != http.StatusOK {
-		t.Fatalf("/readyz/synced: %d %v", code, err)
+	poollettest.Eventually(t, wait, "/readyz", ok("/readyz?verbose", "[+]informers-synced ok"))
+	if code, _, err := get("/readyz/informers-synced"); err != nil || code != http.StatusOK {
+		t.Fatalf("/readyz/informers-synced: %d %v", code, err)
 	}
 	if code, _, err := get("/readyz/nonexistent"); err != nil || code != http.StatusNotFound {
 		t.Fatalf("/readyz/nonexistent: %d %v, want 404", code, err)
@@ -61,7 +61,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 	e.StopServer()
 	waitPoolReady(t, e, corev1.ConditionUnknown, core.ReasonRuntimeUnreachable)
-	for _, check := range [][2]string{{"/healthz?verbose", "[+]ping ok"}, {"/readyz?verbose", "[+]synced ok"}} {
+	for _, check := range [][2]string{{"/healthz?verbose", "[+]ping ok"}, {"/readyz?verbose", "[+]informers-synced ok"}} {
 		if err := ok(check[0], check[1])(); err != nil {
 			t.Fatalf("during the runtime outage: %v", err)
 		}

@@ -41,6 +41,8 @@ type Env struct {
 	Socket   string
 	// NoWatch makes the provider answer Unimplemented to Watch* (an upstream provider).
 	NoWatch bool
+	// Intercept, if set before StartServer, wraps every unary call (e.g. to make Status hang).
+	Intercept grpc.UnaryServerInterceptor
 
 	mu   sync.Mutex
 	stop func()
@@ -97,6 +99,9 @@ func (e *Env) StartServer(t testing.TB) {
 			return h(srv, ss)
 		}))
 	}
+	if e.Intercept != nil {
+		opts = append(opts, grpc.UnaryInterceptor(e.Intercept))
+	}
 	srv, err := remote.NewServer(remote.ServeOptions{
 		SocketPath: e.Socket,
 		Register: func(s *grpc.Server) {
@@ -144,6 +149,13 @@ func (e *Env) Options(pool string) core.Options {
 // Run starts a manager built by build and returns a function stopping it (also run at cleanup).
 func Run(t testing.TB, build func(ctx context.Context) (manager.Manager, error)) (stop func()) {
 	t.Helper()
+	_, stop = RunManager(t, build)
+	return stop
+}
+
+// RunManager is Run that also returns the manager (e.g. to see whether it leads).
+func RunManager(t testing.TB, build func(ctx context.Context) (manager.Manager, error)) (manager.Manager, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := build(ctx)
 	if err != nil {
@@ -153,7 +165,7 @@ func Run(t testing.TB, build func(ctx context.Context) (manager.Manager, error))
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	var once sync.Once
-	stop = func() {
+	stop := func() {
 		once.Do(func() {
 			cancel()
 			if err := <-done; err != nil {
@@ -162,7 +174,7 @@ func Run(t testing.TB, build func(ctx context.Context) (manager.Manager, error))
 		})
 	}
 	t.Cleanup(stop)
-	return stop
+	return mgr, stop
 }
 
 // Eventually polls cond every 100ms until it returns nil or timeout passes.
