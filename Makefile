@@ -60,7 +60,7 @@ test: cluster-binaries $$(TEST_PREREQS) lint verify-generate ## Everything CI ru
 	IRONFED_ASSETS=$(ASSETS) $(TEST_ENV) $(GO) test $(TEST_FLAGS) -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 .PHONY: test-short
-test-short: ## Tests that need no cluster.
+test-short: ## The fast tier: unit and table tests with fakes, no cluster (tests that need one skip under -short).
 	$(GO) test -short -count=1 $(PKGS)
 
 .PHONY: bench-e2e

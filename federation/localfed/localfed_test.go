@@ -23,6 +23,9 @@ import (
 // TestUpAndDown is what `make run` does: clusters with CRDs and a ready controller-manager each,
 // children joined under their parent until every pool is Ready, and nothing left running after Down.
 func TestUpAndDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs real clusters: run make test")
+	}
 	defs, err := crds.CRDs()
 	if err != nil {
 		t.Fatal(err)

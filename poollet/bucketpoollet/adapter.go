@@ -29,11 +29,20 @@ const (
 	ReasonWaitingForBucketClass = "WaitingForBucketClass"
 )
 
+// AccessSecretName is upstream's name of the Secret holding a bucket's access credentials: the
+// first 63 hex characters of sha256(<bucket name>).
+func AccessSecretName(bucketName string) string { return core.HashedName(bucketName) }
+
 type adapter struct {
 	rt remote.BucketRuntime
 }
 
-var _ core.Adapter[*storagev1alpha1.Bucket, *bucketv1alpha1.Bucket] = (*adapter)(nil)
+// The capabilities this kind has (the core detects them; these make a signature slip a
+// compile error instead of a silently missing capability).
+var (
+	_ core.Adapter[*storagev1alpha1.Bucket, *bucketv1alpha1.Bucket] = (*adapter)(nil)
+	_ core.EventLister                                              = (*adapter)(nil)
+)
 
 func (*adapter) Kind() labels.Kind            { return labels.Bucket }
 func (*adapter) New() *storagev1alpha1.Bucket { return &storagev1alpha1.Bucket{} }
@@ -58,16 +67,6 @@ func (a *adapter) Delete(ctx context.Context, id string) error {
 	return err
 }
 
-// SetAnnotations: the bucket runtime cannot change annotations after create.
-func (*adapter) SetAnnotations(context.Context, string, map[string]string) error { return nil }
-
-func (*adapter) ObservedCurrent(*bucketv1alpha1.Bucket) bool { return true }
-
-// Update: a bucket's spec (its class) cannot change in the IRI.
-func (*adapter) Update(context.Context, *storagev1alpha1.Bucket, *bucketv1alpha1.Bucket, *bucketv1alpha1.Bucket) (bool, error) {
-	return false, nil
-}
-
 var states = map[bucketv1alpha1.BucketState]storagev1alpha1.BucketState{
 	bucketv1alpha1.BucketState_BUCKET_PENDING:   storagev1alpha1.BucketStatePending,
 	bucketv1alpha1.BucketState_BUCKET_AVAILABLE: storagev1alpha1.BucketStateAvailable,
@@ -88,7 +87,7 @@ func (*adapter) ApplyStatus(ctx context.Context, c client.Client, b *storagev1al
 	}
 	access := &storagev1alpha1.BucketAccess{Endpoint: acc.GetEndpoint()}
 	if len(acc.GetSecretData()) > 0 {
-		name := core.BucketAccessSecretName(b.Name)
+		name := AccessSecretName(b.Name)
 		if err := core.EnsureSecret(ctx, c, b, name, map[string]string{labels.BucketUIDLabel: string(b.UID)}, acc.GetSecretData()); err != nil {
 			return err
 		}
@@ -101,9 +100,6 @@ func (*adapter) ApplyStatus(ctx context.Context, c client.Client, b *storagev1al
 func (*adapter) SetCondition(b *storagev1alpha1.Bucket, c conditions.Condition) {
 	b.Status.Conditions, _ = conditions.Set(b.Status.Conditions, conditions.Bucket, c)
 }
-
-func (*adapter) Watches(client.Reader) []core.Watch { return nil }
-func (*adapter) Indexes() []core.Index              { return nil }
 
 func (a *adapter) ListEvents(ctx context.Context, from, to int64) ([]*eventv1alpha1.Event, error) {
 	res, err := a.rt.ListEvents(ctx, &bucketv1alpha1.ListEventsRequest{Filter: &bucketv1alpha1.EventFilter{EventsFromTime: from, EventsToTime: to}})

@@ -19,7 +19,6 @@ import (
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	"github.com/ironfed/ironfed/federation/controllermanager"
 	"github.com/ironfed/ironfed/poollet/bucketpoollet"
-	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/providers/memory"
 	"github.com/ironfed/ironfed/test/poollettest"
 )
@@ -60,7 +59,7 @@ func TestBucketLifecycle(t *testing.T) {
 		}
 		return nil
 	})
-	if want := core.BucketAccessSecretName(b.Name); b.Status.Access.SecretRef.Name != want {
+	if want := bucketpoollet.AccessSecretName(b.Name); b.Status.Access.SecretRef.Name != want {
 		t.Fatalf("secretRef %q, want upstream's %q", b.Status.Access.SecretRef.Name, want)
 	}
 	s := &corev1.Secret{}

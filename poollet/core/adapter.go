@@ -38,8 +38,10 @@ type Index struct {
 	Extract client.IndexerFunc
 }
 
-// Adapter is what the reconciler needs to know about one kind: K is the Kubernetes object
-// (Machine, Volume, Bucket), I the IRI object.
+// Adapter is what the reconciler needs to know about every kind: K is the Kubernetes object
+// (Machine, Volume, Bucket), I the IRI object. What only some kinds can do is an optional
+// capability below, detected once (virtual-kubelet's PodLifecycleHandler + PodNotifier pattern):
+// a new kind implements what it supports and needs no change here.
 type Adapter[K client.Object, I remote.Object] interface {
 	Kind() labels.Kind
 	New() K
@@ -48,22 +50,72 @@ type Adapter[K client.Object, I remote.Object] interface {
 	// are filled in by the caller. A non-nil Waiting means the object cannot be created yet.
 	Prepare(ctx context.Context, c client.Reader, obj K) (I, *Waiting, error)
 	Create(ctx context.Context, desired I) (I, error)
-	// Update brings actual towards desired (power, attachments, size). It reports whether it
-	// changed the IRI spec.
-	Update(ctx context.Context, obj K, desired, actual I) (bool, error)
 	Delete(ctx context.Context, id string) error
-	// SetAnnotations replaces the IRI object's annotations (machines only; others return nil).
-	SetAnnotations(ctx context.Context, id string, annotations map[string]string) error
-	// ObservedCurrent reports whether the runtime has observed actual's spec generation.
-	ObservedCurrent(actual I) bool
-	// ApplyStatus copies actual's status into obj (actual may be nil-valued: not created yet)
-	// and creates what the status refers to (access Secrets).
+	// ApplyStatus copies actual's status into obj and creates what the status refers to (access
+	// Secrets). observed is false while the runtime has not observed the spec last sent (see
+	// GenerationTracker); kinds without one always get true.
 	ApplyStatus(ctx context.Context, c client.Client, obj K, actual I, runtimeName string, observed bool) error
 	// SetCondition sets one of obj's status conditions.
 	SetCondition(obj K, c conditions.Condition)
+}
+
+// Updater is implemented by kinds whose IRI spec can change after create (power, attachments,
+// size). Update brings actual towards desired and reports whether it changed the IRI spec.
+type Updater[K client.Object, I remote.Object] interface {
+	Update(ctx context.Context, obj K, desired, actual I) (bool, error)
+}
+
+// AnnotationUpdater is implemented by kinds whose runtime can replace an IRI object's
+// annotations after create (UpdateMachineAnnotations). Without it, annotations are set at create
+// only.
+type AnnotationUpdater interface {
+	SetAnnotations(ctx context.Context, id string, annotations map[string]string) error
+}
+
+// GenerationTracker is implemented by kinds whose runtime reports an observed generation: status
+// is copied back only once the runtime observed the spec the poollet last sent, and the
+// generations are recorded in the IRI object's annotations (upstream's machine-generation /
+// irimachine-generation pair).
+type GenerationTracker[K client.Object, I remote.Object] interface {
+	// ObservedCurrent reports whether the runtime has observed actual's recorded spec generation.
+	ObservedCurrent(actual I) bool
+	// GenerationAnnotations records obj's generation and the IRI generation its spec has.
+	GenerationAnnotations(obj K, iriGeneration int64) map[string]string
+	// RecordedIRIGeneration returns the IRI generation recorded in annotations for obj's current
+	// generation, if the spec was already recorded at it.
+	RecordedIRIGeneration(obj K, annotations map[string]string) (int64, bool)
+}
+
+// SecondaryWatcher is implemented by kinds that depend on other objects (ignition Secrets,
+// Volumes, NetworkInterfaces): their changes re-reconcile the bound objects.
+type SecondaryWatcher interface {
 	// Watches lists secondary kinds; c reads the pool-scoped cache.
 	Watches(c client.Reader) []Watch
 	// Indexes are registered on the cache of bound objects before it starts.
 	Indexes() []Index
-	ListEvents(ctx context.Context, fromUnixNano, toUnixNano int64) ([]*eventv1alpha1.Event, error)
+}
+
+// EventLister is implemented by kinds whose runtime has ListEvents; the events are recorded on
+// the Kubernetes objects they are about.
+type EventLister interface {
+	ListEvents(ctx context.Context, from, to int64) ([]*eventv1alpha1.Event, error)
+}
+
+// capabilities are an adapter's optional interfaces, detected once; nil where not implemented.
+type capabilities[K client.Object, I remote.Object] struct {
+	updater     Updater[K, I]
+	annotations AnnotationUpdater
+	generations GenerationTracker[K, I]
+	watches     SecondaryWatcher
+	events      EventLister
+}
+
+func detect[K client.Object, I remote.Object](a Adapter[K, I]) capabilities[K, I] {
+	var c capabilities[K, I]
+	c.updater, _ = a.(Updater[K, I])
+	c.annotations, _ = a.(AnnotationUpdater)
+	c.generations, _ = a.(GenerationTracker[K, I])
+	c.watches, _ = a.(SecondaryWatcher)
+	c.events, _ = a.(EventLister)
+	return c
 }

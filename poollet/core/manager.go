@@ -89,7 +89,12 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 	if err != nil {
 		return nil, err
 	}
-	for _, ix := range p.Adapter.Indexes() {
+	caps := detect(p.Adapter)
+	var indexes []Index
+	if caps.watches != nil {
+		indexes = caps.watches.Indexes()
+	}
+	for _, ix := range indexes {
 		if err := mgr.GetFieldIndexer().IndexField(context.Background(), p.Adapter.New(), ix.Field, ix.Extract); err != nil {
 			return nil, fmt.Errorf("index %s: %w", ix.Field, err)
 		}
@@ -109,8 +114,10 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		For(p.Adapter.New()).
 		WatchesRawSource(source.Channel(idx.events, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: m.MaxConcurrentReconciles, RateLimiter: retryLimiter(m.MaxRetryDelay)})
-	for _, w := range p.Adapter.Watches(mgr.GetClient()) {
-		b = b.Watches(w.Object, handler.EnqueueRequestsFromMapFunc(w.Map))
+	if caps.watches != nil {
+		for _, w := range caps.watches.Watches(mgr.GetClient()) {
+			b = b.Watches(w.Object, handler.EnqueueRequestsFromMapFunc(w.Map))
+		}
 	}
 	if err := b.Complete(rec); err != nil {
 		return nil, err
@@ -120,15 +127,17 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 			return nil, err
 		}
 	}
-	fwd := &eventForwarder{
-		kind: p.Adapter.Kind(), list: p.Adapter.ListEvents, newObj: newObj,
-		recorder: mgr.GetEventRecorder(kind + "poollet"), period: o.Runtime.RelistPeriod,
+	runnables := []manager.Runnable{ann, &Heartbeat{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), PoolKind: p.Pool.PoolKind(), Pool: o.Pool}}
+	if caps.events != nil {
+		runnables = append(runnables, &eventForwarder{
+			kind: p.Adapter.Kind(), list: caps.events.ListEvents, newObj: newObj,
+			recorder: mgr.GetEventRecorder(kind + "poollet"), period: o.Runtime.RelistPeriod,
+		})
 	}
 	watcherRun := manager.RunnableFunc(func(ctx context.Context) error {
 		return p.Watcher.Run(ctx, func(ev remote.Event[I]) { idx.handle(ctx, ev) })
 	})
-	hb := &Heartbeat{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), PoolKind: p.Pool.PoolKind(), Pool: o.Pool}
-	for _, r := range []manager.Runnable{ann, hb, fwd, watcherRun} {
+	for _, r := range append(runnables, watcherRun) {
 		if err := mgr.Add(r); err != nil {
 			return nil, err
 		}

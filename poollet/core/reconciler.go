@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strconv"
 	"sync"
 	"time"
 
@@ -41,6 +40,8 @@ type Reconciler[K client.Object, I remote.Object] struct {
 	DownwardAPI DownwardAPIOptions
 	index       *index[I]
 	watcher     *remote.Watcher[I]
+	capsOnce    sync.Once
+	capsOf      capabilities[K, I]
 	nudge       func()
 	// written remembers per object the last status this reconciler patched (see patchStatus).
 	written sync.Map // client.ObjectKey -> lastWrite
@@ -52,6 +53,12 @@ type lastWrite struct {
 	uid    types.UID
 	baseRV string
 	status []byte
+}
+
+// caps are the adapter's optional capabilities, detected on first use.
+func (r *Reconciler[K, I]) caps() *capabilities[K, I] {
+	r.capsOnce.Do(func() { r.capsOf = detect(r.Adapter) })
+	return &r.capsOf
 }
 
 func (r *Reconciler[K, I]) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -131,7 +138,10 @@ func (r *Reconciler[K, I]) reconcileNormal(ctx context.Context, obj K) (reconcil
 	}
 	var zero I
 	if actual != zero {
-		observed := r.Adapter.ObservedCurrent(actual)
+		observed := true
+		if g := r.caps().generations; g != nil {
+			observed = g.ObservedCurrent(actual)
+		}
 		if err := r.Adapter.ApplyStatus(ctx, r.Client, obj, actual, r.RuntimeName, observed); err != nil {
 			recErr = errors.Join(recErr, err)
 		}
@@ -142,23 +152,27 @@ func (r *Reconciler[K, I]) reconcileNormal(ctx context.Context, obj K) (reconcil
 	return reconcile.Result{}, recErr
 }
 
-// update applies spec changes and keeps the IRI annotations current: for machines upstream's
-// pair machine-generation (the Kubernetes generation the IRI spec reflects) and
-// irimachine-generation (the IRI generation that spec has; status is copied back only once the
-// runtime's observed_generation reached it), plus the downward-API annotations. After a spec
-// change the annotations wait for the next reconcile (the runtime's change event brings it),
-// which sees the IRI generation the change produced, instead of guessing it.
+// update applies spec changes and keeps the IRI annotations current: the generations the
+// adapter records (GenerationTracker) and the downward-API annotations. After a spec change the
+// annotations wait for the next reconcile (the runtime's change event brings it), which sees the
+// IRI generation the change produced, instead of guessing it.
 func (r *Reconciler[K, I]) update(ctx context.Context, obj K, desired, actual I) error {
-	changed, err := r.Adapter.Update(ctx, obj, desired, actual)
-	if err != nil || changed {
-		return wrapRuntime("update "+string(r.Adapter.Kind()), err)
+	caps := r.caps()
+	if caps.updater != nil {
+		changed, err := caps.updater.Update(ctx, obj, desired, actual)
+		if err != nil || changed {
+			return wrapRuntime("update "+string(r.Adapter.Kind()), err)
+		}
+	}
+	if caps.annotations == nil {
+		return nil // annotations are set at create only
 	}
 	have := actual.GetMetadata().GetAnnotations()
 	iriGen := actual.GetMetadata().GetGeneration()
-	if r.Adapter.Kind() == labels.Machine && have[labels.MachineGenerationAnnotation] == strconv.FormatInt(obj.GetGeneration(), 10) {
+	if g := caps.generations; g != nil {
 		// The spec was already recorded at this generation: keep the IRI generation stored then.
-		if g, err := strconv.ParseInt(have[labels.IRIMachineGenerationAnnotation], 10, 64); err == nil {
-			iriGen = g
+		if recorded, ok := g.RecordedIRIGeneration(obj, have); ok {
+			iriGen = recorded
 		}
 	}
 	want, err := r.annotationsFor(obj, iriGen)
@@ -168,17 +182,16 @@ func (r *Reconciler[K, I]) update(ctx context.Context, obj K, desired, actual I)
 	if maps.Equal(want, have) {
 		return nil
 	}
-	return wrapRuntime("update "+string(r.Adapter.Kind())+" annotations", r.Adapter.SetAnnotations(ctx, actual.GetMetadata().GetId(), want))
+	return wrapRuntime("update "+string(r.Adapter.Kind())+" annotations", caps.annotations.SetAnnotations(ctx, actual.GetMetadata().GetId(), want))
 }
 
-// annotationsFor is what the poollet keeps in an IRI object's annotations: for machines the
-// generation pair, for every kind the configured downward-API annotations.
+// annotationsFor is what the poollet keeps in an IRI object's annotations: the generations the
+// adapter records, and the configured downward-API annotations.
 func (r *Reconciler[K, I]) annotationsFor(obj K, iriGeneration int64) (map[string]string, error) {
 	k := r.Adapter.Kind()
 	out := map[string]string{}
-	if k == labels.Machine {
-		out[labels.MachineGenerationAnnotation] = strconv.FormatInt(obj.GetGeneration(), 10)
-		out[labels.IRIMachineGenerationAnnotation] = strconv.FormatInt(iriGeneration, 10)
+	if g := r.caps().generations; g != nil {
+		maps.Copy(out, g.GenerationAnnotations(obj, iriGeneration))
 	}
 	for name, path := range r.DownwardAPI.Annotations {
 		v, err := fieldPathValue(obj, path)
@@ -305,17 +318,4 @@ func (r *Reconciler[K, I]) labelsFor(obj K) (map[string]string, error) {
 		out[labels.DownwardAPILabel(k, name)] = v
 	}
 	return out, nil
-}
-
-// MachineGenerations returns the Kubernetes generation and the IRI generation recorded on an
-// IRI machine (upstream's machine-generation / irimachine-generation annotations), -1 if absent.
-func MachineGenerations(annotations map[string]string) (k8s, iri int64) {
-	parse := func(key string) int64 {
-		g, err := strconv.ParseInt(annotations[key], 10, 64)
-		if err != nil {
-			return -1
-		}
-		return g
-	}
-	return parse(labels.MachineGenerationAnnotation), parse(labels.IRIMachineGenerationAnnotation)
 }

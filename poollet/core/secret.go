@@ -16,17 +16,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
 
-// VolumeAccessSecretName is upstream's name of the Secret holding a volume's access
-// credentials: the first 63 hex characters of sha256("<volume name>/<access handle>").
-func VolumeAccessSecretName(volumeName, handle string) string {
-	return hash63(volumeName + "/" + handle)
-}
-
-// BucketAccessSecretName is upstream's name of the Secret holding a bucket's access
-// credentials: the first 63 hex characters of sha256(<bucket name>).
-func BucketAccessSecretName(bucketName string) string { return hash63(bucketName) }
-
-func hash63(s string) string {
+// HashedName is the first 63 hex characters of sha256(s): how upstream names the Secrets a
+// poollet derives from an object (always a valid name, stable across restarts).
+func HashedName(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])[:63]
 }

@@ -5,6 +5,7 @@ package machinepoollet
 
 import (
 	"context"
+	"strconv"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -32,7 +33,16 @@ type adapter struct {
 	rt remote.MachineRuntime
 }
 
-var _ core.Adapter[*computev1alpha1.Machine, *machinev1alpha1.Machine] = (*adapter)(nil)
+// The capabilities this kind has (the core detects them; these make a signature slip a
+// compile error instead of a silently missing capability).
+var (
+	_ core.Adapter[*computev1alpha1.Machine, *machinev1alpha1.Machine]           = (*adapter)(nil)
+	_ core.Updater[*computev1alpha1.Machine, *machinev1alpha1.Machine]           = (*adapter)(nil)
+	_ core.AnnotationUpdater                                                     = (*adapter)(nil)
+	_ core.GenerationTracker[*computev1alpha1.Machine, *machinev1alpha1.Machine] = (*adapter)(nil)
+	_ core.SecondaryWatcher                                                      = (*adapter)(nil)
+	_ core.EventLister                                                           = (*adapter)(nil)
+)
 
 func (*adapter) Kind() labels.Kind             { return labels.Machine }
 func (*adapter) New() *computev1alpha1.Machine { return &computev1alpha1.Machine{} }
@@ -64,11 +74,40 @@ func (a *adapter) SetAnnotations(ctx context.Context, id string, annotations map
 // irimachine-generation when the poollet last brought the spec up to date. Without that
 // annotation (an object from elsewhere), its current generation.
 func (*adapter) ObservedCurrent(actual *machinev1alpha1.Machine) bool {
-	_, want := core.MachineGenerations(actual.GetMetadata().GetAnnotations())
+	_, want := Generations(actual.GetMetadata().GetAnnotations())
 	if want < 0 {
 		want = actual.GetMetadata().GetGeneration()
 	}
 	return actual.GetStatus().GetObservedGeneration() >= want
+}
+
+// GenerationAnnotations is upstream's pair: machine-generation (the Kubernetes generation the
+// IRI spec reflects) and irimachine-generation (the IRI generation that spec has).
+func (*adapter) GenerationAnnotations(m *computev1alpha1.Machine, iriGeneration int64) map[string]string {
+	return map[string]string{
+		labels.MachineGenerationAnnotation:    strconv.FormatInt(m.Generation, 10),
+		labels.IRIMachineGenerationAnnotation: strconv.FormatInt(iriGeneration, 10),
+	}
+}
+
+// RecordedIRIGeneration returns the IRI generation recorded when the spec was last brought up to
+// date at m's current generation.
+func (*adapter) RecordedIRIGeneration(m *computev1alpha1.Machine, annotations map[string]string) (int64, bool) {
+	k8s, iri := Generations(annotations)
+	return iri, k8s == m.Generation && iri >= 0
+}
+
+// Generations returns the Kubernetes generation and the IRI generation recorded on an IRI
+// machine (upstream's machine-generation / irimachine-generation annotations), -1 if absent.
+func Generations(annotations map[string]string) (k8s, iri int64) {
+	parse := func(key string) int64 {
+		g, err := strconv.ParseInt(annotations[key], 10, 64)
+		if err != nil {
+			return -1
+		}
+		return g
+	}
+	return parse(labels.MachineGenerationAnnotation), parse(labels.IRIMachineGenerationAnnotation)
 }
 
 // Update diffs power, volumes and network interfaces by name.

@@ -130,7 +130,7 @@ func TestMachineStatusWaitsForIRIGeneration(t *testing.T) {
 		t.Error("never saw the old generation during the 1.5 s transition: the test proved nothing")
 	}
 	iri := iriMachines(t, e, string(m.UID))[0]
-	_, want := core.MachineGenerations(iri.GetMetadata().GetAnnotations())
+	_, want := machinepoollet.Generations(iri.GetMetadata().GetAnnotations())
 	if want != iri.GetMetadata().GetGeneration() || iri.GetStatus().GetObservedGeneration() < want {
 		t.Fatalf("IRI generation %d, observed %d, irimachine-generation %d", iri.GetMetadata().GetGeneration(), iri.GetStatus().GetObservedGeneration(), want)
 	}

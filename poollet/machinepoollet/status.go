@@ -37,7 +37,7 @@ func (*adapter) ApplyStatus(_ context.Context, _ client.Client, m *computev1alph
 	if !observed {
 		return nil
 	}
-	if g, _ := core.MachineGenerations(actual.GetMetadata().GetAnnotations()); g >= 0 {
+	if g, _ := Generations(actual.GetMetadata().GetAnnotations()); g >= 0 {
 		m.Status.ObservedGeneration = g
 	}
 	now := metav1.Now()

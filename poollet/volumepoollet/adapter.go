@@ -37,11 +37,24 @@ const (
 	ReasonWaitingForStorageRequest = "WaitingForStorageRequest"
 )
 
+// AccessSecretName is upstream's name of the Secret holding a volume's access credentials: the
+// first 63 hex characters of sha256("<volume name>/<access handle>").
+func AccessSecretName(volumeName, handle string) string {
+	return core.HashedName(volumeName + "/" + handle)
+}
+
 type adapter struct {
 	rt remote.VolumeRuntime
 }
 
-var _ core.Adapter[*storagev1alpha1.Volume, *volumev1alpha1.Volume] = (*adapter)(nil)
+// The capabilities this kind has (the core detects them; these make a signature slip a
+// compile error instead of a silently missing capability).
+var (
+	_ core.Adapter[*storagev1alpha1.Volume, *volumev1alpha1.Volume] = (*adapter)(nil)
+	_ core.Updater[*storagev1alpha1.Volume, *volumev1alpha1.Volume] = (*adapter)(nil)
+	_ core.SecondaryWatcher                                         = (*adapter)(nil)
+	_ core.EventLister                                              = (*adapter)(nil)
+)
 
 func (*adapter) Kind() labels.Kind            { return labels.Volume }
 func (*adapter) New() *storagev1alpha1.Volume { return &storagev1alpha1.Volume{} }
@@ -87,12 +100,6 @@ func (a *adapter) Delete(ctx context.Context, id string) error {
 	return err
 }
 
-// SetAnnotations: the volume runtime cannot change annotations after create.
-func (*adapter) SetAnnotations(context.Context, string, map[string]string) error { return nil }
-
-// ObservedCurrent: volumes have no observed generation; their status is always current.
-func (*adapter) ObservedCurrent(*volumev1alpha1.Volume) bool { return true }
-
 // Update expands the volume when the requested size grew (volumes never shrink).
 func (a *adapter) Update(ctx context.Context, _ *storagev1alpha1.Volume, desired, actual *volumev1alpha1.Volume) (bool, error) {
 	want, have := desired.GetSpec().GetResources().GetStorageBytes(), actual.GetSpec().GetResources().GetStorageBytes()
@@ -125,7 +132,7 @@ func (*adapter) ApplyStatus(ctx context.Context, c client.Client, v *storagev1al
 	}
 	access := &storagev1alpha1.VolumeAccess{Driver: acc.GetDriver(), Handle: acc.GetHandle(), VolumeAttributes: acc.GetAttributes()}
 	if len(acc.GetSecretData()) > 0 {
-		name := core.VolumeAccessSecretName(v.Name, acc.GetHandle())
+		name := AccessSecretName(v.Name, acc.GetHandle())
 		if err := core.EnsureSecret(ctx, c, v, name, map[string]string{labels.VolumeUIDLabel: string(v.UID)}, acc.GetSecretData()); err != nil {
 			return err
 		}

@@ -28,7 +28,6 @@ import (
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
-	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/poollet/volumepoollet"
 	"github.com/ironfed/ironfed/providers/memory"
 	"github.com/ironfed/ironfed/test/poollettest"
@@ -199,7 +198,7 @@ func TestVolumeAccessSecret(t *testing.T) {
 		return nil
 	})
 	// Upstream's name: the first 63 hex characters of sha256("<volume>/<handle>").
-	if want := core.VolumeAccessSecretName("creds", v.Status.Access.Handle); v.Status.Access.SecretRef.Name != want || len(want) != 63 {
+	if want := volumepoollet.AccessSecretName("creds", v.Status.Access.Handle); v.Status.Access.SecretRef.Name != want || len(want) != 63 {
 		t.Fatalf("secretRef = %q, want %q", v.Status.Access.SecretRef.Name, want)
 	}
 	id := v.Status.VolumeID[strings.Index(v.Status.VolumeID, "://")+3:]

@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,6 +28,11 @@ var fed *localfed.Federation
 var chain = []string{"root", "region", "leaf"}
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: skipped with -short (needs a three-cluster federation): run make test")
+		os.Exit(0)
+	}
 	os.Exit(run(m))
 }
 

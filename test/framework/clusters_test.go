@@ -24,6 +24,9 @@ import (
 // control planes side by side, each with its own data, each able to lose a component and come back
 // with its objects, and nothing left running afterwards.
 func TestClustersAreIsolatedAndSurviveRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs real clusters: run make test")
+	}
 	ctx := t.Context()
 	names := []string{"root", "region", "leaf"}
 	var clusters []*localcluster.Cluster
@@ -171,6 +174,9 @@ const panicChildEnv = "IRONFED_TEST_PANIC_CHILD_DIR"
 // TestNoProcessesLeftWhenTestPanics runs a child test binary that starts a cluster and panics
 // without any cleanup, then checks the kernel took the cluster's processes down with it.
 func TestNoProcessesLeftWhenTestPanics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs real clusters: run make test")
+	}
 	dir := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), panicChildEnv+"="+dir)
