@@ -12,14 +12,14 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/poollet/bucketpoollet"
-	"github.com/ironfed/ironfed/poollet/core"
 )
 
 func main() {
 	opts := bucketpoollet.DefaultOptions()
-	core.Main("bucketpoollet", func(fs *pflag.FlagSet) { opts.AddFlags(fs) },
-		func(ctx context.Context, cfg *rest.Config) (manager.Manager, error) {
+	app.Main("bucketpoollet", func(fs *pflag.FlagSet) { opts.AddFlags(fs) },
+		app.StartManager(func(ctx context.Context, cfg *rest.Config) (manager.Manager, error) {
 			return bucketpoollet.New(ctx, cfg, opts)
-		})
+		}))
 }

@@ -12,14 +12,15 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/poollet/machinepoollet"
 )
 
 func main() {
 	opts := core.DefaultOptions()
-	core.Main("machinepoollet", func(fs *pflag.FlagSet) { opts.AddFlags(fs, "machine") },
-		func(ctx context.Context, cfg *rest.Config) (manager.Manager, error) {
+	app.Main("machinepoollet", func(fs *pflag.FlagSet) { opts.AddFlags(fs, "machine") },
+		app.StartManager(func(ctx context.Context, cfg *rest.Config) (manager.Manager, error) {
 			return machinepoollet.New(ctx, cfg, opts)
-		})
+		}))
 }

@@ -12,14 +12,15 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/poollet/volumepoollet"
 )
 
 func main() {
 	opts := core.DefaultOptions()
-	core.Main("volumepoollet", func(fs *pflag.FlagSet) { opts.AddFlags(fs, "volume") },
-		func(ctx context.Context, cfg *rest.Config) (manager.Manager, error) {
+	app.Main("volumepoollet", func(fs *pflag.FlagSet) { opts.AddFlags(fs, "volume") },
+		app.StartManager(func(ctx context.Context, cfg *rest.Config) (manager.Manager, error) {
 			return volumepoollet.New(ctx, cfg, opts)
-		})
+		}))
 }

@@ -18,7 +18,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -64,7 +63,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		LeaderElectionReleaseOnCancel: !o.LeaderElectKeepOnCancel,
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:        o.HealthProbeBindAddress,
-		Controller:                    config.Controller{SkipNameValidation: &o.SkipControllerNameValidation},
+		Controller:                    app.ControllerConfig(o.SkipControllerNameValidation),
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// Only heartbeat Leases, not every Lease of the cluster.
 			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{o.PoolLeaseNamespace: {}}},

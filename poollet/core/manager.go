@@ -20,7 +20,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -80,7 +79,7 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		LeaderElectionReleaseOnCancel: !m.LeaderElectKeepOnCancel,
 		Metrics:                       metricsserver.Options{BindAddress: m.MetricsBindAddress},
 		HealthProbeBindAddress:        m.HealthProbeBindAddress,
-		Controller:                    config.Controller{SkipNameValidation: &m.SkipControllerNameValidation},
+		Controller:                    app.ControllerConfig(m.SkipControllerNameValidation),
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// Only what is bound to this pool, filtered by the apiserver.
 			p.Adapter.New(): {Field: fields.OneTermEqualSelector(p.PoolRefField, o.Pool.Name)},

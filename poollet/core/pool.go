@@ -107,7 +107,13 @@ func (a *Announcer) Start(ctx context.Context) error {
 	}
 }
 
+// refreshTimeout bounds one status refresh (the runtime's Status has its own call timeout; this
+// covers the apiserver requests around it), so a hung request never stalls the announcer.
+const refreshTimeout = time.Minute
+
 func (a *Announcer) refresh(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	defer cancel()
 	pool := a.Adapter.NewPool()
 	if err := a.Client.Get(ctx, client.ObjectKey{Name: a.Pool.Name}, pool); err != nil {
 		if !apierrors.IsNotFound(err) {
