@@ -15,7 +15,7 @@ import (
 type EventFilter struct {
 	ID       string
 	Selector map[string]string
-	// From and To bound the event time (unix ns); 0 is unbounded.
+	// From and To bound the event time (Unix seconds, IronCore's unit for events); 0 is unbounded.
 	From, To int64
 }
 
@@ -58,14 +58,18 @@ func (s *Store[O, T]) ListEvents(ctx context.Context, f EventFilter) ([]*eventv1
 	return out, nil
 }
 
+// eventTime is when the event last happened, in Unix seconds: a series' last observation, the
+// events.k8s.io eventTime, or core/v1's timestamps (events.k8s.io writers leave those empty).
 func eventTime(e *corev1.Event) int64 {
 	switch {
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Unix()
 	case !e.EventTime.IsZero():
-		return e.EventTime.UnixNano()
+		return e.EventTime.Unix()
 	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.UnixNano()
+		return e.LastTimestamp.Unix()
 	case !e.FirstTimestamp.IsZero():
-		return e.FirstTimestamp.UnixNano()
+		return e.FirstTimestamp.Unix()
 	}
-	return e.CreationTimestamp.UnixNano()
+	return e.CreationTimestamp.Unix()
 }

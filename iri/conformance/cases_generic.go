@@ -243,6 +243,11 @@ func caseEvents[T object](ctx context.Context, c *C, api *kindAPI[T]) {
 		if s.GetReason() == "" || (s.GetType() != "Normal" && s.GetType() != "Warning") || s.GetEventTime() <= 0 {
 			c.Errorf("event %q: reason %q, type %q (want Normal or Warning), time %d", s.GetMessage(), s.GetReason(), s.GetType(), s.GetEventTime())
 		}
+		// IronCore's brokers, poollets and irictl read event times and windows as Unix seconds.
+		created := obj.GetMetadata().GetCreatedAt() / int64(time.Second)
+		if at := s.GetEventTime(); at < created-60 || at > time.Now().Unix()+60 {
+			c.Errorf("event %q: event_time %d is not Unix seconds between the object's creation (%d) and now (%d)", s.GetMessage(), at, created, time.Now().Unix())
+		}
 	}
 	byLabel, err := api.events(ctx, c, eventFilter{selector: c.Labels()})
 	if err != nil || len(byLabel) == 0 {
@@ -253,11 +258,11 @@ func caseEvents[T object](ctx context.Context, c *C, api *kindAPI[T]) {
 			c.Errorf("ListEvents by labels returned an event about an object without them")
 		}
 	}
-	future := time.Now().Add(time.Hour).UnixNano()
+	future := time.Now().Add(time.Hour).Unix()
 	if got, err := api.events(ctx, c, eventFilter{id: id, from: future}); err != nil || len(got) != 0 {
 		c.Errorf("ListEvents from an hour ahead: %d events, %v; want none", len(got), err)
 	}
-	if got, err := api.events(ctx, c, eventFilter{id: id, to: obj.GetMetadata().GetCreatedAt() - int64(time.Hour)}); err != nil || len(got) != 0 {
+	if got, err := api.events(ctx, c, eventFilter{id: id, to: obj.GetMetadata().GetCreatedAt()/int64(time.Second) - 3600}); err != nil || len(got) != 0 {
 		c.Errorf("ListEvents up to an hour before the creation: %d events, %v; want none", len(got), err)
 	}
 }

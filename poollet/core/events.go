@@ -31,7 +31,8 @@ type eventForwarder struct {
 	period   time.Duration
 	// overlap is how far each window reaches back before the previous one's end; default 3 periods.
 	overlap time.Duration
-	// now returns the current time in the unit of the runtime's event times; default Unix ns.
+	// now returns the current time in the unit of the runtime's event times (Unix seconds in the
+	// IRI); nil means Unix nanoseconds.
 	now func() int64
 
 	// seen maps a forwarded event's key to its time, pruned once it is older than any window.

@@ -25,7 +25,7 @@ func normal(reason, action, message string) eventRecord {
 }
 
 // EventFilter selects events; empty fields match everything, times are Unix
-// nanoseconds and inclusive.
+// seconds (IronCore's convention for events) and inclusive.
 type EventFilter struct {
 	ID       string
 	Labels   map[string]string

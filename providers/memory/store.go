@@ -80,6 +80,10 @@ func newStore[T Object](ops kindOps[T], cfg Config, events *EventLog, capacity m
 
 func now() int64 { return time.Now().UnixNano() }
 
+// eventNow is the time of an event: Unix seconds, as IronCore's runtimes, brokers and irictl use
+// for event times and ListEvents windows (object timestamps stay nanoseconds).
+func eventNow() int64 { return time.Now().Unix() }
+
 func clone[T Object](obj T) T { return proto.Clone(obj).(T) }
 
 // create stores obj, which the caller hands over (it must be a private copy
@@ -95,7 +99,7 @@ func (s *Store[T]) create(obj T) (T, error) {
 	}
 	class, cost := s.ops.class(obj)
 	if err := s.reserveLocked(class, cost); err != nil {
-		s.events.record(md, eventRecord{Type: EventWarning, Reason: "CapacityExhausted", Action: "Create", Message: err.Error()}, now())
+		s.events.record(md, eventRecord{Type: EventWarning, Reason: "CapacityExhausted", Action: "Create", Message: err.Error()}, eventNow())
 		var zero T
 		return zero, err
 	}
@@ -341,7 +345,7 @@ func (s *Store[T]) stopTimerLocked(e *entry[T]) {
 }
 
 func (s *Store[T]) recordLocked(obj T, records []eventRecord) {
-	at := now()
+	at := eventNow()
 	for _, r := range records {
 		s.events.record(obj.GetMetadata(), r, at)
 	}

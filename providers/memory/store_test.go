@@ -247,7 +247,7 @@ func TestEventLogIsBoundedAndFiltered(t *testing.T) {
 	if len(byLabel) != len(byID) {
 		t.Fatalf("events by label = %d, by id = %d", len(byLabel), len(byID))
 	}
-	future := time.Now().Add(time.Hour).UnixNano()
+	future := time.Now().Add(time.Hour).Unix() // event times are Unix seconds
 	if got := p.MachineEvents().List(EventFilter{FromTime: future}); len(got) != 0 {
 		t.Fatalf("events from the future = %d", len(got))
 	}

@@ -150,9 +150,9 @@ type EventFilter struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Only events about objects carrying all these labels.
 	LabelSelector map[string]string `protobuf:"bytes,2,rep,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// Only events at or after this time, Unix nanoseconds.
+	// Only events at or after this time, Unix seconds.
 	EventsFromTime int64 `protobuf:"varint,3,opt,name=events_from_time,json=eventsFromTime,proto3" json:"events_from_time,omitempty"`
-	// Only events at or before this time, Unix nanoseconds.
+	// Only events at or before this time, Unix seconds.
 	EventsToTime  int64 `protobuf:"varint,4,opt,name=events_to_time,json=eventsToTime,proto3" json:"events_to_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

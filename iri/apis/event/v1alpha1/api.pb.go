@@ -84,7 +84,8 @@ type EventSpec struct {
 	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
 	// Severity, e.g. "Normal" or "Warning".
 	Type string `protobuf:"bytes,4,opt,name=type,proto3" json:"type,omitempty"`
-	// When the event happened, Unix nanoseconds.
+	// When the event happened, Unix seconds (IronCore's unit for events; object times are
+	// nanoseconds).
 	EventTime int64 `protobuf:"varint,5,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
 	// What was done or attempted, if anything.
 	Action        string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
