@@ -41,8 +41,11 @@ func Open(_ context.Context, opts Options) (Conn, error) {
 	}
 	t := strconv.Itoa(opts.TimeoutSeconds)
 	settings := [][2]string{{"mon_host", opts.Monitors}, {"client_mount_timeout", t}, {"rados_mon_op_timeout", t}, {"rados_osd_op_timeout", t}}
-	if opts.Key != "" {
+	switch {
+	case opts.Key != "":
 		settings = append(settings, [2]string{"key", opts.Key})
+	case opts.ConfigFile == "":
+		settings = append(settings, [2]string{"keyring", "/dev/null"})
 	}
 	for _, kv := range settings {
 		if err := rc.SetConfigOption(kv[0], kv[1]); err != nil {

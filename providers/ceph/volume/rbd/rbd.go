@@ -20,7 +20,8 @@ type Options struct {
 	// ConfigFile is an optional ceph.conf read before Monitors is applied.
 	ConfigFile string
 	// User is the cephx id the provider connects as (default "admin");
-	// Key is its secret (empty: from ConfigFile's keyring, or auth none).
+	// Key is its secret. Without Key and ConfigFile no keyring is read
+	// (a cluster with auth none, like localceph's).
 	User, Key string
 	// Pool is the RBD pool (default "rbd").
 	Pool string
