@@ -23,7 +23,7 @@ import (
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
-	"github.com/ironfed/ironfed/providers/ceph/internal/objstore"
+	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
 type bucket = bucketv1alpha1.Bucket

@@ -6,7 +6,7 @@ import (
 	"google.golang.org/grpc"
 
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
-	"github.com/ironfed/ironfed/providers/ceph/internal/objstore"
+	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
 // RuntimeName and RuntimeVersion are what Version reports.

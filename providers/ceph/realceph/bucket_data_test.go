@@ -19,7 +19,7 @@ import (
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/providers/ceph/bucket"
-	"github.com/ironfed/ironfed/providers/ceph/internal/objstore"
+	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
 func apiCode(err error) string {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ironfed/ironfed/iri/conformance"
 	"github.com/ironfed/ironfed/providers/ceph/bucket"
-	"github.com/ironfed/ironfed/providers/ceph/internal/objstore"
+	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
 // testBucketClass has a small quota so that the over-quota test is quick.

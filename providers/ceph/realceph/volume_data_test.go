@@ -14,8 +14,8 @@ import (
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
-	"github.com/ironfed/ironfed/providers/ceph/internal/objstore"
 	"github.com/ironfed/ironfed/providers/ceph/localceph"
+	"github.com/ironfed/ironfed/providers/ceph/objstore"
 	"github.com/ironfed/ironfed/providers/ceph/volume"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ironfed/ironfed/iri/conformance"
 	"github.com/ironfed/ironfed/iri/remote"
-	"github.com/ironfed/ironfed/providers/ceph/internal/objstore"
+	"github.com/ironfed/ironfed/providers/ceph/objstore"
 	"github.com/ironfed/ironfed/providers/ceph/volume"
 	"github.com/ironfed/ironfed/providers/ceph/volume/rbd"
 )

@@ -16,7 +16,7 @@ import (
 
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
-	"github.com/ironfed/ironfed/providers/ceph/internal/objstore"
+	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
 type (
