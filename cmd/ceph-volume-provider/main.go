@@ -16,6 +16,7 @@ import (
 	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 	"github.com/ironfed/ironfed/providers/ceph/volume"
+	"github.com/ironfed/ironfed/providers/ceph/volume/osimage"
 	"github.com/ironfed/ironfed/providers/ceph/volume/rbd"
 )
 
@@ -49,7 +50,10 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 		return err
 	}
 	defer conn.Close()
-	v, err := volume.New(ctx, conn, volume.Options{Classes: classes.VolumeClasses, ImagePrefix: o.imagePrefix, Logger: log})
+	v, err := volume.New(ctx, conn, volume.Options{
+		Classes: classes.VolumeClasses, ImagePrefix: o.imagePrefix, Logger: log,
+		Images: &osimage.Registry{PlainHTTP: o.imagePlainHTTP},
+	})
 	if err != nil {
 		return err
 	}

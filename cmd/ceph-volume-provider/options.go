@@ -18,6 +18,7 @@ type options struct {
 	classesFile      string
 	imagePrefix      string
 	sweepInterval    time.Duration
+	imagePlainHTTP   bool
 	http             providercmd.HTTPOptions
 }
 
@@ -32,6 +33,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.classesFile, "classes", "", "YAML/JSON file with volumeClasses (name, tps bytes/s, iops); empty: fast and slow (see docs/ceph-provider.md).")
 	fs.StringVar(&o.imagePrefix, "image-prefix", "ironfed-", "Prefix of the RBD images and snapshots this provider owns; the orphan sweep touches nothing else.")
 	fs.DurationVar(&o.sweepInterval, "sweep-interval", 10*time.Minute, "How often to remove images and snapshots with --image-prefix that have no record (half-created); also once at start. 0 disables.")
+	fs.BoolVar(&o.imagePlainHTTP, "image-plain-http", false, "Pull OS images (image_data_source) over plain HTTP instead of HTTPS, for local registries.")
 	o.http.AddFlags(fs)
 }
 

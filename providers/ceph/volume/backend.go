@@ -8,7 +8,10 @@
 // with a fake; package rbd implements Backend with go-ceph (cgo).
 package volume
 
-import "context"
+import (
+	"context"
+	"io"
+)
 
 // Backend is the RBD pool the runtime manages. Image and snapshot names are
 // the runtime's; methods treat a missing image/snapshot on removal as done.
@@ -18,9 +21,11 @@ type Backend interface {
 	// CreateImage creates an image of size bytes; an existing name is an
 	// error matching ErrExists.
 	CreateImage(ctx context.Context, name string, size uint64) error
-	// CloneImage creates child from parent@snap and flattens it, so the
-	// child does not depend on the snapshot.
-	CloneImage(ctx context.Context, parent, snap, child string) error
+	// CloneImage creates child from the protected parent@snap; with flatten
+	// it copies the data so that the child no longer depends on the snapshot.
+	CloneImage(ctx context.Context, parent, snap, child string, flatten bool) error
+	// WriteImage writes r to the image from offset 0.
+	WriteImage(ctx context.Context, name string, r io.Reader) error
 	RemoveImage(ctx context.Context, name string) error
 	ImageSize(ctx context.Context, name string) (uint64, error)
 	Resize(ctx context.Context, name string, size uint64) error

@@ -3,6 +3,7 @@ package volume
 import (
 	"context"
 	"errors"
+	"io"
 	"maps"
 	"slices"
 	"sync"
@@ -55,7 +56,11 @@ func (f *fakeBackend) CreateImage(_ context.Context, name string, size uint64) e
 	f.images[name] = &fakeImage{size: size, md: map[string]string{}}
 	return nil
 }
-func (f *fakeBackend) CloneImage(_ context.Context, parent, snap, child string) error {
+func (f *fakeBackend) WriteImage(_ context.Context, name string, r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return errors.Join(err, f.call("WriteImage"))
+}
+func (f *fakeBackend) CloneImage(_ context.Context, parent, snap, child string, _ bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p, err := f.img(parent)

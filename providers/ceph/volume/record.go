@@ -29,6 +29,8 @@ type volumeRecord struct {
 	Encryption string `json:"encryption,omitempty"`
 	// SourceSnapshot is the snapshot the volume was restored from.
 	SourceSnapshot string `json:"sourceSnapshot,omitempty"`
+	// Image is the OS image the volume was cloned from.
+	Image string `json:"image,omitempty"`
 }
 
 // snapshotRecord is an IRI snapshot, kept on its volume's image.

@@ -45,6 +45,8 @@ type Options struct {
 	// ImagePrefix marks the images (and snapshots) this runtime owns
 	// (default "ironfed-").
 	ImagePrefix string
+	// Images finds OS images for image_data_source; nil refuses them.
+	Images ImageSource
 	// EventCapacity and WatchBufferSize bound memory (defaults 10000, 4096).
 	EventCapacity, WatchBufferSize int
 	Logger                         logr.Logger
@@ -135,8 +137,11 @@ func (v *Volumes) Create(ctx context.Context, in *volume) (*volume, error) {
 		return nil, objstore.Invalidf("volume.spec.resources.storage_bytes is required and must be positive")
 	}
 	ds := spec.GetVolumeDataSource()
-	if ds.GetImageDataSource() != nil {
-		return nil, objstore.Invalidf("volume.spec.volume_data_source.image_data_source is not supported by this runtime yet; create an empty volume or restore a snapshot")
+	if ds.GetImageDataSource() != nil && ds.GetSnapshotDataSource() != nil {
+		return nil, objstore.Invalidf("volume.spec.volume_data_source must set at most one of image_data_source and snapshot_data_source")
+	}
+	if ds.GetImageDataSource() != nil && ds.GetImageDataSource().GetImage() == "" {
+		return nil, objstore.Invalidf("volume.spec.volume_data_source.image_data_source.image is required")
 	}
 	var passphrase []byte
 	if enc := spec.GetEncryption(); enc != nil {
@@ -183,7 +188,19 @@ func (v *Volumes) Create(ctx context.Context, in *volume) (*volume, error) {
 	if source != nil {
 		rec.SourceSnapshot = source.GetMetadata().GetId()
 	}
-	if err := v.createImage(ctx, name, uint64(size), source, class, passphrase, &rec); err != nil {
+	base := ""
+	if img := ds.GetImageDataSource(); img != nil {
+		var rootfsSize int64
+		var err error
+		if base, rootfsSize, err = v.baseImage(ctx, img.GetImage()); err != nil {
+			return nil, err
+		}
+		if size < rootfsSize {
+			return nil, objstore.Invalidf("volume of %d bytes is smaller than the rootfs of image %s (%d bytes)", size, img.GetImage(), rootfsSize)
+		}
+		rec.Image = img.GetImage()
+	}
+	if err := v.createImage(ctx, name, uint64(size), source, base, class, passphrase, &rec); err != nil {
 		if rerr := v.b.RemoveImage(context.WithoutCancel(ctx), name); rerr != nil {
 			v.opts.Logger.Error(rerr, "Rolling back a failed create left an image behind; the orphan sweep removes it", "image", name)
 		}
@@ -195,11 +212,17 @@ func (v *Volumes) Create(ctx context.Context, in *volume) (*volume, error) {
 	return obj, nil
 }
 
-func (v *Volumes) createImage(ctx context.Context, name string, size uint64, source *snapshot, class objstore.VolumeClass, passphrase []byte, rec *volumeRecord) error {
-	if source != nil {
-		parent := v.imageName(source.GetSpec().GetVolumeId())
-		if err := v.b.CloneImage(ctx, parent, v.snapName(source.GetMetadata().GetId()), name); err != nil {
-			return fmt.Errorf("restoring snapshot %s into image %s: %w", source.GetMetadata().GetId(), name, err)
+func (v *Volumes) createImage(ctx context.Context, name string, size uint64, source *snapshot, base string, class objstore.VolumeClass, passphrase []byte, rec *volumeRecord) error {
+	if source != nil || base != "" {
+		var err error
+		if source != nil {
+			parent := v.imageName(source.GetSpec().GetVolumeId())
+			err = v.b.CloneImage(ctx, parent, v.snapName(source.GetMetadata().GetId()), name, true)
+		} else {
+			err = v.b.CloneImage(ctx, base, osImageSnap, name, false)
+		}
+		if err != nil {
+			return fmt.Errorf("cloning into image %s: %w", name, err)
 		}
 		if cur, err := v.b.ImageSize(ctx, name); err != nil {
 			return err
@@ -214,7 +237,7 @@ func (v *Volumes) createImage(ctx context.Context, name string, size uint64, sou
 			return err
 		}
 		for k := range md {
-			if k == recordKey || strings.HasPrefix(k, snapshotKeyPrefix) {
+			if k == recordKey || k == osImageKey || strings.HasPrefix(k, snapshotKeyPrefix) {
 				if err := v.b.RemoveMetadata(ctx, name, k); err != nil {
 					return err
 				}
@@ -249,8 +272,11 @@ func (v *Volumes) createImage(ctx context.Context, name string, size uint64, sou
 // because an RBD image is usable once created.
 func (v *Volumes) object(id string, rec volumeRecord, size int64) *volume {
 	spec := &volumev1alpha1.VolumeSpec{Class: rec.Class, Resources: &volumev1alpha1.VolumeResources{StorageBytes: size}}
-	if rec.SourceSnapshot != "" {
+	switch {
+	case rec.SourceSnapshot != "":
 		spec.VolumeDataSource = &volumev1alpha1.VolumeDataSource{SnapshotDataSource: &volumev1alpha1.SnapshotDataSource{SnapshotId: rec.SourceSnapshot}}
+	case rec.Image != "":
+		spec.VolumeDataSource = &volumev1alpha1.VolumeDataSource{ImageDataSource: &volumev1alpha1.ImageDataSource{Image: rec.Image}}
 	}
 	handle := v.b.Pool() + "/" + v.imageName(id)
 	attrs := map[string]string{AttrMonitors: v.access.Monitors, AttrImage: handle, AttrWWN: rec.WWN}
@@ -330,6 +356,7 @@ func (v *Volumes) recordOf(o *volume) volumeRecord {
 		Labels: md.GetLabels(), Annotations: md.GetAnnotations(), CreatedAt: md.GetCreatedAt(), Generation: md.GetGeneration(),
 		Class: o.GetSpec().GetClass(), WWN: o.GetStatus().GetAccess().GetAttributes()[AttrWWN],
 		Encryption: o.GetStatus().GetAccess().GetAttributes()["encryption"], SourceSnapshot: o.GetSpec().GetVolumeDataSource().GetSnapshotDataSource().GetSnapshotId(),
+		Image: o.GetSpec().GetVolumeDataSource().GetImageDataSource().GetImage(),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/ceph/go-ceph/rados"
@@ -84,13 +85,25 @@ func (c *conn) CreateImage(_ context.Context, name string, size uint64) error {
 	return err
 }
 
-func (c *conn) CloneImage(_ context.Context, parent, snap, child string) error {
+func (c *conn) CloneImage(_ context.Context, parent, snap, child string, flatten bool) error {
 	opts := librbd.NewRbdImageOptions()
 	defer opts.Destroy()
 	if err := librbd.CloneImage(c.ioctx, parent, snap, c.ioctx, child, opts); err != nil {
 		return err
 	}
+	if !flatten {
+		return nil
+	}
 	return c.withImage(child, func(img *librbd.Image) error { return img.Flatten() })
+}
+
+func (c *conn) WriteImage(_ context.Context, name string, r io.Reader) error {
+	return c.withImage(name, func(img *librbd.Image) error {
+		if _, err := io.CopyBuffer(img, r, make([]byte, 4<<20)); err != nil {
+			return err
+		}
+		return img.Flush()
+	})
 }
 
 // RemoveImage removes the image and any snapshots it still has; a missing
