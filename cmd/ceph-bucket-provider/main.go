@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ironfed/ironfed/cmd/internal/providercmd"
 	"github.com/ironfed/ironfed/iri/remote"
@@ -80,6 +81,11 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 			log.Error(err, "Orphan sweep failed; retrying at the next interval")
 		}
 	}
+	counts := objstore.Counts{"bucket": b.Index.Len}
+	if err := metrics.Registry.Register(counts); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	defer metrics.Registry.Unregister(counts)
 	srv, err := remote.NewServer(remote.ServeOptions{SocketPath: o.socket, Register: b.Register, Logger: log, Metrics: true})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ironfed/ironfed/cmd/internal/providercmd"
 	"github.com/ironfed/ironfed/iri/remote"
@@ -63,6 +64,11 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 			log.Error(err, "Orphan sweep failed; retrying at the next interval")
 		}
 	}
+	counts := objstore.Counts{"volume": v.Index.Len, "volume-snapshot": v.Snapshots.Len}
+	if err := metrics.Registry.Register(counts); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	defer metrics.Registry.Unregister(counts)
 	srv, err := remote.NewServer(remote.ServeOptions{SocketPath: o.socket, Register: v.Register, Logger: log, Metrics: true})
 	if err != nil {
 		return err

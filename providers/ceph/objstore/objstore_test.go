@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -135,5 +137,17 @@ func TestLoadClasses(t *testing.T) {
 	}
 	if c, err := LoadClasses(""); err != nil || len(c.VolumeClasses) == 0 || c.Validate() != nil {
 		t.Errorf("defaults: %+v, %v", c, err)
+	}
+}
+
+func TestCounts(t *testing.T) {
+	c := Counts{"volume": func() int { return 3 }, "volume-snapshot": func() int { return 1 }}
+	want := `# HELP ironfed_ceph_provider_objects Objects held by a Ceph provider runtime, by kind.
+# TYPE ironfed_ceph_provider_objects gauge
+ironfed_ceph_provider_objects{kind="volume"} 3
+ironfed_ceph_provider_objects{kind="volume-snapshot"} 1
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
+		t.Error(err)
 	}
 }
