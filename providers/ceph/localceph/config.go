@@ -18,9 +18,9 @@ const (
 // MonAddr is the msgr1 address clients such as QEMU's librbd are given.
 var MonAddr = fmt.Sprintf("%s:%d", MonHost, MonPortV1)
 
-// conf renders ceph.conf: auth none, size-1 pools, memstore, every path
-// under dir.
-func conf(fsid, dir string, memstoreBytes int64, rgwPort int) string {
+// conf renders ceph.conf: auth none (or cephx with one keyring holding
+// every daemon's key), size-1 pools, memstore, every path under dir.
+func conf(fsid, dir string, memstoreBytes int64, rgwPort int, cephx bool) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("[global]")
@@ -31,10 +31,17 @@ func conf(fsid, dir string, memstoreBytes int64, rgwPort int) string {
 	w("admin socket = %s/run/$name.asok", dir)
 	w("log file = %s/log/$name.log", dir)
 	w("mon cluster log file = %s/log/cluster.log", dir)
-	w("keyring = /dev/null")
-	w("auth cluster required = none")
-	w("auth service required = none")
-	w("auth client required = none")
+	if cephx {
+		w("keyring = %s/keyring", dir)
+		w("auth cluster required = cephx")
+		w("auth service required = cephx")
+		w("auth client required = cephx")
+	} else {
+		w("keyring = /dev/null")
+		w("auth cluster required = none")
+		w("auth service required = none")
+		w("auth client required = none")
+	}
 	w("auth allow insecure global id reclaim = false")
 	w("mon warn on insecure global id reclaim allowed = false")
 	w("osd pool default size = 1")
@@ -67,4 +74,17 @@ func conf(fsid, dir string, memstoreBytes int64, rgwPort int) string {
 	w("rgw frontends = beast endpoint=127.0.0.1:%d", rgwPort)
 	w("rgw enable usage log = false")
 	return b.String()
+}
+
+// keyringEntities are the cephx entities of a cephx cluster with their caps,
+// all in one keyring that ceph-mon --mkfs imports.
+var keyringEntities = []struct {
+	name string
+	caps []string
+}{
+	{"mon.", []string{"mon", "allow *"}},
+	{"client.admin", []string{"mon", "allow *", "osd", "allow *", "mgr", "allow *", "mds", "allow *"}},
+	{"osd.0", []string{"mon", "allow profile osd", "mgr", "allow profile osd", "osd", "allow *"}},
+	{"mgr.x", []string{"mon", "allow profile mgr", "osd", "allow *", "mds", "allow *"}},
+	{"client.rgw.a", []string{"mon", "allow rw", "osd", "allow rwx", "mgr", "allow rw"}},
 }

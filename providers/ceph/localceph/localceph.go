@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -51,6 +52,10 @@ type Options struct {
 	Pool string
 	// NoRGW skips radosgw and the admin user.
 	NoRGW bool
+	// Cephx runs the cluster with cephx authentication instead of auth
+	// none; AdminKey is then client.admin's key. (QEMU disks then need
+	// <auth>; without Cephx they need none.)
+	Cephx bool
 	// LockPath is the machine-wide lock file (default DefaultLockPath).
 	LockPath string
 	// LockTimeout bounds waiting for another cluster to stop (default 5m).
@@ -73,6 +78,8 @@ type Cluster struct {
 	RGWEndpoint string
 	// AdminAccessKey and AdminSecretKey belong to AdminUID. Secret: never log.
 	AdminAccessKey, AdminSecretKey string
+	// AdminKey is client.admin's cephx key (only with Options.Cephx). Secret.
+	AdminKey string
 	// Timings records how long each start phase took.
 	Timings map[string]time.Duration
 
@@ -98,7 +105,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	opts = withDefaults(opts)
-	for _, bin := range []string{"ceph-mon", "ceph-osd", "ceph-mgr", "ceph", "rbd", "radosgw", "radosgw-admin"} {
+	for _, bin := range []string{"ceph-mon", "ceph-osd", "ceph-mgr", "ceph", "rbd", "radosgw", "radosgw-admin", "ceph-authtool"} {
 		if _, err := lookPath(bin); err != nil {
 			return nil, fmt.Errorf("localceph: %s is not installed (run hack/leaf-ceph.sh as root): %w", bin, err)
 		}
@@ -171,12 +178,19 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(c.ConfPath, []byte(conf(newFSID(), c.Dir, c.opts.MemstoreBytes, rgwPort)), 0o600); err != nil {
+	if err := os.WriteFile(c.ConfPath, []byte(conf(newFSID(), c.Dir, c.opts.MemstoreBytes, rgwPort, c.opts.Cephx)), 0o600); err != nil {
 		return err
 	}
 
 	t := time.Now()
-	if _, err := c.run(ctx, time.Minute, "ceph-mon", "-c", c.ConfPath, "-i", "a", "--mkfs", "--keyring", "/dev/null"); err != nil {
+	keyring := "/dev/null"
+	if c.opts.Cephx {
+		keyring = filepath.Join(c.Dir, "keyring")
+		if err := c.makeKeyring(ctx, keyring); err != nil {
+			return err
+		}
+	}
+	if _, err := c.run(ctx, time.Minute, "ceph-mon", "-c", c.ConfPath, "-i", "a", "--mkfs", "--keyring", keyring); err != nil {
 		return err
 	}
 	if _, err := c.startDaemon("mon.a", "ceph-mon", "-f", "-c", c.ConfPath, "-i", "a"); err != nil {
@@ -228,6 +242,30 @@ func (c *Cluster) start(ctx context.Context) error {
 			_, err = c.run(ctx, time.Minute, "rbd", "pool", "init", c.Pool)
 		}
 		if err == nil {
+			// Pool statistics (ceph df) come from the mgr a few seconds later;
+			// clients reading free space need them.
+			err = c.waitFor(ctx, "ceph df to list pool "+c.Pool, time.Minute, func(ctx context.Context) (bool, error) {
+				out, err := c.run(ctx, 10*time.Second, "ceph", "df", "-f", "json")
+				if err != nil {
+					return false, err
+				}
+				var df struct {
+					Pools []struct {
+						Name string `json:"name"`
+					} `json:"pools"`
+				}
+				if err := json.Unmarshal(out, &df); err != nil {
+					return false, err
+				}
+				for _, p := range df.Pools {
+					if p.Name == c.Pool {
+						return true, nil
+					}
+				}
+				return false, nil
+			})
+		}
+		if err == nil {
 			c.phaseLocked("rbd pool", t)
 		}
 		errc <- err
@@ -240,6 +278,29 @@ func (c *Cluster) start(ctx context.Context) error {
 		errc <- c.startRGW(ctx, rgwPort)
 	}()
 	return errors.Join(<-errc, <-errc)
+}
+
+// makeKeyring writes one keyring with a fresh key and the caps of every
+// entity; the mon imports it on --mkfs, the daemons and tools read it.
+func (c *Cluster) makeKeyring(ctx context.Context, path string) error {
+	for i, e := range keyringEntities {
+		args := []string{"ceph-authtool", path, "--gen-key", "-n", e.name}
+		if i == 0 {
+			args = append(args, "--create-keyring")
+		}
+		for j := 0; j < len(e.caps); j += 2 {
+			args = append(args, "--cap", e.caps[j], e.caps[j+1])
+		}
+		if _, err := c.run(ctx, time.Minute, args...); err != nil {
+			return err
+		}
+	}
+	out, err := c.run(ctx, time.Minute, "ceph-authtool", path, "-n", "client.admin", "-p")
+	if err != nil {
+		return err
+	}
+	c.AdminKey = strings.TrimSpace(string(out))
+	return nil
 }
 
 var phaseMu sync.Mutex

@@ -32,7 +32,7 @@ func TestLockIsExclusive(t *testing.T) {
 }
 
 func TestConfKeepsEverythingUnderDir(t *testing.T) {
-	c := conf("fsid", "/x/y", 1<<30, 12345)
+	c := conf("fsid", "/x/y", 1<<30, 12345, false)
 	for _, want := range []string{"mon host = 127.0.0.1\n", "osd objectstore = memstore", "memstore device bytes = 1073741824",
 		"rgw frontends = beast endpoint=127.0.0.1:12345", "auth client required = none", "osd class load list = *"} {
 		if !strings.Contains(c, want) {

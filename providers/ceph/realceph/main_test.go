@@ -32,8 +32,9 @@ func run(m *testing.M) int {
 		return m.Run()
 	}
 	cluster, startErr = localceph.Start(context.Background(), localceph.Options{
-		Dir:  dir,
-		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
+		Dir:   dir,
+		Cephx: true, // so that the restricted client user is tested for real
+		Logf:  func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
 	})
 	if startErr == nil {
 		fmt.Fprintf(os.Stderr, "localceph: up in %s (%v)\n", cluster.Timings["total"], cluster.Timings)

@@ -20,7 +20,7 @@ import (
 func openVolumes(t *testing.T) (*volume.Volumes, rbd.Conn) {
 	t.Helper()
 	c := needCluster(t)
-	conn, err := rbd.Open(t.Context(), rbd.Options{Monitors: c.MonAddrs, Pool: c.Pool})
+	conn, err := rbd.Open(t.Context(), rbd.Options{Monitors: c.MonAddrs, Pool: c.Pool, Key: c.AdminKey})
 	if err != nil {
 		t.Fatal(err)
 	}

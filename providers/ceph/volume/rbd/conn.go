@@ -35,6 +35,12 @@ func Open(_ context.Context, opts Options) (Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rbd: %w", err)
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			rc.Shutdown()
+		}
+	}()
 	if opts.ConfigFile != "" {
 		if err := rc.ReadConfigFile(opts.ConfigFile); err != nil {
 			return nil, fmt.Errorf("rbd: reading %s: %w", opts.ConfigFile, err)
@@ -58,9 +64,9 @@ func Open(_ context.Context, opts Options) (Conn, error) {
 	}
 	ioctx, err := rc.OpenIOContext(opts.Pool)
 	if err != nil {
-		rc.Shutdown()
 		return nil, fmt.Errorf("rbd: opening pool %s: %w", opts.Pool, err)
 	}
+	ok = true
 	return &conn{opts: opts, rados: rc, ioctx: ioctx}, nil
 }
 
