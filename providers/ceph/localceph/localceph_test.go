@@ -1,0 +1,61 @@
+package localceph
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The cluster itself is started by the tests in providers/ceph/realceph;
+// these cover what needs no daemon.
+
+func TestLockIsExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	first, err := acquireLock(t.Context(), path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = acquireLock(t.Context(), path, 300*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "only one can run per machine") || !strings.Contains(err.Error(), "pid") {
+		t.Fatalf("second lock: %v; want a refusal naming the holder", err)
+	}
+	_ = first.Close() // closing releases the flock
+	second, err := acquireLock(t.Context(), path, time.Second)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	_ = second.Close()
+}
+
+func TestConfKeepsEverythingUnderDir(t *testing.T) {
+	c := conf("fsid", "/x/y", 1<<30, 12345, false)
+	for _, want := range []string{"mon host = 127.0.0.1\n", "osd objectstore = memstore", "memstore device bytes = 1073741824",
+		"rgw frontends = beast endpoint=127.0.0.1:12345", "auth client required = none", "osd class load list = *"} {
+		if !strings.Contains(c, want) {
+			t.Errorf("ceph.conf lacks %q", want)
+		}
+	}
+	for _, line := range strings.Split(c, "\n") {
+		if strings.Contains(line, "/") && !strings.Contains(line, "/x/y") && !strings.HasSuffix(line, "/dev/null") {
+			t.Errorf("path outside the cluster dir: %q", line)
+		}
+	}
+}
+
+func TestStartNeedsDir(t *testing.T) {
+	if _, err := Start(context.Background(), Options{}); err == nil {
+		t.Error("Start without a dir succeeded")
+	}
+}
+
+func TestKillStaleIgnoresForeignPids(t *testing.T) {
+	dir := t.TempDir()
+	_ = os.MkdirAll(filepath.Join(dir, "run"), 0o700)
+	// Our own pid does not run dir's ceph.conf: it must survive.
+	_ = os.WriteFile(filepath.Join(dir, "run", "mon.a.localceph.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600)
+	killStale(dir)
+}
