@@ -130,7 +130,9 @@ EOS
     say "eth0 ip=$(ip -4 addr show eth0 | sed -n 's/.*inet \([0-9.\/]*\).*/\1/p')"
     probe=$(sed -n 's/.*ironfed.probe=\([^ ]*\).*/\1/p' /proc/cmdline)
     if [ -n "$probe" ]; then
-      say "http $(wget -q -T 20 -O - "http://$probe" 2>&1 | head -c 200)"
+      # host:port/path; busybox-static's wget segfaults (static glibc), nc works.
+      host=${probe%%:*}; rest=${probe#*:}; port=${rest%%/*}; path=/${rest#*/}
+      say "http $(printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" | nc -w 20 "$host" "$port" 2>&1 | tail -n 1 | head -c 200)"
     fi
   else
     say "eth0 dhcp failed"

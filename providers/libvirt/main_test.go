@@ -60,17 +60,28 @@ func runMain(m *testing.M) int {
 		os.Exit(1)
 	}()
 	code := m.Run()
-	cleanupDaemon()
+	if !cleanupDaemon() && code == 0 {
+		code = 1
+	}
 	return code
 }
 
-func cleanupDaemon() {
+// cleanupDaemon removes the tests' domains and stops libvirtd by pid; false if it survived.
+func cleanupDaemon() bool {
 	if err := daemon.DestroyDomains(func(name string) bool { return ownedByTest(name) }); err != nil {
 		fmt.Fprintln(os.Stderr, "cleaning up domains:", err)
 	}
 	if err := daemon.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "stopping libvirtd:", err)
+		return false
 	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d/status", daemon.Pid)); err == nil {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", daemon.Pid)); !strings.Contains(string(b), "zombie") {
+			fmt.Fprintf(os.Stderr, "FAIL: libvirtd %d still runs after Stop\n", daemon.Pid)
+			return false
+		}
+	}
+	return true
 }
 
 func testingShort() bool {

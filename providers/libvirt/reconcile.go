@@ -60,6 +60,14 @@ func (p *Provider) reconcile(ctx context.Context, id string) {
 func (p *Provider) apply(ctx context.Context, r *record, obj *machine) (time.Duration, error) {
 	id := obj.Metadata.Id
 	dom, err := p.lv.DomainLookupByName(id)
+	if isNotFound(err) {
+		// Someone undefined it behind our back: define it again from the spec.
+		if err := p.redefine(obj, golibvirt.Domain{}, nil, nil); err != nil {
+			return 0, err
+		}
+		p.event(obj, EventWarning, "DomainRecreated", "The domain was gone; defined it again")
+		return time.Second, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("looking up domain: %w", err)
 	}
@@ -225,7 +233,9 @@ func (p *Provider) redefine(obj *machine, dom golibvirt.Domain, img *image.Image
 		return err
 	}
 	s := p.baseDomain(r.obj, meta)
-	s.UUID = uuidString(dom.UUID)
+	if dom.UUID != ([16]byte{}) {
+		s.UUID = uuidString(dom.UUID)
+	}
 	s.Disks = disks
 	if img != nil && img.Kernel != "" {
 		s.Kernel, s.Initrd, s.Cmdline = img.Kernel, img.InitRAMFS, img.CommandLine

@@ -28,7 +28,14 @@ type Libvirtd struct {
 	URI    string
 	// Pid is the daemon's process id.
 	Pid int
+
+	lock *os.File // the host-wide lock, held from start to Stop
 }
+
+// HostLock serialises private libvirtds on a host: privileged libvirtd keeps its state in
+// /etc/libvirt/qemu and /run/libvirt whatever its config says, so a second one cannot start while one
+// runs. StartLibvirtd waits for it (LockTimeout), Stop releases it.
+const HostLock = "/run/ironfed-libvirtd.lock"
 
 // LibvirtdOptions configure StartLibvirtd.
 type LibvirtdOptions struct {
@@ -39,6 +46,8 @@ type LibvirtdOptions struct {
 	// StartTimeout bounds the wait for the socket to answer; default 60s (the first connection after
 	// an install probes QEMU's capabilities for ~11 s on a loaded machine).
 	StartTimeout time.Duration
+	// LockTimeout bounds the wait for another private libvirtd on this host to stop; default 15m.
+	LockTimeout time.Duration
 }
 
 // StartLibvirtd starts libvirtd with a private config, or adopts the one already running from the same
@@ -55,6 +64,9 @@ func StartLibvirtd(ctx context.Context, o LibvirtdOptions) (*Libvirtd, error) {
 	}
 	if o.StartTimeout == 0 {
 		o.StartTimeout = 60 * time.Second
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = 15 * time.Minute
 	}
 	bin, err := exec.LookPath(o.Binary)
 	if err != nil {
@@ -78,6 +90,15 @@ func StartLibvirtd(ctx context.Context, o LibvirtdOptions) (*Libvirtd, error) {
 		}
 		return d, nil
 	}
+	if d.lock, err = lockHost(ctx, o.LockTimeout); err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			_ = d.lock.Close()
+		}
+	}()
 	conf := filepath.Join(dir, "libvirtd.conf")
 	logFile := filepath.Join(dir, "libvirtd.log")
 	// Only unix sockets, no auth on them (the directory is 0700), a log file instead of journald.
@@ -106,10 +127,34 @@ func StartLibvirtd(ctx context.Context, o LibvirtdOptions) (*Libvirtd, error) {
 		}
 	}
 	if err := waitLibvirt(ctx, d.Socket, time.Until(deadline)); err != nil {
-		_ = d.Stop()
+		_ = stopPid(d.Pid, 15*time.Second)
 		return nil, fmt.Errorf("localdaemon: libvirtd (pid %d) does not answer on %s: %w (see %s)", d.Pid, d.Socket, err, logFile)
 	}
+	started = true
 	return d, nil
+}
+
+// lockHost takes HostLock, waiting up to timeout for the holder (another private libvirtd) to stop.
+func lockHost(ctx context.Context, timeout time.Duration) (*os.File, error) {
+	f, err := os.OpenFile(HostLock, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("localdaemon: %w", err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if time.Now().After(deadline) {
+			_ = f.Close()
+			return nil, fmt.Errorf("localdaemon: another private libvirtd holds %s for more than %s (one per host)", HostLock, timeout)
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+	}
 }
 
 // Connect opens a go-libvirt connection to the daemon.
@@ -180,7 +225,12 @@ func (d *Libvirtd) DestroyDomains(keep func(name string) bool) error {
 // Stop terminates the daemon by pid (SIGTERM, then SIGKILL after 15 s). QEMU processes of running
 // domains survive it; see DestroyDomains.
 func (d *Libvirtd) Stop() error {
-	return stopPid(d.Pid, 15*time.Second)
+	err := stopPid(d.Pid, 15*time.Second)
+	if d.lock != nil {
+		_ = d.lock.Close()
+		d.lock = nil
+	}
+	return err
 }
 
 // livePid reads a pid file and reports whether that process runs and its command name contains comm.
