@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -76,6 +77,8 @@ func StartRegistry(ctx context.Context, o RegistryOptions) (*Registry, error) {
 	r.cmd = exec.Command(o.Binary, "serve", conf)
 	r.cmd.Stdout, r.cmd.Stderr = logf, logf
 	r.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
+	// The registry dies with the process that started it, even one killed without cleanup.
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("localdaemon: starting %s: %w", o.Binary, err)
 	}
