@@ -82,10 +82,12 @@ type cephDisk struct {
 	ConfigFile  string // ceph.conf for QEMU's librbd (timeouts), if any
 }
 
-// nicSpec is one user-mode NIC (IronCore's "isolated" network).
+// nicSpec is one NIC: user-mode (IronCore's "isolated" network) or, with Bridge, a tap on an existing
+// host bridge (guest-to-guest L2).
 type nicSpec struct {
-	Name string
-	MAC  string
+	Name   string
+	MAC    string
+	Bridge string
 }
 
 // domainSpec is everything a domain definition is rendered from.
@@ -222,9 +224,13 @@ func renderDisk(s diskSpec) (libvirtxml.DomainDisk, error) {
 }
 
 func renderNIC(n nicSpec) libvirtxml.DomainInterface {
+	src := &libvirtxml.DomainInterfaceSource{User: &libvirtxml.DomainInterfaceSourceUser{}}
+	if n.Bridge != "" {
+		src = &libvirtxml.DomainInterfaceSource{Bridge: &libvirtxml.DomainInterfaceSourceBridge{Bridge: n.Bridge}}
+	}
 	return libvirtxml.DomainInterface{
 		MAC:    &libvirtxml.DomainInterfaceMAC{Address: n.MAC},
-		Source: &libvirtxml.DomainInterfaceSource{User: &libvirtxml.DomainInterfaceSourceUser{}},
+		Source: src,
 		Model:  &libvirtxml.DomainInterfaceModel{Type: "virtio"},
 		// No option ROM: a machine without a boot disk must not PXE-boot forever.
 		ROM:   &libvirtxml.DomainROM{Enabled: "no"},

@@ -100,3 +100,17 @@ func TestTargetOf(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderBridgeNIC: a NIC with the bridge attribute is a tap on that host bridge.
+func TestRenderBridgeNIC(t *testing.T) {
+	n := renderNIC(nicSpec{Name: "l2", MAC: "52:54:00:00:00:02", Bridge: "br-test"})
+	x, err := n.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<interface type="bridge">`, `<source bridge="br-test"></source>`, `<mac address="52:54:00:00:00:02"></mac>`, `<model type="virtio"></model>`} {
+		if !strings.Contains(x, want) {
+			t.Errorf("bridge NIC XML lacks %s:\n%s", want, x)
+		}
+	}
+}

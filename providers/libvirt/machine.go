@@ -133,7 +133,7 @@ func (p *Provider) baseDomain(obj *machine, meta string) domainSpec {
 		s.IgnitionFile = p.ignitionFile(obj.Metadata.Id)
 	}
 	for _, n := range obj.Spec.NetworkInterfaces {
-		s.NICs = append(s.NICs, nicSpec{Name: n.Name, MAC: macOf(obj.Metadata.Id, n)})
+		s.NICs = append(s.NICs, nicSpec{Name: n.Name, MAC: macOf(obj.Metadata.Id, n), Bridge: n.Attributes[bridgeAttr]})
 	}
 	return s
 }

@@ -326,7 +326,7 @@ func (p *Provider) hotplug(obj *machine, dom golibvirt.Domain) (time.Duration, e
 		if haveNICs[alias] {
 			continue
 		}
-		nx := renderNIC(nicSpec{Name: n.Name, MAC: macOf(id, n)})
+		nx := renderNIC(nicSpec{Name: n.Name, MAC: macOf(id, n), Bridge: n.Attributes[bridgeAttr]})
 		s, _ := nx.Marshal()
 		if err := p.lv.DomainAttachDeviceFlags(dom, s, uint32(flags)); err != nil {
 			errs = append(errs, fmt.Errorf("attaching network interface %s: %w", n.Name, err))

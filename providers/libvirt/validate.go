@@ -56,7 +56,10 @@ const (
 	cephUserIDSecret  = "userID"
 	cephUserKeySecret = "userKey"
 	macAttr           = "mac"
+	bridgeAttr        = "bridge"
 )
+
+var bridgeRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,15}$`)
 
 var deviceRE = regexp.MustCompile(`^(od|vd)([a-z]{1,2})$`)
 
@@ -130,6 +133,9 @@ func checkNIC(n *machinev1alpha1.NetworkInterface) error {
 	}
 	if n.Name == "" {
 		return invalidf("network_interface.name is required")
+	}
+	if b, ok := n.Attributes[bridgeAttr]; ok && !bridgeRE.MatchString(b) {
+		return invalidf("network interface %q: attribute bridge %q is not a Linux interface name", n.Name, b)
 	}
 	if mac := n.Attributes[macAttr]; mac != "" {
 		hw, err := net.ParseMAC(mac)
