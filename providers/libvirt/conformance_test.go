@@ -1,0 +1,32 @@
+package libvirt_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ironfed/ironfed/iri/conformance"
+)
+
+// TestConformance runs the IRI conformance suite against the provider on a real socket with a real
+// libvirtd. The suite's machines have no image: they boot SeaBIOS, find nothing and halt (no CPU).
+func TestConformance(t *testing.T) {
+	needDaemon(t)
+	s := startProvider(t, shortTempDir(t), nil)
+	rep := conformance.RunTests(t, conformance.Config{
+		MachineEndpoint: s.endpoint,
+		Focus:           "^machine/",
+		// The suite attaches a ceph volume "conformance/data" on monitors 127.0.0.1:6789, where no
+		// cluster with that pool runs here: QEMU fails to open it (or waits for the monitor), so it
+		// cannot become attached. RBD attach is covered by the Ceph leaf; the XML by domainxml tests.
+		Skip:         "^machine/attach-detach-volume$",
+		WaitTimeout:  90 * time.Second,
+		PollInterval: 200 * time.Millisecond,
+	})
+	if rep.Skipped > 0 {
+		t.Errorf("%d cases skipped; the provider implements every RPC", rep.Skipped)
+	}
+	if rep.Passed == 0 {
+		t.Error("no case passed")
+	}
+	t.Log(rep.Totals())
+}
