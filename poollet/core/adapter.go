@@ -9,6 +9,8 @@ package core
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
@@ -29,6 +31,14 @@ type Waiting struct {
 type Watch struct {
 	Object client.Object
 	Map    handler.MapFunc
+}
+
+// SecretWatch is the object to watch Secrets with: metadata only, since the poollet reads Secret
+// data live (it never caches Secrets) and only needs to know that one changed.
+func SecretWatch() client.Object {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return m
 }
 
 // Index is a field index on the cache of bound objects, so a Watch's Map can list exactly the

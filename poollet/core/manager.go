@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -80,10 +81,18 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		Metrics:                       metricsserver.Options{BindAddress: m.MetricsBindAddress},
 		HealthProbeBindAddress:        m.HealthProbeBindAddress,
 		Controller:                    app.ControllerConfig(m.SkipControllerNameValidation),
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			// Only what is bound to this pool, filtered by the apiserver.
-			p.Adapter.New(): {Field: fields.OneTermEqualSelector(p.PoolRefField, o.Pool.Name)},
-		}},
+		Cache: cache.Options{
+			ByObject: map[client.Object]cache.ByObject{
+				// Only what is bound to this pool, filtered by the apiserver.
+				p.Adapter.New(): {Field: fields.OneTermEqualSelector(p.PoolRefField, o.Pool.Name)},
+			},
+			// Nothing of ours reads managed fields; they are often the bulk of an object.
+			DefaultTransform: cache.TransformStripManagedFields(),
+		},
+		// Secrets are read live, never cached: a cache would hold every Secret of the cluster
+		// (ignition and credentials of objects on other pools included). Their changes are
+		// watched metadata-only (SecretWatch).
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 	})
 	if err != nil {
 		return nil, err

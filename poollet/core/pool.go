@@ -133,7 +133,12 @@ func (a *Announcer) refresh(ctx context.Context) error {
 	ready := conditions.Condition{Type: commonv1alpha1.ConditionTypeReady, Status: corev1.ConditionTrue, Reason: ReasonRuntimeReady, Message: "The runtime is reachable and synced."}
 	var classes []string
 	capacity, allocatable := commonv1alpha1.ResourceList{}, commonv1alpha1.ResourceList{}
-	runtimeClasses, rtErr := a.Adapter.RuntimeClasses(ctx)
+	// A runtime slower than the status period is failing for the pool's purposes: bound the call
+	// by it, so a hanging runtime turns the pool Unknown after --relist-threshold, not after the
+	// client's (longer) call timeout.
+	rtCtx, rtCancel := context.WithTimeout(ctx, max(a.Pool.StatusPeriod, time.Second))
+	runtimeClasses, rtErr := a.Adapter.RuntimeClasses(rtCtx)
+	rtCancel()
 	if rtErr == nil {
 		a.statusFailingSince = time.Time{}
 	} else if a.statusFailingSince.IsZero() {

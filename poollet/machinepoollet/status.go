@@ -163,7 +163,7 @@ func (*adapter) Watches(c client.Reader) []core.Watch {
 	return []core.Watch{
 		// Volume access Secrets are named after nothing we know here: any Secret change in the
 		// namespace of a machine still waiting for volumes re-checks it.
-		{Object: &corev1.Secret{}, Map: referrers(c, byIndex(indexIgnitionSecret), func(string) []client.ListOption {
+		{Object: core.SecretWatch(), Map: referrers(c, byIndex(indexIgnitionSecret), func(string) []client.ListOption {
 			return []client.ListOption{client.MatchingFields{indexWaitingForVolumes: "true"}}
 		})},
 		{Object: &storagev1alpha1.Volume{}, Map: referrers(c, byIndex(indexVolume))},

@@ -163,7 +163,7 @@ func (*adapter) Indexes() []core.Index {
 
 // Watches re-reconcile volumes waiting for their encryption Secret.
 func (*adapter) Watches(c client.Reader) []core.Watch {
-	return []core.Watch{{Object: &corev1.Secret{}, Map: func(ctx context.Context, obj client.Object) []reconcile.Request {
+	return []core.Watch{{Object: core.SecretWatch(), Map: func(ctx context.Context, obj client.Object) []reconcile.Request {
 		list := &storagev1alpha1.VolumeList{}
 		if err := c.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexEncryptionSecret: obj.GetName()}); err != nil {
 			return nil
