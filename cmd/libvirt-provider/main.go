@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/ironfed/ironfed/cmd/internal/providercmd"
 	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/providers/libvirt"
 	"github.com/ironfed/ironfed/providers/libvirt/localdaemon"
@@ -82,15 +83,17 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 	g.Go(func() error { return srv.Serve(ctx) })
 	if execLis != nil {
 		log.Info("Serving exec consoles", "url", cfg.ExecBaseURL)
-		g.Go(func() error { return serveHTTP(ctx, execLis, p.ExecHandler()) })
+		g.Go(func() error { return providercmd.ServeHTTP(ctx, execLis, p.ExecHandler()) })
 	}
 	if o.probeAddr != "0" {
-		g.Go(func() error { return listenHTTP(ctx, o.probeAddr, probes(srv)) })
+		g.Go(func() error {
+			return providercmd.ListenHTTP(ctx, o.probeAddr, providercmd.Probes([]*remote.Server{srv}, nil))
+		})
 	}
 	if o.metricsAdr != "0" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
-		g.Go(func() error { return listenHTTP(ctx, o.metricsAdr, mux) })
+		g.Go(func() error { return providercmd.ListenHTTP(ctx, o.metricsAdr, mux) })
 	}
 	if err := g.Wait(); err != nil {
 		return err

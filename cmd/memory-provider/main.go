@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/ironfed/ironfed/cmd/internal/providercmd"
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
@@ -110,15 +111,15 @@ func run(ctx context.Context, o *options, delayFlagSet bool, log logr.Logger) er
 	}
 	if execLis != nil {
 		log.Info("Serving exec consoles", "url", cfg.ExecBaseURL)
-		g.Go(func() error { return serveHTTP(ctx, execLis, p.ExecHandler()) })
+		g.Go(func() error { return providercmd.ServeHTTP(ctx, execLis, p.ExecHandler()) })
 	}
 	if o.probeAddr != "0" {
-		g.Go(func() error { return listenHTTP(ctx, o.probeAddr, probes(servers)) })
+		g.Go(func() error { return providercmd.ListenHTTP(ctx, o.probeAddr, providercmd.Probes(servers, nil)) })
 	}
 	if o.metricsAdr != "0" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
-		g.Go(func() error { return listenHTTP(ctx, o.metricsAdr, mux) })
+		g.Go(func() error { return providercmd.ListenHTTP(ctx, o.metricsAdr, mux) })
 	}
 	log.Info("Memory provider running", "machineClasses", len(cfg.MachineClasses), "volumeClasses", len(cfg.VolumeClasses),
 		"bucketClasses", len(cfg.BucketClasses), "stateDelay", cfg.StateDelay.Duration)

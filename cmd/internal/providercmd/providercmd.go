@@ -105,6 +105,11 @@ func ListenHTTP(ctx context.Context, addr string, h http.Handler) error {
 	if err != nil {
 		return err
 	}
+	return ServeHTTP(ctx, lis, h)
+}
+
+// ServeHTTP serves h on lis until ctx is done, then shuts down gracefully.
+func ServeHTTP(ctx context.Context, lis net.Listener, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
