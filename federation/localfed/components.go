@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -103,7 +104,12 @@ func (f *Federation) startLeaf(c topology.Cluster) error {
 		return err
 	}
 	f.logf("memory provider     %-8s unix://%s", c.Name, socket)
-	return f.startPoollets(c.Name, LeafPoolName(c.Name), "memory://"+c.Name, nil, func(string) string { return socket })
+	return f.startPoollets(c.Name, LeafPoolName(c.Name), "memory://"+c.Name, nil, func(kind string) string {
+		if ep := f.opts.LeafRuntimes[kind]; ep != "" {
+			return strings.TrimPrefix(ep, "unix://")
+		}
+		return socket
+	})
 }
 
 // joinUnderParent joins cluster c under its parent: an identity limited to one namespace of c

@@ -38,6 +38,10 @@ type Options struct {
 	// Provider configures the memory provider of every leaf. Default: memory.DefaultConfig().
 	// Its classes are created in every cluster.
 	Provider *memory.Config
+	// LeafRuntimes, per kind ("machine", "volume", "bucket"), is the endpoint (unix://path) of a
+	// real provider that the leaves' poollets of that kind use instead of the memory provider
+	// (e.g. the Ceph providers). Its classes must exist under the same names in every cluster.
+	LeafRuntimes map[string]string
 	// Timing of poollets and brokers. Default: DefaultTiming().
 	Timing *Timing
 	// ReadyTimeout bounds the wait for the chain to announce its pools. Default 3 minutes.
