@@ -141,20 +141,12 @@ func Run(ctx context.Context, o RunOptions) error {
 	return g.Wait()
 }
 
-// Service is one broker kind's IRI service over the downstream.
-type Service interface {
-	// Setup registers indexes and handlers before the cache starts.
-	Setup(ctx context.Context) error
-	// Register adds the IRI service to the gRPC server.
-	Register(*grpc.Server)
-}
-
-// ServeKind builds the downstream for broker name caching objects (plus the
-// broker's Secrets), builds the service with build and runs it until ctx
-// ends. onReady (may be nil) is called once it serves.
+// serveKind builds the downstream for broker name caching objects (plus the
+// broker's Secrets), builds the kind's service with build and runs it until
+// ctx ends. onReady (may be nil) is called once it serves.
 // allSecrets caches every Secret of the namespace (see DownstreamOptions).
-func ServeKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger, name string, objects []client.Object, allSecrets bool,
-	build func(*Downstream) (Service, error), onReady func()) error {
+func serveKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger, name string, objects []client.Object, allSecrets bool,
+	build func(*Downstream) (*service, error), onReady func()) error {
 	if opts.Namespace == "" {
 		return fmt.Errorf("--namespace must not be empty")
 	}
@@ -176,7 +168,7 @@ func ServeKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Log
 		return err
 	}
 	setup := func(ctx context.Context) error {
-		if err := svc.Setup(ctx); err != nil {
+		if err := svc.setup(ctx); err != nil {
 			return err
 		}
 		for _, o := range append(objects, &corev1.Secret{}) {
@@ -186,9 +178,5 @@ func ServeKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Log
 		}
 		return nil
 	}
-	var sweepers []Sweeper
-	if sw, ok := svc.(Sweepers); ok {
-		sweepers = sw.Sweepers()
-	}
-	return Run(ctx, RunOptions{Options: opts, Log: log, Downstream: d, Setup: setup, Register: svc.Register, OnReady: onReady, Sweepers: sweepers})
+	return Run(ctx, RunOptions{Options: opts, Log: log, Downstream: d, Setup: setup, Register: svc.register, OnReady: onReady, Sweepers: svc.sweepers})
 }

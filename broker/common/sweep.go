@@ -32,11 +32,6 @@ type Sweeper interface {
 	SweepIncomplete(ctx context.Context, grace time.Duration) (int, error)
 }
 
-// Sweepers is implemented by a Service whose kinds are swept.
-type Sweepers interface {
-	Sweepers() []Sweeper
-}
-
 // SweepIncomplete deletes the objects of this broker and kind that lack the
 // created label and were created more than grace ago, with their
 // sub-objects. Objects this process is still creating are never touched;

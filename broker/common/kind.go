@@ -1,0 +1,151 @@
+package common
+
+import (
+	"context"
+	"reflect"
+
+	"github.com/go-logr/logr"
+	"google.golang.org/grpc"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	eventv1alpha1 "github.com/ironfed/ironfed/iri/apis/event/v1alpha1"
+	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/remote"
+)
+
+// Spec is one broker kind: what the generic core needs to serve it. A kind
+// adds only its conversion (Adapter.ToIRI) and its Create/Update handlers;
+// Version, List, ListEvents, Delete, Watch, capacity and the class check are
+// the core's.
+type Spec[O client.Object, T remote.Object] struct {
+	// Name is the broker's name, e.g. "machinebroker": the managed-by label
+	// value and the runtime name.
+	Name string
+	// Kind is the IRI kind whose poollet labels the broker reads.
+	Kind labels.Kind
+	// Adapter converts and enumerates the downstream objects.
+	Adapter Adapter[O, T]
+	// Classes reads the kind's downstream pools and classes.
+	Classes ClassSource
+	// Cached are the downstream kinds read besides the kind itself, its
+	// pools and classes, Events and Secrets (sub-object kinds).
+	Cached []client.Object
+	// AllSecrets caches every Secret of the namespace, not only the
+	// broker's own (access Secrets written by the downstream poollet).
+	AllSecrets bool
+	// Register registers the kind's IRI service, built over s, on g.
+	Register func(g *grpc.Server, s *Store[O, T])
+}
+
+// Version is the runtime version every broker reports.
+const Version = "0.1.0"
+
+// RunOf returns the Run function of the broker kind spec returns.
+func RunOf[O client.Object, T remote.Object](spec func() Spec[O, T]) RunFunc {
+	return func(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger, onReady func()) error {
+		return Serve(ctx, cfg, opts, log, onReady, spec())
+	}
+}
+
+// Serve runs broker kind spec over the downstream cluster at cfg until ctx
+// ends; onReady (may be nil) is called once it serves. It is the Run
+// function of every broker kind (see RunFunc).
+func Serve[O client.Object, T remote.Object](ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger, onReady func(), spec Spec[O, T]) error {
+	objects := append([]client.Object{spec.Adapter.New(), spec.Classes.poolObject(), spec.Classes.classObject(), &corev1.Event{}}, spec.Cached...)
+	return serveKind(ctx, cfg, opts, log, spec.Name, objects, spec.AllSecrets, func(d *Downstream) (*service, error) {
+		b := &Broker{Name: spec.Name, Kind: spec.Kind, Namespace: opts.Namespace, D: d, Log: log, Opts: opts}
+		a := spec.Adapter
+		a.Classes = spec.Classes
+		s, err := NewStore(b, a, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &service{setup: s.Setup, register: func(g *grpc.Server) { spec.Register(g, s) }, sweepers: []Sweeper{s}}, nil
+	}, onReady)
+}
+
+// service is one kind wired into the process.
+type service struct {
+	setup    func(context.Context) error
+	register func(*grpc.Server)
+	sweepers []Sweeper
+}
+
+// WatchTypes maps the core's watch event types to a kind's proto enum.
+type WatchTypes[E any] struct{ Added, Modified, Deleted, Bookmark E }
+
+func (w WatchTypes[E]) of(t EventType) E {
+	switch t {
+	case Added:
+		return w.Added
+	case Modified:
+		return w.Modified
+	case Deleted:
+		return w.Deleted
+	}
+	return w.Bookmark
+}
+
+// Filter is what every IRI list and watch filter has.
+type Filter interface {
+	GetId() string
+	GetLabelSelector() map[string]string
+}
+
+// EventsFilter is what every IRI ListEvents filter has.
+type EventsFilter interface {
+	Filter
+	GetEventsFromTime() int64
+	GetEventsToTime() int64
+}
+
+// ListFiltered is List with an IRI filter.
+func (s *Store[O, T]) ListFiltered(ctx context.Context, f Filter) ([]T, error) {
+	return s.List(ctx, f.GetId(), f.GetLabelSelector())
+}
+
+// ListEventsFiltered is ListEvents with an IRI events filter.
+func (s *Store[O, T]) ListEventsFiltered(ctx context.Context, f EventsFilter) ([]*eventv1alpha1.Event, error) {
+	return s.ListEvents(ctx, EventFilter{ID: f.GetId(), Selector: f.GetLabelSelector(), From: f.GetEventsFromTime(), To: f.GetEventsToTime()})
+}
+
+// ServeWatch serves one IRI Watch RPC: mk builds the kind's event from a
+// sequence number, the kind's event type and the object (nil for
+// bookmarks), send sends it.
+func ServeWatch[O client.Object, T remote.Object, E, W any](s *Store[O, T], ctx context.Context, f Filter, initial bool, types WatchTypes[W],
+	mk func(seq uint64, typ W, obj T) *E, send func(*E) error) error {
+	var seq uint64
+	return s.Hub.Watch(ctx, f.GetId(), f.GetLabelSelector(), initial, func(t EventType, obj T) error {
+		seq++
+		return send(mk(seq, types.of(t), obj))
+	})
+}
+
+// SpecOf returns the spec of a create request's object, InvalidArgument
+// naming what is missing when the object or its spec is nil.
+func SpecOf[X interface {
+	comparable
+	GetSpec() S
+}, S comparable](x X, what string) (S, error) {
+	var zx X
+	var zs S
+	if x == zx {
+		return zs, Invalidf("%s is required", what)
+	}
+	spec := x.GetSpec()
+	if spec == zs {
+		return zs, Invalidf("%s.spec is required", what)
+	}
+	return spec, nil
+}
+
+// poolObject and classObject are empty items of the lists, for the cache.
+func (c ClassSource) poolObject() client.Object  { return itemOf(c.PoolList) }
+func (c ClassSource) classObject() client.Object { return itemOf(c.ClassList) }
+
+func itemOf(l client.ObjectList) client.Object {
+	t := reflect.ValueOf(l).Elem().FieldByName("Items").Type().Elem()
+	return reflect.New(t).Interface().(client.Object)
+}
