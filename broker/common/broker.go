@@ -293,15 +293,22 @@ func (s *Store[O, T]) List(ctx context.Context, id string, selector map[string]s
 		}
 		objs = []O{o}
 	} else {
+		// A selector on the poollet's UID label (how a poollet finds its
+		// object) is served from the UID index, not by decoding the labels
+		// of every cached object.
+		field := client.MatchingFields{IndexCreated: "true"}
+		if uid, ok := selector[labels.UIDLabel(s.Kind)]; ok {
+			field = client.MatchingFields{IndexUID: uid}
+		}
 		list := s.A.NewList()
-		if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingFields{IndexCreated: "true"}); err != nil {
+		if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace), field); err != nil {
 			return nil, s.D.ToStatus("list "+s.A.Kind, err)
 		}
 		objs = s.A.Items(list)
 	}
 	out := make([]T, 0, len(objs))
 	for _, o := range objs {
-		if !MatchesLabels(o, selector) {
+		if !IsCreated(o) || !MatchesLabels(o, selector) {
 			continue
 		}
 		t, err := s.Convert(o)

@@ -48,6 +48,8 @@ type Downstream struct {
 	reach         *reachability
 
 	ok, failed, rejected, stale prometheus.Counter
+	// waiters wake writes waiting for the cache to show them.
+	waiters *waiters
 }
 
 var (
@@ -105,12 +107,20 @@ type DownstreamOptions struct {
 	// UnreachableThreshold is how long probes must fail before the
 	// downstream counts as unreachable (default 15s).
 	UnreachableThreshold time.Duration
+	// Client, when set, replaces the apiserver (cfg is then ignored): writes
+	// go to it and the cache is fed by its List and Watch. The fast tests
+	// use controller-runtime's fake client; nothing probes it.
+	Client client.WithWatch
 }
 
 // NewDownstream builds the cache and breaker-protected client. Call
 // Cache.Start before use.
 func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	scheme := NewScheme()
+	var copts cache.Options
+	if o.Client != nil {
+		cfg, copts = clientBacked(o.Client, scheme)
+	}
 	host := cfg.Host
 	if u, err := url.Parse(cfg.Host); err == nil && u.Host != "" {
 		host = u.Host
@@ -127,19 +137,20 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 		}
 	}
 	noCopy := true
-	c, err := cache.New(cfg, cache.Options{
-		Scheme:                       scheme,
-		DefaultNamespaces:            map[string]cache.Config{o.Namespace: {}},
-		ByObject:                     byObject,
-		DefaultUnsafeDisableDeepCopy: &noCopy,
-		SyncPeriod:                   o.SyncPeriod,
-	})
+	copts.Scheme = scheme
+	copts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
+	copts.ByObject = byObject
+	copts.DefaultUnsafeDisableDeepCopy = &noCopy
+	copts.SyncPeriod = o.SyncPeriod
+	c, err := cache.New(cfg, copts)
 	if err != nil {
 		return nil, fmt.Errorf("downstream cache: %w", err)
 	}
-	cl, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, fmt.Errorf("downstream client: %w", err)
+	var cl client.Client = o.Client
+	if cl == nil {
+		if cl, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+			return nil, fmt.Errorf("downstream client: %w", err)
+		}
 	}
 	b := o.Breaker
 	if b.ConsecutiveFailures == 0 {
@@ -151,7 +162,7 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	if b.HalfOpenRequests == 0 {
 		b.HalfOpenRequests = 1
 	}
-	d := &Downstream{Host: host, Cache: c, client: cl, timeout: o.WriteTimeout}
+	d := &Downstream{Host: host, Cache: c, client: cl, timeout: o.WriteTimeout, waiters: newWaiters()}
 	if d.timeout == 0 {
 		d.timeout = 15 * time.Second
 	}

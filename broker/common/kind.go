@@ -2,6 +2,7 @@ package common
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 
 	"github.com/go-logr/logr"
@@ -53,12 +54,8 @@ func RunOf[O client.Object, T remote.Object](spec func() Spec[O, T]) RunFunc {
 // ends; onReady (may be nil) is called once it serves. It is the Run
 // function of every broker kind (see RunFunc).
 func Serve[O client.Object, T remote.Object](ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger, onReady func(), spec Spec[O, T]) error {
-	objects := append([]client.Object{spec.Adapter.New(), spec.Classes.poolObject(), spec.Classes.classObject(), &corev1.Event{}}, spec.Cached...)
-	return serveKind(ctx, cfg, opts, log, spec.Name, objects, spec.AllSecrets, func(d *Downstream) (*service, error) {
-		b := &Broker{Name: spec.Name, Kind: spec.Kind, Namespace: opts.Namespace, D: d, Log: log, Opts: opts}
-		a := spec.Adapter
-		a.Classes = spec.Classes
-		s, err := NewStore(b, a, opts)
+	return serveKind(ctx, cfg, opts, log, spec.Name, spec.objects(), spec.AllSecrets, func(d *Downstream) (*service, error) {
+		s, err := spec.newStore(d, opts, log)
 		if err != nil {
 			return nil, err
 		}
@@ -148,4 +145,44 @@ func (c ClassSource) classObject() client.Object { return itemOf(c.ClassList) }
 func itemOf(l client.ObjectList) client.Object {
 	t := reflect.ValueOf(l).Elem().FieldByName("Items").Type().Elem()
 	return reflect.New(t).Interface().(client.Object)
+}
+
+// StartStore builds the downstream described by d and the store of spec
+// over it, and starts its cache until ctx ends: the store without the gRPC
+// server and process around it (the fast tests use it over a fake client,
+// d.Client).
+func StartStore[O client.Object, T remote.Object](ctx context.Context, spec Spec[O, T], opts Options, d DownstreamOptions) (*Store[O, T], error) {
+	d.Broker, d.Namespace = spec.Name, opts.Namespace
+	d.Objects, d.AllSecrets = spec.objects(), spec.AllSecrets
+	down, err := NewDownstream(&rest.Config{}, d)
+	if err != nil {
+		return nil, err
+	}
+	s, err := spec.newStore(down, opts, d.Log)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Setup(ctx); err != nil {
+		return nil, err
+	}
+	if err := down.TrackWrites(ctx, append(d.Objects, &corev1.Secret{})...); err != nil {
+		return nil, err
+	}
+	go func() { _ = down.Cache.Start(ctx) }()
+	if !down.Cache.WaitForCacheSync(ctx) {
+		return nil, fmt.Errorf("cache of %s did not sync", spec.Name)
+	}
+	return s, nil
+}
+
+// objects are the downstream kinds the broker caches.
+func (spec Spec[O, T]) objects() []client.Object {
+	return append([]client.Object{spec.Adapter.New(), spec.Classes.poolObject(), spec.Classes.classObject(), &corev1.Event{}}, spec.Cached...)
+}
+
+func (spec Spec[O, T]) newStore(d *Downstream, opts Options, log logr.Logger) (*Store[O, T], error) {
+	b := &Broker{Name: spec.Name, Kind: spec.Kind, Namespace: opts.Namespace, D: d, Log: log, Opts: opts}
+	a := spec.Adapter
+	a.Classes = spec.Classes
+	return NewStore(b, a, opts)
 }

@@ -171,12 +171,7 @@ func serveKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Log
 		if err := svc.setup(ctx); err != nil {
 			return err
 		}
-		for _, o := range append(objects, &corev1.Secret{}) {
-			if _, err := d.Cache.GetInformer(ctx, o); err != nil {
-				return fmt.Errorf("informer for %T: %w", o, err)
-			}
-		}
-		return nil
+		return d.TrackWrites(ctx, append(objects, &corev1.Secret{})...)
 	}
 	return Run(ctx, RunOptions{Options: opts, Log: log, Downstream: d, Setup: setup, Register: svc.register, OnReady: onReady, Sweepers: svc.sweepers})
 }
