@@ -48,6 +48,9 @@ func seed(ctx context.Context, kube client.Client) error {
 }
 
 func TestBucketBroker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	health, metrics := freeAddr(t), freeAddr(t)
 	e := brokertest.Start(t, "bucket", bucketbroker.Run, seed, func(o *common.Options) {
 		o.PoolName = "bpool"
@@ -176,6 +179,9 @@ func freeAddr(t *testing.T) string {
 // controller-manager and bucketpoollet (over a memory provider) serving the
 // downstream pool, so buckets really become Available.
 func TestBucketConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := brokertest.Start(t, "bucket", bucketbroker.Run, seed, func(o *common.Options) { o.PoolName = "bpool" })
 	brokertest.RunDownstream(t, e.Cluster.Config, "bucket", "bpool", memory.DefaultConfig())
 	report := conformance.RunTests(t, conformance.Config{BucketEndpoint: "unix://" + e.Socket, Focus: `^bucket/`, WaitTimeout: 30 * time.Second})

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
@@ -124,6 +125,9 @@ type Store[O client.Object, T remote.Object] struct {
 	conv   *lru.Cache[string, T]      // uid/resourceVersion -> converted object
 	Hub    *Hub[O, T]
 
+	// Clock tells the sweeper the time (tests inject a fake one).
+	Clock clock.PassiveClock
+
 	// inflight holds the ids this process is creating: never swept.
 	inflightMu sync.Mutex
 	inflight   map[string]struct{}
@@ -139,7 +143,10 @@ func NewStore[O client.Object, T remote.Object](b *Broker, a Adapter[O, T], opts
 	if a.Kind == "" {
 		a.APIVersion, a.Kind = gvk.GroupVersion().String(), gvk.Kind
 	}
-	s := &Store[O, T]{Broker: b, A: a}
+	s := &Store[O, T]{Broker: b, A: a, Clock: opts.Clock}
+	if s.Clock == nil {
+		s.Clock = clock.RealClock{}
+	}
 	if s.recent, err = lru.New[string, string](4096); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/testr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -76,3 +77,5 @@ func brokeredMachine(i int, uid string) *computev1alpha1.Machine {
 	m.Spec.MachineClassRef.Name = "small"
 	return m
 }
+
+func testLog(t *testing.T) logr.Logger { return testr.New(t) }

@@ -44,7 +44,7 @@ func (s *Store[O, T]) SweepIncomplete(ctx context.Context, grace time.Duration) 
 		client.MatchingLabels{ManagedByLabel: s.Name}, client.MatchingFields{IndexCreated: "false"}); err != nil {
 		return 0, fmt.Errorf("list %s: %w", s.A.Kind, err)
 	}
-	now := time.Now()
+	now := s.Clock.Now()
 	var swept []string
 	var firstErr error
 	for _, o := range s.A.Items(list) {

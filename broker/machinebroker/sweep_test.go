@@ -91,6 +91,9 @@ func sweptMetric(t *testing.T) float64 {
 }
 
 func TestSweepIncomplete(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := startEnv(t, func(o *common.Options) {
 		o.IncompleteSweepInterval = 200 * time.Millisecond
 		o.IncompleteGracePeriod = sweepGrace

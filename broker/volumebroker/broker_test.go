@@ -47,6 +47,9 @@ func seed(ctx context.Context, kube client.Client) error {
 }
 
 func TestVolumeBroker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := brokertest.Start(t, "volume", volumebroker.Run, seed, func(o *common.Options) { o.PoolName = "vpool" })
 	v := volumev1alpha1.NewVolumeRuntimeClient(e.Conn)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -121,6 +124,9 @@ func TestVolumeBroker(t *testing.T) {
 // controller-manager and volumepoollet (over a memory provider) serving the
 // downstream pool, so volumes really become Available. Snapshots are not brokered.
 func TestVolumeConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := brokertest.Start(t, "volume", volumebroker.Run, seed, func(o *common.Options) { o.PoolName = "vpool" })
 	brokertest.RunDownstream(t, e.Cluster.Config, "volume", "vpool", memory.DefaultConfig())
 	report := conformance.RunTests(t, conformance.Config{VolumeEndpoint: "unix://" + e.Socket, Focus: `^volume/`, Skip: `^volume/snapshots$`, WaitTimeout: 30 * time.Second})

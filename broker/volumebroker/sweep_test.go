@@ -24,6 +24,9 @@ import (
 // create is deleted with its encryption Secret once older than the grace
 // period; a complete one is kept.
 func TestSweepIncomplete(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := brokertest.Start(t, "volume", volumebroker.Run, seed, func(o *common.Options) {
 		o.PoolName = "vpool"
 		o.IncompleteSweepInterval, o.IncompleteGracePeriod, o.WriteTimeout = 200*time.Millisecond, 3*time.Second, 2*time.Second
