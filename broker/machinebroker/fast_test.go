@@ -137,7 +137,7 @@ func TestMachineConversion(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, v := range m.Annotations {
-		if (strings.Contains(v, "secret ignition") || strings.Contains(v, `"key"`)) {
+		if strings.Contains(v, "secret ignition") || strings.Contains(v, `"key"`) {
 			t.Errorf("annotation %s carries secret bytes", k)
 		}
 	}
