@@ -8,11 +8,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/broker/common"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
-	"github.com/ironfed/ironfed/federation/api/conditions"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
 	irilabels "github.com/ironfed/ironfed/iri/labels"
@@ -36,24 +34,14 @@ var _ bucketv1alpha1.BucketRuntimeServer = (*Broker)(nil)
 func Spec() common.Spec[*storagev1alpha1.Bucket, *bucketv1alpha1.Bucket] {
 	return common.Spec[*storagev1alpha1.Bucket, *bucketv1alpha1.Bucket]{
 		Name: Name, Kind: irilabels.Bucket, AllSecrets: true,
-		Adapter: common.Adapter[*storagev1alpha1.Bucket, *bucketv1alpha1.Bucket]{List: &storagev1alpha1.BucketList{}, ToIRI: toIRI, SecretRefs: secretRefs},
-		Classes: common.ClassSource{Type: commonv1alpha1.ClassTypeBucketClass,
-			PoolList: &storagev1alpha1.BucketPoolList{}, Pool: pool,
-			ClassList: &storagev1alpha1.BucketClassList{}, Capabilities: func(o client.Object) commonv1alpha1.ResourceList {
-				return o.(*storagev1alpha1.BucketClass).Capabilities
-			}},
+		Adapter:  common.Adapter[*storagev1alpha1.Bucket, *bucketv1alpha1.Bucket]{List: &storagev1alpha1.BucketList{}, ToIRI: toIRI, SecretRefs: secretRefs},
+		Classes:  common.ClassSource{Type: commonv1alpha1.ClassTypeBucketClass, PoolList: &storagev1alpha1.BucketPoolList{}, ClassList: &storagev1alpha1.BucketClassList{}},
 		Register: func(g *grpc.Server, s *store) { bucketv1alpha1.RegisterBucketRuntimeServer(g, &Broker{store: s}) },
 	}
 }
 
 // Run serves the bucket broker until ctx ends.
 var Run = common.RunOf(Spec)
-
-func pool(o client.Object) common.PoolInfo {
-	p := o.(*storagev1alpha1.BucketPool)
-	ready := conditions.IsTrue(p.Status.Conditions, conditions.BucketPool, commonv1alpha1.ConditionTypeReady)
-	return common.PoolInfo{Ready: ready, Capacity: p.Status.Capacity, Offered: p.Status.AvailableBucketClasses}
-}
 
 func (b *Broker) Version(context.Context, *bucketv1alpha1.VersionRequest) (*bucketv1alpha1.VersionResponse, error) {
 	return &bucketv1alpha1.VersionResponse{RuntimeName: Name, RuntimeVersion: common.Version}, nil
@@ -108,14 +96,6 @@ func (b *Broker) ListBucketClasses(ctx context.Context, _ *bucketv1alpha1.ListBu
 	return resp, err
 }
 
-var watchTypes = common.WatchTypes[bucketv1alpha1.WatchEventType]{
-	Added: bucketv1alpha1.WatchEventType_BUCKET_WATCH_EVENT_ADDED, Modified: bucketv1alpha1.WatchEventType_BUCKET_WATCH_EVENT_MODIFIED,
-	Deleted: bucketv1alpha1.WatchEventType_BUCKET_WATCH_EVENT_DELETED, Bookmark: bucketv1alpha1.WatchEventType_BUCKET_WATCH_EVENT_BOOKMARK,
-}
-
 func (b *Broker) WatchBuckets(req *bucketv1alpha1.WatchBucketsRequest, stream grpc.ServerStreamingServer[bucketv1alpha1.WatchBucketsEvent]) error {
-	return common.ServeWatch(b.store, stream.Context(), req.GetFilter(), req.GetSendInitialList(), watchTypes,
-		func(seq uint64, typ bucketv1alpha1.WatchEventType, obj *bucketv1alpha1.Bucket) *bucketv1alpha1.WatchBucketsEvent {
-			return &bucketv1alpha1.WatchBucketsEvent{Sequence: seq, Type: typ, Object: obj}
-		}, stream.Send)
+	return common.ServeWatch(b.store, req.GetFilter(), req.GetSendInitialList(), stream)
 }

@@ -2,6 +2,7 @@ package common
 
 import (
 	"context"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -17,13 +18,39 @@ import (
 type ClassSource struct {
 	// Type is the class type of the pools' class-count capacity resources.
 	Type commonv1alpha1.ClassType
-	// PoolList is an empty list of the kind's pools; Pool reads one of them.
-	PoolList client.ObjectList
-	Pool     func(client.Object) PoolInfo
-	// ClassList is an empty list of the kind's classes; Capabilities reads
-	// one of them.
-	ClassList    client.ObjectList
-	Capabilities func(client.Object) commonv1alpha1.ResourceList
+	// PoolList is an empty list of the kind's pools, ClassList of its
+	// classes. Every ironfed pool kind has status.conditions (Ready),
+	// status.capacity and status.available<Kind>Classes, every class kind
+	// capabilities: the core reads them alike (ReadPool, ReadCapabilities).
+	PoolList  client.ObjectList
+	ClassList client.ObjectList
+}
+
+// ReadPool reads a pool of any kind: Ready=True, status.capacity and the
+// status.available<Kind>Classes.
+func ReadPool(o client.Object) PoolInfo {
+	st := reflect.ValueOf(o).Elem().FieldByName("Status")
+	var p PoolInfo
+	p.Capacity, _ = st.FieldByName("Capacity").Interface().(commonv1alpha1.ResourceList)
+	conds := st.FieldByName("Conditions")
+	for i := 0; i < conds.Len(); i++ {
+		c := conds.Index(i)
+		if c.FieldByName("Type").String() == commonv1alpha1.ConditionTypeReady && c.FieldByName("Status").String() == string(corev1.ConditionTrue) {
+			p.Ready = true
+		}
+	}
+	for i := 0; i < st.NumField(); i++ {
+		if n := st.Type().Field(i).Name; strings.HasPrefix(n, "Available") && strings.HasSuffix(n, "Classes") {
+			p.Offered, _ = st.Field(i).Interface().([]corev1.LocalObjectReference)
+		}
+	}
+	return p
+}
+
+// ReadCapabilities reads the capabilities of a class of any kind.
+func ReadCapabilities(o client.Object) commonv1alpha1.ResourceList {
+	c, _ := reflect.ValueOf(o).Elem().FieldByName("Capabilities").Interface().(commonv1alpha1.ResourceList)
+	return c
 }
 
 // PoolInfo is what the core reads of a downstream pool.
@@ -77,7 +104,7 @@ func (s *Store[O, T]) Capacity(ctx context.Context) ([]ClassCapacity, error) {
 	}
 	for _, o := range items {
 		po := o.(client.Object)
-		p := src.Pool(po)
+		p := ReadPool(po)
 		if (s.Opts.PoolName != "" && po.GetName() != s.Opts.PoolName) || !p.Ready {
 			continue
 		}
@@ -116,7 +143,7 @@ func (s *Store[O, T]) classes(ctx context.Context) ([]ClassInfo, error) {
 	out := make([]ClassInfo, len(items))
 	for i, o := range items {
 		c := o.(client.Object)
-		out[i] = ClassInfo{Name: c.GetName(), Capabilities: src.Capabilities(c)}
+		out[i] = ClassInfo{Name: c.GetName(), Capabilities: ReadCapabilities(c)}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

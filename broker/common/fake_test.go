@@ -32,12 +32,8 @@ func testSpec() Spec[*computev1alpha1.Machine, *machinev1alpha1.Machine] {
 				return &machinev1alpha1.Machine{Metadata: IRIMetadata(m), Spec: &machinev1alpha1.MachineSpec{Class: m.Spec.MachineClassRef.Name}}, nil
 			},
 		},
-		Classes: ClassSource{Type: commonv1alpha1.ClassTypeMachineClass,
-			PoolList: &computev1alpha1.MachinePoolList{}, Pool: func(client.Object) PoolInfo { return PoolInfo{} },
-			ClassList: &computev1alpha1.MachineClassList{}, Capabilities: func(o client.Object) commonv1alpha1.ResourceList {
-				return o.(*computev1alpha1.MachineClass).Capabilities
-			}},
-		Cached: []client.Object{&storagev1alpha1.Volume{}, &networkingv1alpha1.NetworkInterface{}},
+		Classes: ClassSource{Type: commonv1alpha1.ClassTypeMachineClass, PoolList: &computev1alpha1.MachinePoolList{}, ClassList: &computev1alpha1.MachineClassList{}},
+		Cached:  []client.Object{&storagev1alpha1.Volume{}, &networkingv1alpha1.NetworkInterface{}},
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -70,21 +72,6 @@ type service struct {
 	sweepers []Sweeper
 }
 
-// WatchTypes maps the core's watch event types to a kind's proto enum.
-type WatchTypes[E any] struct{ Added, Modified, Deleted, Bookmark E }
-
-func (w WatchTypes[E]) of(t EventType) E {
-	switch t {
-	case Added:
-		return w.Added
-	case Modified:
-		return w.Modified
-	case Deleted:
-		return w.Deleted
-	}
-	return w.Bookmark
-}
-
 // Filter is what every IRI list and watch filter has.
 type Filter interface {
 	GetId() string
@@ -108,15 +95,26 @@ func (s *Store[O, T]) ListEventsFiltered(ctx context.Context, f EventsFilter) ([
 	return s.ListEvents(ctx, EventFilter{ID: f.GetId(), Selector: f.GetLabelSelector(), From: f.GetEventsFromTime(), To: f.GetEventsToTime()})
 }
 
-// ServeWatch serves one IRI Watch RPC: mk builds the kind's event from a
-// sequence number, the kind's event type and the object (nil for
-// bookmarks), send sends it.
-func ServeWatch[O client.Object, T remote.Object, E, W any](s *Store[O, T], ctx context.Context, f Filter, initial bool, types WatchTypes[W],
-	mk func(seq uint64, typ W, obj T) *E, send func(*E) error) error {
+// ServeWatch serves one IRI Watch RPC of any kind: the kinds' watch events
+// all have the fields type, object and sequence, and the core's EventType
+// values are the IRI WatchEventType numbers (ADDED 1 ... BOOKMARK 4).
+func ServeWatch[O client.Object, T remote.Object, E any, PE interface {
+	*E
+	proto.Message
+}](s *Store[O, T], f Filter, initial bool, stream grpc.ServerStreamingServer[E]) error {
+	fields := PE(new(E)).ProtoReflect().Descriptor().Fields()
+	typ, object, sequence := fields.ByName("type"), fields.ByName("object"), fields.ByName("sequence")
 	var seq uint64
-	return s.Hub.Watch(ctx, f.GetId(), f.GetLabelSelector(), initial, func(t EventType, obj T) error {
+	return s.Hub.Watch(stream.Context(), f.GetId(), f.GetLabelSelector(), initial, func(t EventType, obj T) error {
 		seq++
-		return send(mk(seq, types.of(t), obj))
+		ev := PE(new(E))
+		m := ev.ProtoReflect()
+		m.Set(typ, protoreflect.ValueOfEnum(protoreflect.EnumNumber(t)))
+		m.Set(sequence, protoreflect.ValueOfUint64(seq))
+		if o, ok := any(obj).(proto.Message); ok && t != Bookmark {
+			m.Set(object, protoreflect.ValueOfMessage(o.ProtoReflect()))
+		}
+		return stream.Send((*E)(ev))
 	})
 }
 

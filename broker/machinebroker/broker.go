@@ -9,7 +9,6 @@ import (
 	"github.com/ironfed/ironfed/broker/common"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
-	"github.com/ironfed/ironfed/federation/api/conditions"
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
@@ -33,12 +32,8 @@ var _ machinev1alpha1.MachineRuntimeServer = (*Broker)(nil)
 func Spec() common.Spec[*computev1alpha1.Machine, *machinev1alpha1.Machine] {
 	return common.Spec[*computev1alpha1.Machine, *machinev1alpha1.Machine]{
 		Name: Name, Kind: labels.Machine,
-		Adapter: common.Adapter[*computev1alpha1.Machine, *machinev1alpha1.Machine]{List: &computev1alpha1.MachineList{}, ToIRI: toIRI, Subs: subsOf, SecretRefs: secretRefs},
-		Classes: common.ClassSource{Type: commonv1alpha1.ClassTypeMachineClass,
-			PoolList: &computev1alpha1.MachinePoolList{}, Pool: pool,
-			ClassList: &computev1alpha1.MachineClassList{}, Capabilities: func(o client.Object) commonv1alpha1.ResourceList {
-				return o.(*computev1alpha1.MachineClass).Capabilities
-			}},
+		Adapter:  common.Adapter[*computev1alpha1.Machine, *machinev1alpha1.Machine]{List: &computev1alpha1.MachineList{}, ToIRI: toIRI, Subs: subsOf, SecretRefs: secretRefs},
+		Classes:  common.ClassSource{Type: commonv1alpha1.ClassTypeMachineClass, PoolList: &computev1alpha1.MachinePoolList{}, ClassList: &computev1alpha1.MachineClassList{}},
 		Cached:   []client.Object{&storagev1alpha1.Volume{}, &networkingv1alpha1.NetworkInterface{}},
 		Register: func(g *grpc.Server, s *store) { machinev1alpha1.RegisterMachineRuntimeServer(g, &Broker{store: s}) },
 	}
@@ -46,9 +41,3 @@ func Spec() common.Spec[*computev1alpha1.Machine, *machinev1alpha1.Machine] {
 
 // Run serves the machine broker until ctx ends.
 var Run = common.RunOf(Spec)
-
-func pool(o client.Object) common.PoolInfo {
-	p := o.(*computev1alpha1.MachinePool)
-	ready := conditions.IsTrue(p.Status.Conditions, conditions.MachinePool, commonv1alpha1.ConditionTypeReady)
-	return common.PoolInfo{Ready: ready, Capacity: p.Status.Capacity, Offered: p.Status.AvailableMachineClasses}
-}

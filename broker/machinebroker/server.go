@@ -111,16 +111,8 @@ func (b *Broker) Exec(context.Context, *machinev1alpha1.ExecRequest) (*machinev1
 	return nil, errUnimplemented("Exec: the machine broker does not forward consoles yet")
 }
 
-var watchTypes = common.WatchTypes[machinev1alpha1.WatchEventType]{
-	Added: machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_ADDED, Modified: machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_MODIFIED,
-	Deleted: machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_DELETED, Bookmark: machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_BOOKMARK,
-}
-
 func (b *Broker) WatchMachines(req *machinev1alpha1.WatchMachinesRequest, stream grpc.ServerStreamingServer[machinev1alpha1.WatchMachinesEvent]) error {
-	return common.ServeWatch(b.store, stream.Context(), req.GetFilter(), req.GetSendInitialList(), watchTypes,
-		func(seq uint64, typ machinev1alpha1.WatchEventType, obj *machinev1alpha1.Machine) *machinev1alpha1.WatchMachinesEvent {
-			return &machinev1alpha1.WatchMachinesEvent{Sequence: seq, Type: typ, Object: obj}
-		}, stream.Send)
+	return common.ServeWatch(b.store, req.GetFilter(), req.GetSendInitialList(), stream)
 }
 
 func validateSpec(spec *machinev1alpha1.MachineSpec) error {

@@ -4,11 +4,9 @@ package volumebroker
 
 import (
 	"google.golang.org/grpc"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/broker/common"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
-	"github.com/ironfed/ironfed/federation/api/conditions"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
@@ -32,21 +30,11 @@ var _ volumev1alpha1.VolumeRuntimeServer = (*Broker)(nil)
 func Spec() common.Spec[*storagev1alpha1.Volume, *volumev1alpha1.Volume] {
 	return common.Spec[*storagev1alpha1.Volume, *volumev1alpha1.Volume]{
 		Name: Name, Kind: labels.Volume, AllSecrets: true,
-		Adapter: common.Adapter[*storagev1alpha1.Volume, *volumev1alpha1.Volume]{List: &storagev1alpha1.VolumeList{}, ToIRI: toIRI, Subs: subsOf, SecretRefs: secretRefs},
-		Classes: common.ClassSource{Type: commonv1alpha1.ClassTypeVolumeClass,
-			PoolList: &storagev1alpha1.VolumePoolList{}, Pool: pool,
-			ClassList: &storagev1alpha1.VolumeClassList{}, Capabilities: func(o client.Object) commonv1alpha1.ResourceList {
-				return o.(*storagev1alpha1.VolumeClass).Capabilities
-			}},
+		Adapter:  common.Adapter[*storagev1alpha1.Volume, *volumev1alpha1.Volume]{List: &storagev1alpha1.VolumeList{}, ToIRI: toIRI, Subs: subsOf, SecretRefs: secretRefs},
+		Classes:  common.ClassSource{Type: commonv1alpha1.ClassTypeVolumeClass, PoolList: &storagev1alpha1.VolumePoolList{}, ClassList: &storagev1alpha1.VolumeClassList{}},
 		Register: func(g *grpc.Server, s *store) { volumev1alpha1.RegisterVolumeRuntimeServer(g, &Broker{store: s}) },
 	}
 }
 
 // Run serves the volume broker until ctx ends.
 var Run = common.RunOf(Spec)
-
-func pool(o client.Object) common.PoolInfo {
-	p := o.(*storagev1alpha1.VolumePool)
-	ready := conditions.IsTrue(p.Status.Conditions, conditions.VolumePool, commonv1alpha1.ConditionTypeReady)
-	return common.PoolInfo{Ready: ready, Capacity: p.Status.Capacity, Offered: p.Status.AvailableVolumeClasses}
-}

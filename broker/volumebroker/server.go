@@ -123,16 +123,8 @@ func (b *Broker) Status(ctx context.Context, _ *volumev1alpha1.StatusRequest) (*
 	return resp, err
 }
 
-var watchTypes = common.WatchTypes[volumev1alpha1.WatchEventType]{
-	Added: volumev1alpha1.WatchEventType_VOLUME_WATCH_EVENT_ADDED, Modified: volumev1alpha1.WatchEventType_VOLUME_WATCH_EVENT_MODIFIED,
-	Deleted: volumev1alpha1.WatchEventType_VOLUME_WATCH_EVENT_DELETED, Bookmark: volumev1alpha1.WatchEventType_VOLUME_WATCH_EVENT_BOOKMARK,
-}
-
 func (b *Broker) WatchVolumes(req *volumev1alpha1.WatchVolumesRequest, stream grpc.ServerStreamingServer[volumev1alpha1.WatchVolumesEvent]) error {
-	return common.ServeWatch(b.store, stream.Context(), req.GetFilter(), req.GetSendInitialList(), watchTypes,
-		func(seq uint64, typ volumev1alpha1.WatchEventType, obj *volumev1alpha1.Volume) *volumev1alpha1.WatchVolumesEvent {
-			return &volumev1alpha1.WatchVolumesEvent{Sequence: seq, Type: typ, Object: obj}
-		}, stream.Send)
+	return common.ServeWatch(b.store, req.GetFilter(), req.GetSendInitialList(), stream)
 }
 
 // Snapshots are not brokered yet: there are none to list or delete, and
