@@ -31,19 +31,13 @@ import (
 func init() { ctrllog.SetLogger(logr.Discard()) }
 
 func seed(ctx context.Context, kube client.Client) error {
-	if err := kube.Create(ctx, &storagev1alpha1.VolumeClass{
-		ObjectMeta:   metav1.ObjectMeta{Name: "fast"},
-		Capabilities: commonv1alpha1.ResourceList{commonv1alpha1.ResourceTPS: resource.MustParse("100Mi"), commonv1alpha1.ResourceIOPS: resource.MustParse("1000")},
-	}); err != nil {
-		return err
-	}
 	p := &storagev1alpha1.VolumePool{ObjectMeta: metav1.ObjectMeta{Name: "vpool"}}
-	if err := kube.Create(ctx, p); err != nil {
-		return err
-	}
 	p.Status.Conditions = []storagev1alpha1.VolumePoolCondition{{Type: "Ready", Status: corev1.ConditionTrue, Reason: "Test", Message: "seeded"}}
 	p.Status.Capacity = commonv1alpha1.ResourceList{commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeVolumeClass, "fast"): resource.MustParse("100Gi")}
-	return kube.Status().Update(ctx, p)
+	return brokertest.SeedPool(ctx, kube, &storagev1alpha1.VolumeClass{
+		ObjectMeta:   metav1.ObjectMeta{Name: "fast"},
+		Capabilities: commonv1alpha1.ResourceList{commonv1alpha1.ResourceTPS: resource.MustParse("100Mi"), commonv1alpha1.ResourceIOPS: resource.MustParse("1000")},
+	}, p)
 }
 
 func TestVolumeBroker(t *testing.T) {

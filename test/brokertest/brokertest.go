@@ -107,3 +107,17 @@ func Start(t testing.TB, kind string, run common.RunFunc, seed func(ctx context.
 	})
 	return &Env{Cluster: c, Kube: kube, Socket: opts.Address, Conn: conn}
 }
+
+// SeedPool creates class and pool downstream, then writes the status the
+// pool was given (a create drops it): a Ready pool offering the class.
+func SeedPool(ctx context.Context, kube client.Client, class, pool client.Object) error {
+	if err := kube.Create(ctx, class); err != nil {
+		return err
+	}
+	withStatus := pool.DeepCopyObject().(client.Object)
+	if err := kube.Create(ctx, pool); err != nil {
+		return err
+	}
+	withStatus.SetResourceVersion(pool.GetResourceVersion())
+	return kube.Status().Update(ctx, withStatus)
+}
