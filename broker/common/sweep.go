@@ -21,8 +21,13 @@ var incompleteSwept = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Incomplete downstream objects (left over by a create that crashed before setting broker.ironfed.dev/created) deleted by the sweeper.",
 }, []string{"broker", "kind"})
 
+var sweepRounds = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "ironfed_broker_incomplete_sweeps_total",
+	Help: "Rounds of the sweeper of incomplete objects (on the leader).",
+}, []string{"broker"})
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(incompleteSwept)
+	ctrlmetrics.Registry.MustRegister(incompleteSwept, sweepRounds)
 }
 
 // Sweeper removes the incomplete leftovers of crashed creates of one kind.
@@ -205,5 +210,6 @@ func (r RunOptions) sweepLoop(ctx context.Context, sweepers []Sweeper) {
 				r.Log.Error(err, "Sweeping incomplete objects failed; retrying next interval")
 			}
 		}
+		sweepRounds.WithLabelValues(r.Name).Inc()
 	}
 }
