@@ -151,6 +151,7 @@ func itemOf(l client.ObjectList) client.Object {
 // d.Client).
 func StartStore[O client.Object, T remote.Object](ctx context.Context, spec Spec[O, T], opts Options, d DownstreamOptions) (*Store[O, T], error) {
 	d.Broker, d.Namespace = spec.Name, opts.Namespace
+	d.Breaker, d.WriteTimeout, d.RequestTimeout = opts.Breaker, opts.WriteTimeout, opts.KubeAPITimeout
 	d.Objects, d.AllSecrets = spec.objects(), spec.AllSecrets
 	down, err := NewDownstream(&rest.Config{}, d)
 	if err != nil {
