@@ -5,32 +5,21 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/ironfed/ironfed/broker/common"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
+	"github.com/ironfed/ironfed/test/brokertest/fakestore"
 )
 
 // The fast tier: the bucket broker over a fake client, no cluster.
 
 func fakeBroker(t *testing.T, objs ...client.Object) *Broker {
-	t.Helper()
-	c := fake.NewClientBuilder().WithScheme(common.NewScheme()).WithObjects(objs...).
-		WithStatusSubresource(&storagev1alpha1.Bucket{}, &storagev1alpha1.BucketPool{}).Build()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	opts := common.DefaultOptions("bucket")
-	opts.Namespace = "brokered"
-	s, err := common.StartStore(ctx, Spec(), opts, common.DownstreamOptions{Client: c, Log: logr.Discard()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := fakestore.Start(t, Spec(), "bucket", nil, objs...)
 	return &Broker{store: s}
 }
 

@@ -6,40 +6,25 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/ironfed/ironfed/broker/common"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
-	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
+	"github.com/ironfed/ironfed/test/brokertest/fakestore"
 )
 
 // The fast tier: the machine broker over a fake client, no cluster.
 
-const ns = "brokered"
+const ns = fakestore.Namespace
 
 func fakeBroker(t *testing.T, mutate func(*common.Options), objs ...client.Object) (*Broker, client.WithWatch) {
-	t.Helper()
-	c := fake.NewClientBuilder().WithScheme(common.NewScheme()).WithObjects(objs...).
-		WithStatusSubresource(&computev1alpha1.Machine{}, &storagev1alpha1.Volume{}, &computev1alpha1.MachinePool{}).Build()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	opts := common.DefaultOptions("machine")
-	opts.Namespace = ns
-	if mutate != nil {
-		mutate(&opts)
-	}
-	s, err := common.StartStore(ctx, Spec(), opts, common.DownstreamOptions{Client: c, Log: logr.Discard()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := fakestore.Start(t, Spec(), "machine", mutate, objs...)
 	return &Broker{store: s}, c
 }
 

@@ -5,33 +5,22 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/go-logr/logr"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/ironfed/ironfed/broker/common"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
+	"github.com/ironfed/ironfed/test/brokertest/fakestore"
 )
 
 // The fast tier: the volume broker over a fake client, no cluster.
 
 func fakeBroker(t *testing.T, objs ...client.Object) (*Broker, client.Client) {
-	t.Helper()
-	c := fake.NewClientBuilder().WithScheme(common.NewScheme()).WithObjects(objs...).
-		WithStatusSubresource(&storagev1alpha1.Volume{}, &storagev1alpha1.VolumePool{}).Build()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	opts := common.DefaultOptions("volume")
-	opts.Namespace = "brokered"
-	s, err := common.StartStore(ctx, Spec(), opts, common.DownstreamOptions{Client: c, Log: logr.Discard()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := fakestore.Start(t, Spec(), "volume", nil, objs...)
 	return &Broker{store: s}, c
 }
 
