@@ -26,7 +26,8 @@ import (
 	"github.com/ironfed/ironfed/test/brokertest"
 )
 
-const sweepGrace = 3 * time.Second
+// sweepGrace costs no wall time: the test moves the injected clock.
+const sweepGrace = 10 * time.Second
 
 // leftover creates, as admin, what a create that crashed before the
 // created label leaves behind: a Machine (managed-by broker) referencing a
@@ -102,7 +103,7 @@ func TestSweepIncomplete(t *testing.T) {
 		o.Clock = clk
 		o.IncompleteSweepInterval = 200 * time.Millisecond
 		o.IncompleteGracePeriod = sweepGrace
-		o.WriteTimeout = 2 * time.Second
+		o.WriteTimeout = 5 * time.Second
 	})
 	ctx := ctxT(t)
 	before := sweptMetric(t)

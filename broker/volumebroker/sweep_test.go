@@ -31,7 +31,7 @@ func TestSweepIncomplete(t *testing.T) {
 	clk := clocktesting.NewFakePassiveClock(time.Now())
 	e := brokertest.Start(t, "volume", volumebroker.Run, seed, func(o *common.Options) {
 		o.PoolName, o.Clock = "vpool", clk
-		o.IncompleteSweepInterval, o.IncompleteGracePeriod, o.WriteTimeout = 200*time.Millisecond, 3*time.Second, 2*time.Second
+		o.IncompleteSweepInterval, o.IncompleteGracePeriod, o.WriteTimeout = 200*time.Millisecond, 10*time.Second, 5*time.Second // the grace costs no wall time: the test moves the clock
 	})
 	v := volumev1alpha1.NewVolumeRuntimeClient(e.Conn)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -60,7 +60,7 @@ func TestSweepIncomplete(t *testing.T) {
 	if err := e.Kube.Create(ctx, sec); err != nil {
 		t.Fatal(err)
 	}
-	clk.SetTime(dv.CreationTimestamp.Add(2 * time.Second)) // younger than the grace period (3s)
+	clk.SetTime(dv.CreationTimestamp.Add(9 * time.Second)) // younger than the grace period (10s)
 	brokertest.SweepRounds(t, volumebroker.Name, 3)
 	for _, o := range []client.Object{&storagev1alpha1.Volume{}, &corev1.Secret{}} {
 		name := id
@@ -71,7 +71,7 @@ func TestSweepIncomplete(t *testing.T) {
 			t.Fatalf("%T %s swept before the grace period: %v", o, name, err)
 		}
 	}
-	clk.SetTime(time.Now().Add(4 * time.Second))
+	clk.SetTime(time.Now().Add(11 * time.Second))
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		errV := e.Kube.Get(ctx, client.ObjectKey{Namespace: brokertest.Namespace, Name: id}, &storagev1alpha1.Volume{})
