@@ -31,23 +31,20 @@ import (
 func init() { ctrllog.SetLogger(logr.Discard()) }
 
 func seed(ctx context.Context, kube client.Client) error {
-	if err := kube.Create(ctx, &storagev1alpha1.BucketClass{
-		ObjectMeta:   metav1.ObjectMeta{Name: "standard"},
-		Capabilities: commonv1alpha1.ResourceList{commonv1alpha1.ResourceTPS: resource.MustParse("10Mi"), commonv1alpha1.ResourceIOPS: resource.MustParse("100")},
-	}); err != nil {
-		return err
-	}
 	p := &storagev1alpha1.BucketPool{ObjectMeta: metav1.ObjectMeta{Name: "bpool"}}
-	if err := kube.Create(ctx, p); err != nil {
-		return err
-	}
 	p.Status.Conditions = []storagev1alpha1.BucketPoolCondition{{Type: "Ready", Status: corev1.ConditionTrue, Reason: "Test", Message: "seeded"}}
 	p.Status.AvailableBucketClasses = []corev1.LocalObjectReference{{Name: "standard"}}
 	p.Status.Capacity = commonv1alpha1.ResourceList{commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeBucketClass, "standard"): resource.MustParse("100")}
-	return kube.Status().Update(ctx, p)
+	return brokertest.SeedPool(ctx, kube, &storagev1alpha1.BucketClass{
+		ObjectMeta:   metav1.ObjectMeta{Name: "standard"},
+		Capabilities: commonv1alpha1.ResourceList{commonv1alpha1.ResourceTPS: resource.MustParse("10Mi"), commonv1alpha1.ResourceIOPS: resource.MustParse("100")},
+	}, p)
 }
 
 func TestBucketBroker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	health, metrics := freeAddr(t), freeAddr(t)
 	e := brokertest.Start(t, "bucket", bucketbroker.Run, seed, func(o *common.Options) {
 		o.PoolName = "bpool"
@@ -176,6 +173,9 @@ func freeAddr(t *testing.T) string {
 // controller-manager and bucketpoollet (over a memory provider) serving the
 // downstream pool, so buckets really become Available.
 func TestBucketConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := brokertest.Start(t, "bucket", bucketbroker.Run, seed, func(o *common.Options) { o.PoolName = "bpool" })
 	brokertest.RunDownstream(t, e.Cluster.Config, "bucket", "bpool", memory.DefaultConfig())
 	report := conformance.RunTests(t, conformance.Config{BucketEndpoint: "unix://" + e.Socket, Focus: `^bucket/`, WaitTimeout: 30 * time.Second})

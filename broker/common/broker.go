@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/go-logr/logr"
 	lru "github.com/hashicorp/golang-lru/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/iri/remote"
 )
@@ -34,28 +39,79 @@ type Broker struct {
 	Namespace string
 	D         *Downstream
 	Log       logr.Logger
+	// Opts are the broker's options (pool pinning, downstream name, ...).
+	Opts Options
+}
+
+// DownstreamName names the downstream cluster in what is reported up.
+func (b *Broker) DownstreamName() string {
+	if b.Opts.DownstreamName != "" {
+		return b.Opts.DownstreamName
+	}
+	return b.D.Host
+}
+
+// PoolRef is the pool every object is pinned to (--<kind>-pool-name), or nil.
+func (b *Broker) PoolRef() *commonv1alpha1.LocalObjectReference {
+	if b.Opts.PoolName == "" {
+		return nil
+	}
+	return &commonv1alpha1.LocalObjectReference{Name: b.Opts.PoolName}
+}
+
+// PoolSelector is the pool selector of every object (--<kind>-pool-selector), or nil.
+func (b *Broker) PoolSelector() map[string]string {
+	if len(b.Opts.PoolSelector) == 0 {
+		return nil
+	}
+	return b.Opts.PoolSelector
 }
 
 // Adapter tells the generic Store about one downstream kind O and its IRI
 // type T.
 type Adapter[O client.Object, T remote.Object] struct {
-	// New returns an empty O.
-	New func() O
-	// NewList returns an empty list of O.
-	NewList func() client.ObjectList
-	// Items returns the items of a list from NewList.
-	Items func(client.ObjectList) []O
+	// List is an empty list of O (e.g. &MachineList{}): the prototype of
+	// NewList; New and Items follow from it.
+	List client.ObjectList
 	// ToIRI converts a cached downstream object (which it must not modify).
-	ToIRI func(O) (T, error)
+	// A referenced Secret that is not cached yet is ErrIncomplete with the
+	// rest converted (see Broker.SecretData).
+	ToIRI func(*Broker, O) (T, error)
 	// Subs lists the sub-objects of a cached object (name and namespace
 	// set), deleted explicitly after it; owner references are the backstop.
 	Subs func(O) []client.Object
-	// SecretRefs names the Secrets of the object's namespace whose data ToIRI reads (access
-	// Secrets written downstream), if any: when one appears or changes the object is converted
-	// again and sent to watchers, since the Secret may arrive after the object's last event.
+	// SecretRefs names the Secrets of the object's namespace whose data ToIRI reads: when one
+	// appears or changes the object is converted again and sent to watchers, since the Secret
+	// may arrive after the object's last event.
 	SecretRefs func(O) []string
-	// APIVersion and Kind of O, for owner references.
+	// APIVersion and Kind of O, for owner references and messages; NewStore
+	// fills them from the scheme.
 	APIVersion, Kind string
+	// Classes reads the kind's pools and classes (set by Serve from the Spec).
+	Classes ClassSource
+}
+
+// New returns an empty O.
+func (a Adapter[O, T]) New() O {
+	return reflect.New(reflect.TypeFor[O]().Elem()).Interface().(O)
+}
+
+// NewList returns an empty list of O.
+func (a Adapter[O, T]) NewList() client.ObjectList {
+	return a.List.DeepCopyObject().(client.ObjectList)
+}
+
+// Items returns pointers to the items of a list from NewList (no copies).
+func (a Adapter[O, T]) Items(l client.ObjectList) []O {
+	objs, err := meta.ExtractList(l)
+	if err != nil {
+		panic(fmt.Sprintf("list %T has no items: %v", l, err)) // a programming error in the Spec
+	}
+	out := make([]O, len(objs))
+	for i, o := range objs {
+		out[i] = o.(O)
+	}
+	return out
 }
 
 // Store is the generic core of a broker kind: cached reads, idempotent
@@ -69,6 +125,9 @@ type Store[O client.Object, T remote.Object] struct {
 	conv   *lru.Cache[string, T]      // uid/resourceVersion -> converted object
 	Hub    *Hub[O, T]
 
+	// Clock tells the sweeper the time (tests inject a fake one).
+	Clock clock.PassiveClock
+
 	// inflight holds the ids this process is creating: never swept.
 	inflightMu sync.Mutex
 	inflight   map[string]struct{}
@@ -77,8 +136,17 @@ type Store[O client.Object, T remote.Object] struct {
 // NewStore builds a Store; conversionCacheSize bounds the cache of converted
 // objects (0 disables it).
 func NewStore[O client.Object, T remote.Object](b *Broker, a Adapter[O, T], opts Options) (*Store[O, T], error) {
-	s := &Store[O, T]{Broker: b, A: a}
-	var err error
+	gvk, err := apiutil.GVKForObject(a.New(), NewScheme())
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind == "" {
+		a.APIVersion, a.Kind = gvk.GroupVersion().String(), gvk.Kind
+	}
+	s := &Store[O, T]{Broker: b, A: a, Clock: opts.Clock}
+	if s.Clock == nil {
+		s.Clock = clock.RealClock{}
+	}
 	if s.recent, err = lru.New[string, string](4096); err != nil {
 		return nil, err
 	}
@@ -92,15 +160,6 @@ func NewStore[O client.Object, T remote.Object](b *Broker, a Adapter[O, T], opts
 		s.Hub.Buffer = opts.WatchBuffer
 	}
 	return s, nil
-}
-
-// Pointers returns pointers to the items of a typed list, for Adapter.Items.
-func Pointers[E any](items []E) []*E {
-	out := make([]*E, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
 }
 
 // Setup registers the field indexes and the watch handler; call it before
@@ -138,11 +197,38 @@ func (s *Store[O, T]) Setup(ctx context.Context) error {
 // object's status): the result is served but not memoised, so the next read retries.
 var ErrIncomplete = errors.New("conversion incomplete")
 
-// SecretData reads a Secret of namespace from the cache; ErrIncomplete when it is not there yet.
-func (b *Broker) SecretData(namespace, name string) (map[string][]byte, error) {
+// SecretData reads a Secret of the broker's namespace from the cache.
+//
+// The one rule for a referenced Secret that is not cached yet (the Secret
+// informer can lag the object's informer, e.g. after an outage): a read
+// converts the object without the Secret's bytes and returns ErrIncomplete,
+// so the result is served but not memoised, and the object is converted
+// again and re-sent to watchers when the Secret arrives (Adapter.SecretRefs
+// must name it). A write that needs the bytes uses SecretDataLive instead.
+func (b *Broker) SecretData(name string) (map[string][]byte, error) {
 	var s corev1.Secret
-	if err := b.D.Cache.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
-		return nil, fmt.Errorf("%w: secret %s/%s: %v", ErrIncomplete, namespace, name, err)
+	if err := b.D.Cache.Get(context.Background(), client.ObjectKey{Namespace: b.Namespace, Name: name}, &s); err != nil {
+		return nil, fmt.Errorf("%w: secret %s/%s: %v", ErrIncomplete, b.Namespace, name, err)
+	}
+	return s.Data, nil
+}
+
+// SecretDataLive reads a Secret from the cache or, when it is not cached
+// yet, from the downstream apiserver: for writes that must not lose its
+// bytes. A Secret that does not exist has no data.
+func (b *Broker) SecretDataLive(ctx context.Context, name string) (map[string][]byte, error) {
+	if data, err := b.SecretData(name); err == nil {
+		return data, nil
+	}
+	var s corev1.Secret
+	err := b.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+		return c.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, &s)
+	})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, b.D.ToStatus("read secret "+name, err)
 	}
 	return s.Data, nil
 }
@@ -156,7 +242,7 @@ func (s *Store[O, T]) Convert(o O) (T, error) {
 			return t, nil
 		}
 	}
-	t, err := s.A.ToIRI(o)
+	t, err := s.A.ToIRI(s.Broker, o)
 	if errors.Is(err, ErrIncomplete) {
 		return t, nil
 	}
@@ -214,15 +300,22 @@ func (s *Store[O, T]) List(ctx context.Context, id string, selector map[string]s
 		}
 		objs = []O{o}
 	} else {
+		// A selector on the poollet's UID label (how a poollet finds its
+		// object) is served from the UID index, not by decoding the labels
+		// of every cached object.
+		field := client.MatchingFields{IndexCreated: "true"}
+		if uid, ok := selector[labels.UIDLabel(s.Kind)]; ok {
+			field = client.MatchingFields{IndexUID: uid}
+		}
 		list := s.A.NewList()
-		if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingFields{IndexCreated: "true"}); err != nil {
+		if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace), field); err != nil {
 			return nil, s.D.ToStatus("list "+s.A.Kind, err)
 		}
 		objs = s.A.Items(list)
 	}
 	out := make([]T, 0, len(objs))
 	for _, o := range objs {
-		if !MatchesLabels(o, selector) {
+		if !IsCreated(o) || !MatchesLabels(o, selector) {
 			continue
 		}
 		t, err := s.Convert(o)

@@ -2,68 +2,212 @@ package common
 
 import (
 	"context"
-	"strconv"
+	"reflect"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// How long a write waits for the cache to show it (read-your-writes: an
-// IRI client that lists right after a create or update must see it).
-const (
-	cacheWaitTimeout  = 5 * time.Second
-	cacheWaitInterval = 2 * time.Millisecond
-)
+// cacheWaitTimeout bounds how long a write waits for the cache to show it
+// (read-your-writes: an IRI client that lists right after a create or update
+// must see it). It is a safety net: waiters are woken by informer events.
+const cacheWaitTimeout = 5 * time.Second
 
-// newerOrSame says whether resourceVersion got is at least want. Resource
-// versions are opaque in general but etcd's are increasing integers; if
-// they are not, only equality counts.
-func newerOrSame(got, want string) bool {
-	if got == want {
-		return true
+// waitKey names one object of one Go type.
+type waitKey struct {
+	typ             reflect.Type
+	namespace, name string
+}
+
+func keyOf(o client.Object) waitKey {
+	return waitKey{typ: reflect.TypeOf(o), namespace: o.GetNamespace(), name: o.GetName()}
+}
+
+// cacheWaiter waits for one key: at resourceVersion rv, or gone.
+type cacheWaiter struct {
+	rv   string
+	gone bool
+	done chan struct{}
+	once sync.Once
+}
+
+func (w *cacheWaiter) wake() { w.once.Do(func() { close(w.done) }) }
+
+// waiters are per-key waiters woken by the informers' event handlers: an
+// object is cached at a written resourceVersion when an event carries it
+// (or moves on from it); it is gone on its delete event. Resource versions
+// are compared only for equality (they are opaque).
+type waiters struct {
+	mu      sync.Mutex
+	waiting atomic.Int64
+	m       map[waitKey][]*cacheWaiter
+	// seen remembers the resourceVersions events carried recently, for a
+	// write whose event arrives before its waiter is registered.
+	seen *lru.Cache[seenKey, struct{}]
+	// tracked are the types whose informers have the handler.
+	tracked sync.Map // reflect.Type -> struct{}
+}
+
+type seenKey struct {
+	waitKey
+	rv string
+}
+
+func newWaiters() *waiters {
+	seen, _ := lru.New[seenKey, struct{}](8192) // only fails for a size <= 0
+	return &waiters{m: map[waitKey][]*cacheWaiter{}, seen: seen}
+}
+
+// handler returns the event handler that wakes waiters of one informer.
+func (ws *waiters) handler() toolscache.ResourceEventHandler {
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if o, ok := obj.(client.Object); ok {
+				ws.observe(o, "")
+			}
+		},
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := oldObj.(client.Object)
+			n, ok2 := newObj.(client.Object)
+			if ok1 && ok2 {
+				ws.observe(n, o.GetResourceVersion())
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if o, ok := obj.(client.Object); ok {
+				ws.deleted(keyOf(o))
+			}
+		},
 	}
-	g, err1 := strconv.ParseUint(got, 10, 64)
-	w, err2 := strconv.ParseUint(want, 10, 64)
-	return err1 == nil && err2 == nil && g >= w
+}
+
+// observe notes that the cache holds o, which replaced the version prev
+// ("" for an add): waiters for o's or prev's version are done (prev was
+// cached and superseded), and so are gone-waiters once o is being deleted.
+func (ws *waiters) observe(o client.Object, prev string) {
+	k := keyOf(o)
+	ws.seen.Add(seenKey{k, o.GetResourceVersion()}, struct{}{})
+	if ws.waiting.Load() == 0 {
+		return
+	}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	deleting := o.GetDeletionTimestamp() != nil
+	for _, w := range ws.m[k] {
+		if w.gone && deleting || !w.gone && (w.rv == o.GetResourceVersion() || w.rv == prev) {
+			w.wake()
+		}
+	}
+}
+
+// deleted wakes every waiter of k: nothing it waits for can come later.
+func (ws *waiters) deleted(k waitKey) {
+	if ws.waiting.Load() == 0 {
+		return
+	}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for _, w := range ws.m[k] {
+		w.wake()
+	}
+}
+
+func (ws *waiters) add(k waitKey, w *cacheWaiter) func() {
+	ws.mu.Lock()
+	ws.m[k] = append(ws.m[k], w)
+	ws.waiting.Add(1)
+	ws.mu.Unlock()
+	return func() {
+		ws.mu.Lock()
+		defer ws.mu.Unlock()
+		list := ws.m[k]
+		for i, x := range list {
+			if x == w {
+				list = append(list[:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(ws.m, k)
+		} else {
+			ws.m[k] = list
+		}
+		ws.waiting.Add(-1)
+	}
+}
+
+// TrackWrites adds the waiters' handler to the informers of objs (every
+// type a write waits for); call it before the cache starts.
+func (d *Downstream) TrackWrites(ctx context.Context, objs ...client.Object) error {
+	for _, o := range objs {
+		t := reflect.TypeOf(o)
+		if _, dup := d.waiters.tracked.LoadOrStore(t, struct{}{}); dup {
+			continue
+		}
+		inf, err := d.Cache.GetInformer(ctx, o)
+		if err != nil {
+			return err
+		}
+		if _, err := inf.AddEventHandler(d.waiters.handler()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WaitCached waits until the cache holds obj's key at obj's resourceVersion
-// or later. It gives up silently after a few seconds: the write succeeded,
-// the cache is only late.
+// (or a version that replaced it). It gives up silently after
+// cacheWaitTimeout: the write succeeded, the cache is only late.
 func (b *Broker) WaitCached(ctx context.Context, obj client.Object) {
 	rv := obj.GetResourceVersion()
 	if rv == "" {
 		return
 	}
-	key := client.ObjectKeyFromObject(obj)
+	k := keyOf(obj)
+	w := &cacheWaiter{rv: rv, done: make(chan struct{})}
+	defer b.D.waiters.add(k, w)()
+	if b.D.waiters.seen.Contains(seenKey{k, rv}) {
+		return
+	}
 	cur := obj.DeepCopyObject().(client.Object)
-	b.waitCache(ctx, func() bool {
-		return b.D.Cache.Get(ctx, key, cur) == nil && newerOrSame(cur.GetResourceVersion(), rv)
-	})
+	if b.D.Cache.Get(ctx, client.ObjectKeyFromObject(obj), cur) == nil && cur.GetResourceVersion() == rv {
+		return
+	}
+	b.wait(ctx, w, k)
 }
 
 // WaitGone waits until the cache no longer holds obj's key (or shows it
 // being deleted).
 func (b *Broker) WaitGone(ctx context.Context, obj client.Object) {
-	key := client.ObjectKeyFromObject(obj)
+	k := keyOf(obj)
+	w := &cacheWaiter{gone: true, done: make(chan struct{})}
+	defer b.D.waiters.add(k, w)()
 	cur := obj.DeepCopyObject().(client.Object)
-	b.waitCache(ctx, func() bool {
-		err := b.D.Cache.Get(ctx, key, cur)
-		return client.IgnoreNotFound(err) == nil && (err != nil || cur.GetDeletionTimestamp() != nil)
-	})
+	err := b.D.Cache.Get(ctx, client.ObjectKeyFromObject(obj), cur)
+	if client.IgnoreNotFound(err) == nil && (err != nil || cur.GetDeletionTimestamp() != nil) {
+		return
+	}
+	b.wait(ctx, w, k)
 }
 
-func (b *Broker) waitCache(ctx context.Context, done func() bool) {
-	ctx, cancel := context.WithTimeout(ctx, cacheWaitTimeout)
-	defer cancel()
-	t := time.NewTicker(cacheWaitInterval)
+func (b *Broker) wait(ctx context.Context, w *cacheWaiter, k waitKey) {
+	if _, ok := b.D.waiters.tracked.Load(k.typ); !ok {
+		b.Log.V(1).Info("No informer events for this type; not waiting for the cache", "type", k.typ.String())
+		return
+	}
+	t := time.NewTimer(cacheWaitTimeout)
 	defer t.Stop()
-	for !done() {
-		select {
-		case <-ctx.Done():
-			b.Log.V(1).Info("The downstream cache did not show a write in time; reads may lag")
-			return
-		case <-t.C:
-		}
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+	case <-t.C:
+		b.Log.V(1).Info("The downstream cache did not show a write in time; reads may lag", "name", k.name, "type", k.typ.String())
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -48,6 +51,12 @@ type Downstream struct {
 	reach         *reachability
 
 	ok, failed, rejected, stale prometheus.Counter
+	// waiters wake writes waiting for the cache to show them.
+	waiters *waiters
+	// leading is true while this replica may write (always without leader
+	// election); standby is the message writes get otherwise.
+	leading atomic.Bool
+	standby string
 }
 
 var (
@@ -105,12 +114,22 @@ type DownstreamOptions struct {
 	// UnreachableThreshold is how long probes must fail before the
 	// downstream counts as unreachable (default 15s).
 	UnreachableThreshold time.Duration
+	// RequestTimeout bounds every request of the write client (0: none).
+	RequestTimeout time.Duration
+	// Client, when set, replaces the apiserver (cfg is then ignored): writes
+	// go to it and the cache is fed by its List and Watch. The fast tests
+	// use controller-runtime's fake client; nothing probes it.
+	Client client.WithWatch
 }
 
 // NewDownstream builds the cache and breaker-protected client. Call
 // Cache.Start before use.
 func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	scheme := NewScheme()
+	var copts cache.Options
+	if o.Client != nil {
+		cfg, copts = clientBacked(o.Client, scheme)
+	}
 	host := cfg.Host
 	if u, err := url.Parse(cfg.Host); err == nil && u.Host != "" {
 		host = u.Host
@@ -127,19 +146,22 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 		}
 	}
 	noCopy := true
-	c, err := cache.New(cfg, cache.Options{
-		Scheme:                       scheme,
-		DefaultNamespaces:            map[string]cache.Config{o.Namespace: {}},
-		ByObject:                     byObject,
-		DefaultUnsafeDisableDeepCopy: &noCopy,
-		SyncPeriod:                   o.SyncPeriod,
-	})
+	copts.Scheme = scheme
+	copts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
+	copts.ByObject = byObject
+	copts.DefaultUnsafeDisableDeepCopy = &noCopy
+	copts.SyncPeriod = o.SyncPeriod
+	c, err := cache.New(cfg, copts)
 	if err != nil {
 		return nil, fmt.Errorf("downstream cache: %w", err)
 	}
-	cl, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, fmt.Errorf("downstream client: %w", err)
+	var cl client.Client = o.Client
+	if cl == nil {
+		wcfg := rest.CopyConfig(cfg)
+		wcfg.Timeout = o.RequestTimeout
+		if cl, err = client.New(wcfg, client.Options{Scheme: scheme}); err != nil {
+			return nil, fmt.Errorf("downstream client: %w", err)
+		}
 	}
 	b := o.Breaker
 	if b.ConsecutiveFailures == 0 {
@@ -151,7 +173,8 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	if b.HalfOpenRequests == 0 {
 		b.HalfOpenRequests = 1
 	}
-	d := &Downstream{Host: host, Cache: c, client: cl, timeout: o.WriteTimeout}
+	d := &Downstream{Host: host, Cache: c, client: cl, timeout: o.WriteTimeout, waiters: newWaiters()}
+	d.leading.Store(true) // Run clears it when it elects a leader
 	if d.timeout == 0 {
 		d.timeout = 15 * time.Second
 	}
@@ -188,7 +211,11 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 }
 
 // Write runs one downstream write through the breaker, with a timeout.
+// On a standby replica it fails with Unavailable without calling fn.
 func (d *Downstream) Write(ctx context.Context, fn func(ctx context.Context, c client.Client) error) error {
+	if !d.leading.Load() {
+		return status.Error(codes.Unavailable, d.standby)
+	}
 	_, err := d.breaker.Execute(func() (struct{}, error) {
 		ctx, cancel := context.WithTimeout(ctx, d.timeout)
 		defer cancel()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/utils/clock"
 )
 
 // Options are the flags every broker shares; the pool flags are per kind
@@ -37,6 +38,29 @@ type Options struct {
 	// IncompleteGracePeriod is the age an object without the created label
 	// must reach before it is swept; it must exceed the write timeout.
 	IncompleteGracePeriod time.Duration
+	// KubeAPITimeout bounds every request of the downstream write client
+	// (writes also have WriteTimeout; informer watches are long-lived and
+	// not bounded by it).
+	KubeAPITimeout time.Duration
+	LeaderElection
+	// Clock is the sweeper's clock (not a flag; tests inject a fake one).
+	Clock clock.PassiveClock
+}
+
+// LeaderElection configures the Lease that makes one replica the writer of
+// the namespace; the other replicas are warm standbys that serve reads.
+type LeaderElection struct {
+	LeaderElect bool
+	// LeaderElectResourceName and LeaderElectResourceNamespace name the
+	// Lease (default: the broker's name, e.g. machinebroker, in --namespace).
+	LeaderElectResourceName      string
+	LeaderElectResourceNamespace string
+	LeaderElectLeaseDuration     time.Duration
+	LeaderElectRenewDeadline     time.Duration
+	LeaderElectRetryPeriod       time.Duration
+	// LeaderElectNoRelease keeps the Lease when the context ends instead of
+	// handing it over at once (tests use it to simulate a crash).
+	LeaderElectNoRelease bool
 }
 
 // DefaultOptions returns the defaults of broker kind ("machine", "volume", "bucket").
@@ -57,6 +81,12 @@ func DefaultOptions(kind string) Options {
 		UnreachableThreshold:    15 * time.Second,
 		IncompleteSweepInterval: time.Minute,
 		IncompleteGracePeriod:   5 * time.Minute,
+		KubeAPITimeout:          30 * time.Second,
+		LeaderElection: LeaderElection{
+			LeaderElectLeaseDuration: 15 * time.Second,
+			LeaderElectRenewDeadline: 10 * time.Second,
+			LeaderElectRetryPeriod:   2 * time.Second,
+		},
 	}
 }
 
@@ -75,6 +105,10 @@ func (v modeValue) Type() string { return "octal" }
 
 // Validate checks option combinations.
 func (o *Options) Validate() error {
+	if o.LeaderElect && !(o.LeaderElectRetryPeriod > 0 && o.LeaderElectRetryPeriod < o.LeaderElectRenewDeadline && o.LeaderElectRenewDeadline < o.LeaderElectLeaseDuration) {
+		return fmt.Errorf("leader election needs 0 < --leader-elect-retry-period (%s) < --leader-elect-renew-deadline (%s) < --leader-elect-lease-duration (%s)",
+			o.LeaderElectRetryPeriod, o.LeaderElectRenewDeadline, o.LeaderElectLeaseDuration)
+	}
 	if o.IncompleteSweepInterval > 0 && o.IncompleteGracePeriod <= o.WriteTimeout {
 		return fmt.Errorf("--incomplete-grace-period (%s) must exceed --downstream-write-timeout (%s): a create in flight must never be swept",
 			o.IncompleteGracePeriod, o.WriteTimeout)
@@ -105,4 +139,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.DurationVar(&o.IncompleteSweepInterval, "incomplete-sweep-interval", o.IncompleteSweepInterval, "Interval at which objects left incomplete by a crashed create (no "+CreatedLabel+" label) are deleted; 0 disables the sweep.")
 	fs.DurationVar(&o.IncompleteGracePeriod, "incomplete-grace-period", o.IncompleteGracePeriod, "Age an incomplete object must reach before it is swept; must exceed --downstream-write-timeout.")
 	fs.IntVar(&o.WatchBuffer, "watch-buffer", o.WatchBuffer, "Events a watch stream may lag behind before it is dropped with ResourceExhausted.")
+	fs.DurationVar(&o.KubeAPITimeout, "kube-api-timeout", o.KubeAPITimeout, "Timeout of every request of the downstream write client (watches are not bounded by it).")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader through a Lease in the downstream namespace before writing; required when more than one replica runs. Standbys serve reads and are ready; their writes answer Unavailable.")
+	fs.StringVar(&o.LeaderElectResourceName, "leader-elect-resource-name", o.LeaderElectResourceName, "Name of the leader election Lease; empty: the broker's name ("+kind+"broker).")
+	fs.StringVar(&o.LeaderElectResourceNamespace, "leader-elect-resource-namespace", o.LeaderElectResourceNamespace, "Namespace of the leader election Lease; empty: --namespace.")
+	fs.DurationVar(&o.LeaderElectLeaseDuration, "leader-elect-lease-duration", o.LeaderElectLeaseDuration, "How long a standby waits before taking over an unrenewed leadership.")
+	fs.DurationVar(&o.LeaderElectRenewDeadline, "leader-elect-renew-deadline", o.LeaderElectRenewDeadline, "How long the leader retries renewing before giving up leadership.")
+	fs.DurationVar(&o.LeaderElectRetryPeriod, "leader-elect-retry-period", o.LeaderElectRetryPeriod, "How often to try acquiring or renewing leadership.")
 }

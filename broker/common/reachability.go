@@ -133,6 +133,9 @@ func (d *Downstream) setupProbe(cfg *rest.Config, o DownstreamOptions) error {
 
 // Probe requests the downstream's /readyz once and records the result.
 func (d *Downstream) Probe(ctx context.Context) error {
+	if d.prober == nil {
+		return nil // a client-backed downstream (tests): nothing to probe
+	}
 	timeout := min(d.probeInterval, 5*time.Second)
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -4,22 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/ironfed/ironfed/iri/remote"
 )
@@ -27,7 +28,10 @@ import (
 // RunOptions wire one broker kind into a process.
 type RunOptions struct {
 	Options
+	// Name is the broker's name: the default name of its Lease.
+	Name       string
 	Log        logr.Logger
+	Config     *rest.Config
 	Downstream *Downstream
 	// Setup registers indexes and handlers on the cache before it starts.
 	Setup func(ctx context.Context) error
@@ -36,21 +40,51 @@ type RunOptions struct {
 	// OnReady is called once the broker serves (tests use it).
 	OnReady func()
 	// Sweepers remove incomplete leftovers of crashed creates every
-	// IncompleteSweepInterval once the cache has synced.
+	// IncompleteSweepInterval once the cache has synced; only the leader.
 	Sweepers []Sweeper
 }
 
-// Run starts the cache, waits for it to sync, then serves the IRI socket,
-// /metrics, /healthz and /readyz until ctx ends, probing the downstream's
-// reachability meanwhile. The gRPC health service reports SERVING once the
-// cache has synced and while the downstream is reachable.
+// runnable is a manager.Runnable that says whether it needs leadership.
+type runnable struct {
+	fn     func(ctx context.Context) error
+	leader bool
+}
+
+func (r runnable) Start(ctx context.Context) error { return r.fn(ctx) }
+func (r runnable) NeedLeaderElection() bool        { return r.leader }
+
+// Run serves one broker kind until ctx ends, as runnables of a
+// controller-runtime manager (which serves /metrics, /healthz and /readyz):
+// the downstream cache, the reachability probes and the gRPC server run on
+// every replica, so a standby serves reads from its warm cache and is ready;
+// writes and the sweeper need the Lease (--leader-elect), and a standby
+// answers writes with Unavailable. The gRPC health service reports SERVING
+// once the cache has synced and while the downstream is reachable; /readyz
+// passes once the cache has synced.
 func Run(ctx context.Context, o RunOptions) error {
 	var ready atomic.Bool
+	mgr, err := ctrl.NewManager(o.Config, o.managerOptions())
+	if err != nil {
+		return fmt.Errorf("manager: %w", err)
+	}
 	if err := o.Setup(ctx); err != nil {
 		return err
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return o.Downstream.Cache.Start(ctx) })
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("downstream-cache", func(*http.Request) error {
+		if !ready.Load() {
+			return errors.New("downstream cache not synced")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	d := o.Downstream
+	d.leading.Store(!o.LeaderElect)
+	d.standby = fmt.Sprintf("%s is a standby replica: another replica holds the Lease %s/%s and makes the writes of this namespace; retry (the leader, or this replica once it takes over, serves it)",
+		o.Name, o.leaseNamespace(), o.leaseName())
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	// gRPC health is SERVING when synced and the downstream is reachable;
@@ -64,54 +98,12 @@ func Run(ctx context.Context, o RunOptions) error {
 			hs.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 		}
 	}
-	o.Downstream.OnReachableChange(func(r bool) {
+	d.OnReachableChange(func(r bool) {
 		healthMu.Lock()
 		defer healthMu.Unlock()
 		reachable = r
 		setHealth()
 	})
-	g.Go(func() error { o.Downstream.RunProbes(ctx); return nil })
-	for _, srv := range []struct {
-		addr string
-		mux  func() *http.ServeMux
-	}{
-		{o.MetricsBindAddress, func() *http.ServeMux {
-			m := http.NewServeMux()
-			m.Handle("/metrics", promhttp.HandlerFor(ctrlmetrics.Registry, promhttp.HandlerOpts{}))
-			return m
-		}},
-		{o.HealthProbeBindAddress, func() *http.ServeMux {
-			m := http.NewServeMux()
-			m.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-			m.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-				if !ready.Load() {
-					http.Error(w, "downstream cache not synced", http.StatusServiceUnavailable)
-					return
-				}
-				_, _ = w.Write([]byte("ok"))
-			})
-			return m
-		}},
-	} {
-		if srv.addr == "" || srv.addr == "0" {
-			continue
-		}
-		lis, err := net.Listen("tcp", srv.addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", srv.addr, err)
-		}
-		hsrv := &http.Server{Handler: srv.mux(), ReadHeaderTimeout: 10 * time.Second}
-		g.Go(func() error {
-			if err := hsrv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-ctx.Done()
-			return hsrv.Close()
-		})
-	}
 	if err := remote.RegisterMetrics(ctrlmetrics.Registry); err != nil {
 		return err
 	}
@@ -125,39 +117,95 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
-	g.Go(func() error {
-		if !o.Downstream.Cache.WaitForCacheSync(ctx) {
+	serve := func(ctx context.Context) error {
+		if !d.Cache.WaitForCacheSync(ctx) {
 			_ = server.Serve(ctx) // ctx is done: only cleans up the socket
-			return fmt.Errorf("downstream cache of %s did not sync", o.Downstream.Host)
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("downstream cache of %s did not sync", d.Host)
 		}
 		healthMu.Lock()
 		ready.Store(true)
 		setHealth()
 		healthMu.Unlock()
-		o.Log.Info("Downstream cache synced; serving", "downstream", o.Downstream.Host, "address", server.Path())
-		g.Go(func() error { o.sweepLoop(ctx, o.Sweepers); return nil })
+		o.Log.Info("Downstream cache synced; serving", "downstream", d.Host, "address", server.Path(), "leaderElection", o.LeaderElect)
 		if o.OnReady != nil {
 			o.OnReady()
 		}
 		return server.Serve(ctx)
-	})
-	return g.Wait()
+	}
+	lead := func(ctx context.Context) error {
+		d.leading.Store(true)
+		defer d.leading.Store(false)
+		if o.LeaderElect {
+			o.Log.Info("Leading: this replica makes the writes", "lease", o.leaseNamespace()+"/"+o.leaseName())
+		}
+		if d.Cache.WaitForCacheSync(ctx) {
+			o.sweepLoop(ctx, o.Sweepers)
+		}
+		<-ctx.Done()
+		return nil
+	}
+	for _, r := range []runnable{
+		{fn: d.Cache.Start},
+		{fn: func(ctx context.Context) error { d.RunProbes(ctx); return nil }},
+		{fn: serve},
+		{fn: lead, leader: true},
+	} {
+		if err := mgr.Add(r); err != nil {
+			return err
+		}
+	}
+	return mgr.Start(ctx)
 }
 
-// Service is one broker kind's IRI service over the downstream.
-type Service interface {
-	// Setup registers indexes and handlers before the cache starts.
-	Setup(ctx context.Context) error
-	// Register adds the IRI service to the gRPC server.
-	Register(*grpc.Server)
+func (o RunOptions) leaseName() string {
+	if o.LeaderElectResourceName != "" {
+		return o.LeaderElectResourceName
+	}
+	return o.Name
 }
 
-// ServeKind builds the downstream for broker name caching objects (plus the
-// broker's Secrets), builds the service with build and runs it until ctx
-// ends. onReady (may be nil) is called once it serves.
+func (o RunOptions) leaseNamespace() string {
+	if o.LeaderElectResourceNamespace != "" {
+		return o.LeaderElectResourceNamespace
+	}
+	return o.Namespace
+}
+
+// managerOptions: the manager's own cache and client are unused (the
+// Downstream has its own); its cache is limited to the broker's namespace.
+func (o RunOptions) managerOptions() manager.Options {
+	lease, renew, retry := o.LeaderElectLeaseDuration, o.LeaderElectRenewDeadline, o.LeaderElectRetryPeriod
+	off := func(addr string) string {
+		if addr == "" {
+			return "0" // empty disables, as before the manager served them
+		}
+		return addr
+	}
+	return manager.Options{
+		Scheme:                        NewScheme(),
+		Logger:                        o.Log,
+		Metrics:                       metricsserver.Options{BindAddress: off(o.MetricsBindAddress)},
+		HealthProbeBindAddress:        off(o.HealthProbeBindAddress),
+		LeaderElection:                o.LeaderElect,
+		LeaderElectionID:              o.leaseName(),
+		LeaderElectionNamespace:       o.leaseNamespace(),
+		LeaderElectionReleaseOnCancel: !o.LeaderElectNoRelease,
+		LeaseDuration:                 &lease,
+		RenewDeadline:                 &renew,
+		RetryPeriod:                   &retry,
+		Cache:                         cache.Options{DefaultNamespaces: map[string]cache.Config{o.Namespace: {}}},
+	}
+}
+
+// serveKind builds the downstream for broker name caching objects (plus the
+// broker's Secrets), builds the kind's service with build and runs it until
+// ctx ends. onReady (may be nil) is called once it serves.
 // allSecrets caches every Secret of the namespace (see DownstreamOptions).
-func ServeKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger, name string, objects []client.Object, allSecrets bool,
-	build func(*Downstream) (Service, error), onReady func()) error {
+func serveKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger, name string, objects []client.Object, allSecrets bool,
+	build func(*Downstream) (*service, error), onReady func()) error {
 	if opts.Namespace == "" {
 		return fmt.Errorf("--namespace must not be empty")
 	}
@@ -169,7 +217,7 @@ func ServeKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Log
 	d, err := NewDownstream(cfg, DownstreamOptions{
 		Broker: name, Namespace: opts.Namespace, Objects: objects,
 		Breaker: opts.Breaker, WriteTimeout: opts.WriteTimeout, AllSecrets: allSecrets, Log: log,
-		ProbeInterval: opts.ProbeInterval, UnreachableThreshold: opts.UnreachableThreshold,
+		ProbeInterval: opts.ProbeInterval, UnreachableThreshold: opts.UnreachableThreshold, RequestTimeout: opts.KubeAPITimeout,
 	})
 	if err != nil {
 		return err
@@ -179,19 +227,10 @@ func ServeKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Log
 		return err
 	}
 	setup := func(ctx context.Context) error {
-		if err := svc.Setup(ctx); err != nil {
+		if err := svc.setup(ctx); err != nil {
 			return err
 		}
-		for _, o := range append(objects, &corev1.Secret{}) {
-			if _, err := d.Cache.GetInformer(ctx, o); err != nil {
-				return fmt.Errorf("informer for %T: %w", o, err)
-			}
-		}
-		return nil
+		return d.TrackWrites(ctx, append(objects, &corev1.Secret{})...)
 	}
-	var sweepers []Sweeper
-	if sw, ok := svc.(Sweepers); ok {
-		sweepers = sw.Sweepers()
-	}
-	return Run(ctx, RunOptions{Options: opts, Log: log, Downstream: d, Setup: setup, Register: svc.Register, OnReady: onReady, Sweepers: sweepers})
+	return Run(ctx, RunOptions{Options: opts, Name: name, Log: log, Config: cfg, Downstream: d, Setup: setup, Register: svc.register, OnReady: onReady, Sweepers: svc.sweepers})
 }

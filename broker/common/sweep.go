@@ -21,8 +21,13 @@ var incompleteSwept = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Incomplete downstream objects (left over by a create that crashed before setting broker.ironfed.dev/created) deleted by the sweeper.",
 }, []string{"broker", "kind"})
 
+var sweepRounds = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "ironfed_broker_incomplete_sweeps_total",
+	Help: "Rounds of the sweeper of incomplete objects (on the leader).",
+}, []string{"broker"})
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(incompleteSwept)
+	ctrlmetrics.Registry.MustRegister(incompleteSwept, sweepRounds)
 }
 
 // Sweeper removes the incomplete leftovers of crashed creates of one kind.
@@ -30,11 +35,6 @@ type Sweeper interface {
 	// SweepIncomplete deletes the broker's objects without the created
 	// label whose creation is older than grace; it returns how many it deleted.
 	SweepIncomplete(ctx context.Context, grace time.Duration) (int, error)
-}
-
-// Sweepers is implemented by a Service whose kinds are swept.
-type Sweepers interface {
-	Sweepers() []Sweeper
 }
 
 // SweepIncomplete deletes the objects of this broker and kind that lack the
@@ -49,7 +49,7 @@ func (s *Store[O, T]) SweepIncomplete(ctx context.Context, grace time.Duration) 
 		client.MatchingLabels{ManagedByLabel: s.Name}, client.MatchingFields{IndexCreated: "false"}); err != nil {
 		return 0, fmt.Errorf("list %s: %w", s.A.Kind, err)
 	}
-	now := time.Now()
+	now := s.Clock.Now()
 	var swept []string
 	var firstErr error
 	for _, o := range s.A.Items(list) {
@@ -210,5 +210,6 @@ func (r RunOptions) sweepLoop(ctx context.Context, sweepers []Sweeper) {
 				r.Log.Error(err, "Sweeping incomplete objects failed; retrying next interval")
 			}
 		}
+		sweepRounds.WithLabelValues(r.Name).Inc()
 	}
 }

@@ -19,7 +19,7 @@ func testHub(buffer int) *Hub[*computev1alpha1.Machine, *machinev1alpha1.Machine
 		Broker: &Broker{Log: logr.Discard()},
 		A: Adapter[*computev1alpha1.Machine, *machinev1alpha1.Machine]{
 			Kind: "Machine",
-			ToIRI: func(m *computev1alpha1.Machine) (*machinev1alpha1.Machine, error) {
+			ToIRI: func(_ *Broker, m *computev1alpha1.Machine) (*machinev1alpha1.Machine, error) {
 				return &machinev1alpha1.Machine{Metadata: IRIMetadata(m)}, nil
 			},
 		},

@@ -3,6 +3,7 @@ package common
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -18,10 +19,12 @@ import (
 
 func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }
 
-// CreateFuncs build a new object: Build returns the downstream object for
-// the id and metadata; Subs creates its sub-objects once the object exists
-// (owner references need its UID). Both may be called again on a retry.
+// CreateFuncs build a new object of class Class (checked by CheckClass):
+// Build returns the downstream object for the id and metadata; Subs creates
+// its sub-objects once the object exists (owner references need its UID).
+// Both may be called again on a retry.
 type CreateFuncs[O client.Object] struct {
+	Class string
 	Build func(id string, om metav1.ObjectMeta) (O, error)
 	Subs  func(ctx context.Context, owner O) error
 }
@@ -33,6 +36,9 @@ type CreateFuncs[O client.Object] struct {
 func (s *Store[O, T]) Create(ctx context.Context, md *metav1alpha1.ObjectMetadata, f CreateFuncs[O]) (_ T, created bool, _ error) {
 	var zero T
 	if err := CheckNewMetadata(md); err != nil {
+		return zero, false, err
+	}
+	if err := s.CheckClass(ctx, f.Class); err != nil {
 		return zero, false, err
 	}
 	uid := md.GetLabels()[labels.UIDLabel(s.Kind)]
@@ -80,7 +86,10 @@ func (s *Store[O, T]) Create(ctx context.Context, md *metav1alpha1.ObjectMetadat
 		s.recent.Add(uid, id)
 	}
 	s.WaitCached(ctx, obj)
-	t, err := s.A.ToIRI(obj)
+	t, err := s.A.ToIRI(s.Broker, obj)
+	if errors.Is(err, ErrIncomplete) {
+		err = nil
+	}
 	return t, true, err
 }
 

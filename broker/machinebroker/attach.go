@@ -44,7 +44,10 @@ func (b *Broker) upsertSecret(ctx context.Context, owner *computev1alpha1.Machin
 // resourceVersion precondition).
 func (b *Broker) changeSpec(ctx context.Context, id string, mutate func(spec *machinev1alpha1.MachineSpec) error) error {
 	return b.store.Update(ctx, id, func(cur *computev1alpha1.Machine) (map[string]any, error) {
-		old := b.iriSpec(cur)
+		old, err := iriSpec(b.Log, cur, func(name string) (map[string][]byte, error) { return b.SecretDataLive(ctx, name) })
+		if err != nil {
+			return nil, err
+		}
 		spec := proto.Clone(old).(*machinev1alpha1.MachineSpec)
 		if err := mutate(spec); err != nil {
 			return nil, err
@@ -121,7 +124,7 @@ func (b *Broker) AttachVolume(ctx context.Context, req *machinev1alpha1.AttachVo
 	if err != nil {
 		return nil, err
 	}
-	if spec := b.iriSpec(cur); findVolume(spec, v.Name) >= 0 {
+	if spec := b.names(cur); findVolume(spec, v.Name) >= 0 {
 		return nil, common.AlreadyExistsf("machine %s already has a volume named %q; detach it first or use UpdateVolume", id, v.Name)
 	}
 	var sub client.Object
@@ -161,7 +164,7 @@ func (b *Broker) UpdateVolume(ctx context.Context, req *machinev1alpha1.UpdateVo
 	if err != nil {
 		return nil, err
 	}
-	if findVolume(b.iriSpec(cur), v.Name) < 0 {
+	if findVolume(b.names(cur), v.Name) < 0 {
 		return nil, common.NotFoundf("machine %s has no volume named %q", id, v.Name)
 	}
 	if v.Connection != nil {
@@ -239,7 +242,7 @@ func (b *Broker) AttachNetworkInterface(ctx context.Context, req *machinev1alpha
 	if err != nil {
 		return nil, err
 	}
-	if findNIC(b.iriSpec(cur), n.Name) >= 0 {
+	if findNIC(b.names(cur), n.Name) >= 0 {
 		return nil, common.AlreadyExistsf("machine %s already has a network interface named %q; detach it first", id, n.Name)
 	}
 	sub := b.nicFor(cur, n)

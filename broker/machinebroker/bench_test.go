@@ -26,6 +26,9 @@ import (
 // broker and, in the same run, directly from the downstream apiserver; then
 // measures CreateMachine. Run with -bench ListMachines10k -benchtime=1x.
 func BenchmarkListMachines10k(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs a cluster; run make test")
+	}
 	const machines = 10000
 	e := startEnv(b, nil)
 	ctx := context.Background()

@@ -28,6 +28,9 @@ import (
 )
 
 func TestMachineBroker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := startEnv(t, func(o *common.Options) { o.PoolName = testPool })
 	ctx := ctxT(t)
 
@@ -312,6 +315,9 @@ func TestMachineBroker(t *testing.T) {
 }
 
 func TestIdempotentCreate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := startEnv(t, nil)
 	ctx := ctxT(t)
 	uid := "uid-concurrent"

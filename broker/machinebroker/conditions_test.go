@@ -6,13 +6,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/ironfed/ironfed/broker/common"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 )
 
 func TestDownstreamSyncedSummary(t *testing.T) {
-	b := &Broker{opts: common.Options{DownstreamName: "region"}}
 	cond := func(typ string, st corev1.ConditionStatus, reason, msg string) computev1alpha1.MachineCondition {
 		return computev1alpha1.MachineCondition{Type: computev1alpha1.MachineConditionType(typ), Status: st, Reason: reason, Message: msg}
 	}
@@ -44,7 +42,7 @@ func TestDownstreamSyncedSummary(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := &computev1alpha1.Machine{}
 			m.Status.Conditions = append(tc.conds, cond("Custom", corev1.ConditionTrue, "FromProvider", "kept"))
-			out := b.conditionsToIRI(m)
+			out := conditionsToIRI("region", m)
 			var custom, summaries int
 			for _, c := range out {
 				switch c.Type {

@@ -15,6 +15,9 @@ import (
 // the downstream pool, so machines really run. exec: the broker does not
 // forward consoles (Unimplemented, which the suite reports as skipped).
 func TestConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := startEnv(t, func(o *common.Options) { o.PoolName = testPool })
 	cfg := memory.DefaultConfig()
 	cfg.MachineClasses = []memory.MachineClass{{Name: testClass, CPUMillis: 2000, MemoryBytes: 4 << 30, Capacity: 1000}}

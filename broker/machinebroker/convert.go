@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/go-logr/logr"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
@@ -256,12 +257,14 @@ var stateToIRI = map[computev1alpha1.MachineState]machinev1alpha1.MachineState{
 }
 
 // iriSpec reads the IRI spec of m: the spec annotation plus class, power
-// and the secret bytes from the machine's Secret (from the cache).
-func (b *Broker) iriSpec(m *computev1alpha1.Machine) *machinev1alpha1.MachineSpec {
+// and the secret bytes from the machine's Secret, read with secret. An error
+// of secret (common.ErrIncomplete for a Secret not cached yet) is returned
+// with the spec without its secret bytes.
+func iriSpec(log logr.Logger, m *computev1alpha1.Machine, secret func(name string) (map[string][]byte, error)) (*machinev1alpha1.MachineSpec, error) {
 	spec := &machinev1alpha1.MachineSpec{}
 	if s := m.Annotations[SpecAnnotation]; s != "" {
 		if err := protojson.Unmarshal([]byte(s), spec); err != nil {
-			b.Log.Error(err, "Corrupted spec annotation on a downstream machine", "id", m.Name)
+			log.Error(err, "Corrupted spec annotation on a downstream machine", "id", m.Name)
 		}
 	}
 	spec.Class = m.Spec.MachineClassRef.Name
@@ -270,27 +273,43 @@ func (b *Broker) iriSpec(m *computev1alpha1.Machine) *machinev1alpha1.MachineSpe
 	}
 	name := m.Annotations[SecretAnnotation]
 	if name == "" {
-		return spec
+		return spec, nil
 	}
-	var secret corev1.Secret
-	if err := b.D.Cache.Get(context.Background(), client.ObjectKey{Namespace: m.Namespace, Name: name}, &secret); err != nil {
-		b.Log.V(1).Info("Machine secret not in the cache yet", "id", m.Name, "error", err.Error())
-		return spec
+	data, err := secret(name)
+	if err != nil {
+		return spec, err
 	}
-	spec.IgnitionData = secret.Data[IgnitionKey]
+	spec.IgnitionData = data[IgnitionKey]
 	var vs map[string]volumeSecrets
-	if raw := secret.Data[VolumeSecretsKey]; len(raw) > 0 && json.Unmarshal(raw, &vs) == nil {
+	if raw := data[VolumeSecretsKey]; len(raw) > 0 && json.Unmarshal(raw, &vs) == nil {
 		for _, v := range spec.Volumes {
 			if s, ok := vs[v.Name]; ok && v.Connection != nil {
 				v.Connection.SecretData, v.Connection.EncryptionData = s.SecretData, s.EncryptionData
 			}
 		}
 	}
+	return spec, nil
+}
+
+// names is the spec of m for looking up attachment names (secret bytes
+// are not needed for that).
+func (b *Broker) names(m *computev1alpha1.Machine) *machinev1alpha1.MachineSpec {
+	spec, _ := iriSpec(b.Log, m, b.SecretData)
 	return spec
 }
 
-func (b *Broker) toIRI(m *computev1alpha1.Machine) (*machinev1alpha1.Machine, error) {
-	spec := b.iriSpec(m)
+// secretRefs names the machine's Secret, which toIRI reads.
+func secretRefs(m *computev1alpha1.Machine) []string {
+	if name := m.Annotations[SecretAnnotation]; name != "" {
+		return []string{name}
+	}
+	return nil
+}
+
+// toIRI converts a downstream Machine; its Secret follows the one rule for
+// Secrets not cached yet (common.Broker.SecretData).
+func toIRI(b *common.Broker, m *computev1alpha1.Machine) (*machinev1alpha1.Machine, error) {
+	spec, secretErr := iriSpec(b.Log, m, b.SecretData)
 	st := &machinev1alpha1.MachineStatus{ObservedGeneration: m.Status.ObservedGeneration, State: stateToIRI[m.Status.State]}
 	if m.DeletionTimestamp != nil {
 		st.State = machinev1alpha1.MachineState_MACHINE_TERMINATING
@@ -324,8 +343,8 @@ func (b *Broker) toIRI(m *computev1alpha1.Machine) (*machinev1alpha1.Machine, er
 		}
 		st.NetworkInterfaces = append(st.NetworkInterfaces, s)
 	}
-	st.MachineConditions = b.conditionsToIRI(m)
-	return &machinev1alpha1.Machine{Metadata: common.IRIMetadata(m), Spec: spec, Status: st}, nil
+	st.MachineConditions = conditionsToIRI(b.DownstreamName(), m)
+	return &machinev1alpha1.Machine{Metadata: common.IRIMetadata(m), Spec: spec, Status: st}, secretErr
 }
 
 // Conditions the levels below own; summarised into DownstreamSynced instead of passed up, where
@@ -339,7 +358,7 @@ var downstreamOwned = []string{
 // levels own summarised into one DownstreamSynced: False with the first failing one (in the order
 // of downstreamOwned, so the deepest failure wins), True once the downstream poollet's runtime
 // holds the machine, Unknown before.
-func (b *Broker) conditionsToIRI(m *computev1alpha1.Machine) []*machinev1alpha1.Conditions {
+func conditionsToIRI(name string, m *computev1alpha1.Machine) []*machinev1alpha1.Conditions {
 	var out []*machinev1alpha1.Conditions
 	owned := map[string]computev1alpha1.MachineCondition{}
 	for _, c := range m.Status.Conditions {
@@ -351,10 +370,6 @@ func (b *Broker) conditionsToIRI(m *computev1alpha1.Machine) []*machinev1alpha1.
 			Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message,
 			LastTransitionTime: unixNano(c.LastTransitionTime),
 		})
-	}
-	name := b.opts.DownstreamName
-	if name == "" {
-		name = b.D.Host
 	}
 	sum := &machinev1alpha1.Conditions{Type: commonv1alpha1.ConditionTypeDownstreamSynced, Status: string(corev1.ConditionUnknown),
 		Reason: "Pending", Message: name + ": not materialised yet"}
@@ -390,7 +405,7 @@ func unixNano(t metav1.Time) int64 {
 }
 
 // subsOf names the sub-objects of a downstream machine.
-func (b *Broker) subsOf(m *computev1alpha1.Machine) []client.Object {
+func subsOf(m *computev1alpha1.Machine) []client.Object {
 	var out []client.Object
 	if name := m.Annotations[SecretAnnotation]; name != "" {
 		s := &corev1.Secret{}

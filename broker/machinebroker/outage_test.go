@@ -20,6 +20,9 @@ import (
 )
 
 func TestDownstreamOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := startEnv(t, func(o *common.Options) {
 		o.Breaker.ConsecutiveFailures = 3
 		o.Breaker.OpenTimeout = 2 * time.Second
@@ -117,6 +120,9 @@ func breakerGauge(t *testing.T, host string) float64 {
 // still answers, but Status must fail so the poollet upstream stops
 // reporting the pool Ready; object lists keep serving the cache.
 func TestDownstreamUnreachable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	const interval, threshold = 200 * time.Millisecond, time.Second
 	e := startEnv(t, func(o *common.Options) {
 		o.ProbeInterval, o.UnreachableThreshold = interval, threshold

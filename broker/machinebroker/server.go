@@ -2,7 +2,6 @@ package machinebroker
 
 import (
 	"context"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -17,54 +16,39 @@ import (
 const MaxIgnitionBytes = 1 << 20
 
 func (b *Broker) Version(context.Context, *machinev1alpha1.VersionRequest) (*machinev1alpha1.VersionResponse, error) {
-	return &machinev1alpha1.VersionResponse{RuntimeName: Name, RuntimeVersion: Version}, nil
+	return &machinev1alpha1.VersionResponse{RuntimeName: Name, RuntimeVersion: common.Version}, nil
 }
 
 func (b *Broker) ListMachines(ctx context.Context, req *machinev1alpha1.ListMachinesRequest) (*machinev1alpha1.ListMachinesResponse, error) {
-	f := req.GetFilter()
-	items, err := b.store.List(ctx, f.GetId(), f.GetLabelSelector())
-	if err != nil {
-		return nil, err
-	}
-	return &machinev1alpha1.ListMachinesResponse{Machines: items}, nil
+	items, err := b.ListFiltered(ctx, req.GetFilter())
+	return &machinev1alpha1.ListMachinesResponse{Machines: items}, err
 }
 
 func (b *Broker) ListEvents(ctx context.Context, req *machinev1alpha1.ListEventsRequest) (*machinev1alpha1.ListEventsResponse, error) {
-	f := req.GetFilter()
-	evs, err := b.store.ListEvents(ctx, common.EventFilter{ID: f.GetId(), Selector: f.GetLabelSelector(), From: f.GetEventsFromTime(), To: f.GetEventsToTime()})
-	if err != nil {
-		return nil, err
-	}
-	return &machinev1alpha1.ListEventsResponse{Events: evs}, nil
+	evs, err := b.ListEventsFiltered(ctx, req.GetFilter())
+	return &machinev1alpha1.ListEventsResponse{Events: evs}, err
 }
 
 func (b *Broker) CreateMachine(ctx context.Context, req *machinev1alpha1.CreateMachineRequest) (*machinev1alpha1.CreateMachineResponse, error) {
 	m := req.GetMachine()
-	if m == nil {
-		return nil, common.Invalidf("machine is required")
+	spec, err := common.SpecOf(m, "machine")
+	if err != nil {
+		return nil, err
 	}
-	spec := m.GetSpec()
-	if spec == nil {
-		return nil, common.Invalidf("machine.spec is required")
-	}
-	if err := b.validateSpec(ctx, spec); err != nil {
+	if err := validateSpec(spec); err != nil {
 		return nil, err
 	}
 	data, err := secretData(spec)
 	if err != nil {
 		return nil, common.Invalidf("encode secret data: %v", err)
 	}
-	res, created, err := b.store.Create(ctx, m.GetMetadata(), common.CreateFuncs[*computev1alpha1.Machine]{
+	res, created, err := b.Create(ctx, m.GetMetadata(), common.CreateFuncs[*computev1alpha1.Machine]{
+		Class: spec.Class,
 		Build: func(id string, om metav1ObjectMeta) (*computev1alpha1.Machine, error) {
 			dm := &computev1alpha1.Machine{ObjectMeta: om}
 			dm.Spec.MachineClassRef = commonv1alpha1.LocalObjectReference{Name: spec.Class}
 			dm.Spec.Power = toPower(spec.Power)
-			if b.opts.PoolName != "" {
-				dm.Spec.MachinePoolRef = &commonv1alpha1.LocalObjectReference{Name: b.opts.PoolName}
-			}
-			if len(b.opts.PoolSelector) > 0 {
-				dm.Spec.MachinePoolSelector = b.opts.PoolSelector
-			}
+			dm.Spec.MachinePoolRef, dm.Spec.MachinePoolSelector = b.PoolRef(), b.PoolSelector()
 			if err := applySpec(dm, spec, data != nil); err != nil {
 				return nil, common.Invalidf("encode spec: %v", err)
 			}
@@ -88,21 +72,15 @@ func (b *Broker) CreateMachine(ctx context.Context, req *machinev1alpha1.CreateM
 			return nil
 		},
 	})
-	if err != nil {
-		return nil, err
-	}
 	if created {
 		// The Secret may not have reached the cache yet: answer with the request's spec.
 		res.Spec = proto.Clone(spec).(*machinev1alpha1.MachineSpec)
 	}
-	return &machinev1alpha1.CreateMachineResponse{Machine: res}, nil
+	return &machinev1alpha1.CreateMachineResponse{Machine: res}, err
 }
 
 func (b *Broker) DeleteMachine(ctx context.Context, req *machinev1alpha1.DeleteMachineRequest) (*machinev1alpha1.DeleteMachineResponse, error) {
-	if err := b.store.Delete(ctx, req.GetMachineId()); err != nil {
-		return nil, err
-	}
-	return &machinev1alpha1.DeleteMachineResponse{}, nil
+	return &machinev1alpha1.DeleteMachineResponse{}, b.store.Delete(ctx, req.GetMachineId())
 }
 
 func (b *Broker) UpdateMachineAnnotations(ctx context.Context, req *machinev1alpha1.UpdateMachineAnnotationsRequest) (*machinev1alpha1.UpdateMachineAnnotationsResponse, error) {
@@ -134,32 +112,10 @@ func (b *Broker) Exec(context.Context, *machinev1alpha1.ExecRequest) (*machinev1
 }
 
 func (b *Broker) WatchMachines(req *machinev1alpha1.WatchMachinesRequest, stream grpc.ServerStreamingServer[machinev1alpha1.WatchMachinesEvent]) error {
-	var seq uint64
-	f := req.GetFilter()
-	return b.store.Hub.Watch(stream.Context(), f.GetId(), f.GetLabelSelector(), req.GetSendInitialList(), func(t common.EventType, m *machinev1alpha1.Machine) error {
-		seq++
-		ev := &machinev1alpha1.WatchMachinesEvent{Sequence: seq, Object: m}
-		switch t {
-		case common.Added:
-			ev.Type = machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_ADDED
-		case common.Modified:
-			ev.Type = machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_MODIFIED
-		case common.Deleted:
-			ev.Type = machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_DELETED
-		case common.Bookmark:
-			ev.Type, ev.Object = machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_BOOKMARK, nil
-		}
-		return stream.Send(ev)
-	})
+	return common.ServeWatch(b.store, req.GetFilter(), req.GetSendInitialList(), stream)
 }
 
-func (b *Broker) validateSpec(ctx context.Context, spec *machinev1alpha1.MachineSpec) error {
-	if spec.Class == "" {
-		return common.Invalidf("machine.spec.class is required; supported machine classes: %s", b.classNames(ctx))
-	}
-	if !b.classExists(ctx, spec.Class) {
-		return common.Invalidf("machine class %q is not supported; supported machine classes: %s", spec.Class, b.classNames(ctx))
-	}
+func validateSpec(spec *machinev1alpha1.MachineSpec) error {
 	if n := len(spec.IgnitionData); n > MaxIgnitionBytes {
 		return common.Invalidf("machine.spec.ignition_data is %d bytes; at most %d bytes (1 MiB) are allowed", n, MaxIgnitionBytes)
 	}
@@ -223,21 +179,4 @@ func checkNIC(n *machinev1alpha1.NetworkInterface) error {
 		return common.Invalidf("network_interface.name is required")
 	}
 	return nil
-}
-
-func (b *Broker) classExists(ctx context.Context, name string) bool {
-	var mc computev1alpha1.MachineClass
-	return b.D.Cache.Get(ctx, clientKey(name), &mc) == nil
-}
-
-func (b *Broker) classNames(ctx context.Context) string {
-	var list computev1alpha1.MachineClassList
-	if err := b.D.Cache.List(ctx, &list); err != nil || len(list.Items) == 0 {
-		return "(none)"
-	}
-	names := make([]string, 0, len(list.Items))
-	for _, c := range list.Items {
-		names = append(names, c.Name)
-	}
-	return strings.Join(names, ", ")
 }

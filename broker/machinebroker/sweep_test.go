@@ -11,6 +11,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -22,9 +23,11 @@ import (
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/test/brokertest"
 )
 
-const sweepGrace = 3 * time.Second
+// sweepGrace costs no wall time: the test moves the injected clock.
+const sweepGrace = 10 * time.Second
 
 // leftover creates, as admin, what a create that crashed before the
 // created label leaves behind: a Machine (managed-by broker) referencing a
@@ -91,10 +94,16 @@ func sweptMetric(t *testing.T) float64 {
 }
 
 func TestSweepIncomplete(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
+	clk := clocktesting.NewFakePassiveClock(time.Now())
+	past := func() { clk.SetTime(time.Now().Add(sweepGrace + time.Second)) } // every object so far is past the grace period
 	e := startEnv(t, func(o *common.Options) {
+		o.Clock = clk
 		o.IncompleteSweepInterval = 200 * time.Millisecond
 		o.IncompleteGracePeriod = sweepGrace
-		o.WriteTimeout = 2 * time.Second
+		o.WriteTimeout = 5 * time.Second
 	})
 	ctx := ctxT(t)
 	before := sweptMetric(t)
@@ -103,6 +112,7 @@ func TestSweepIncomplete(t *testing.T) {
 	must(t, err)
 	old, oldSubs := leftover(t, ctx, e.kube, machinebroker.Name, "crashed")
 	foreign, _ := leftover(t, ctx, e.kube, "otherbroker", "")
+	past()
 
 	eventually(t, "the old incomplete machine and its sub-objects to be swept", func() (bool, string) {
 		for _, o := range append([]client.Object{old}, oldSubs...) {
@@ -130,12 +140,14 @@ func TestSweepIncomplete(t *testing.T) {
 
 	// A young incomplete machine survives many sweeps until the grace period ends.
 	young, youngSubs := leftover(t, ctx, e.kube, machinebroker.Name, "")
-	time.Sleep(sweepGrace / 2)
+	clk.SetTime(young.CreationTimestamp.Add(sweepGrace - time.Second))
+	brokertest.SweepRounds(t, machinebroker.Name, 3)
 	for _, o := range append([]client.Object{young, foreign}, youngSubs...) {
 		if ok, err := exists(ctx, e.kube, o); !ok {
 			t.Fatalf("%T %s swept before the grace period (%v)", o, o.GetName(), err)
 		}
 	}
+	past()
 	eventually(t, "the young incomplete machine to be swept after the grace period", func() (bool, string) {
 		ok, err := exists(ctx, e.kube, young)
 		return !ok && err == nil, fmt.Sprint(err)
@@ -144,7 +156,7 @@ func TestSweepIncomplete(t *testing.T) {
 	// Retries of a crashed create racing with the sweeper: the incomplete
 	// object is replaced, and the new one is never lost.
 	retry, _ := leftover(t, ctx, e.kube, machinebroker.Name, "retried")
-	time.Sleep(sweepGrace - 200*time.Millisecond) // the retries straddle the first sweep that may take it
+	past() // the retries straddle the first sweep that may take it
 	var wg sync.WaitGroup
 	ids := make([]string, 8)
 	for i := range ids {
@@ -170,9 +182,10 @@ func TestSweepIncomplete(t *testing.T) {
 		t.Errorf("the replaced leftover is still there (%v)", err)
 	}
 
-	// Wait past the grace period: complete machines and other brokers'
+	// Long past the grace period: complete machines and other brokers'
 	// objects are never swept.
-	time.Sleep(sweepGrace + time.Second)
+	clk.SetTime(time.Now().Add(time.Hour))
+	brokertest.SweepRounds(t, machinebroker.Name, 3)
 	for _, id := range []string{complete.Machine.Metadata.Id, ids[0]} {
 		l, err := e.m.ListMachines(ctx, &machinev1alpha1.ListMachinesRequest{Filter: &machinev1alpha1.MachineFilter{Id: id}})
 		if err != nil || len(l.Machines) != 1 {

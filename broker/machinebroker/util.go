@@ -4,11 +4,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 type metav1ObjectMeta = metav1.ObjectMeta
-
-func clientKey(name string) client.ObjectKey { return client.ObjectKey{Name: name} }
 
 func errUnimplemented(msg string) error { return status.Error(codes.Unimplemented, msg) }

@@ -31,22 +31,19 @@ import (
 func init() { ctrllog.SetLogger(logr.Discard()) }
 
 func seed(ctx context.Context, kube client.Client) error {
-	if err := kube.Create(ctx, &storagev1alpha1.VolumeClass{
-		ObjectMeta:   metav1.ObjectMeta{Name: "fast"},
-		Capabilities: commonv1alpha1.ResourceList{commonv1alpha1.ResourceTPS: resource.MustParse("100Mi"), commonv1alpha1.ResourceIOPS: resource.MustParse("1000")},
-	}); err != nil {
-		return err
-	}
 	p := &storagev1alpha1.VolumePool{ObjectMeta: metav1.ObjectMeta{Name: "vpool"}}
-	if err := kube.Create(ctx, p); err != nil {
-		return err
-	}
 	p.Status.Conditions = []storagev1alpha1.VolumePoolCondition{{Type: "Ready", Status: corev1.ConditionTrue, Reason: "Test", Message: "seeded"}}
 	p.Status.Capacity = commonv1alpha1.ResourceList{commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeVolumeClass, "fast"): resource.MustParse("100Gi")}
-	return kube.Status().Update(ctx, p)
+	return brokertest.SeedPool(ctx, kube, &storagev1alpha1.VolumeClass{
+		ObjectMeta:   metav1.ObjectMeta{Name: "fast"},
+		Capabilities: commonv1alpha1.ResourceList{commonv1alpha1.ResourceTPS: resource.MustParse("100Mi"), commonv1alpha1.ResourceIOPS: resource.MustParse("1000")},
+	}, p)
 }
 
 func TestVolumeBroker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := brokertest.Start(t, "volume", volumebroker.Run, seed, func(o *common.Options) { o.PoolName = "vpool" })
 	v := volumev1alpha1.NewVolumeRuntimeClient(e.Conn)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -121,6 +118,9 @@ func TestVolumeBroker(t *testing.T) {
 // controller-manager and volumepoollet (over a memory provider) serving the
 // downstream pool, so volumes really become Available. Snapshots are not brokered.
 func TestVolumeConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
 	e := brokertest.Start(t, "volume", volumebroker.Run, seed, func(o *common.Options) { o.PoolName = "vpool" })
 	brokertest.RunDownstream(t, e.Cluster.Config, "volume", "vpool", memory.DefaultConfig())
 	report := conformance.RunTests(t, conformance.Config{VolumeEndpoint: "unix://" + e.Socket, Focus: `^volume/`, Skip: `^volume/snapshots$`, WaitTimeout: 30 * time.Second})

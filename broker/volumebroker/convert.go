@@ -1,7 +1,7 @@
 package volumebroker
 
 import (
-	"context"
+	"errors"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -32,7 +32,10 @@ func storageList(n int64) commonv1alpha1.ResourceList {
 	return commonv1alpha1.ResourceList{commonv1alpha1.ResourceStorage: *resource.NewQuantity(n, resource.BinarySI)}
 }
 
-func (b *Broker) toIRI(v *storagev1alpha1.Volume) (*volumev1alpha1.Volume, error) {
+// toIRI converts a downstream Volume. Its encryption Secret (the broker's)
+// and its access Secret (the downstream volumepoollet's) follow the one rule
+// for Secrets not cached yet (common.Broker.SecretData).
+func toIRI(b *common.Broker, v *storagev1alpha1.Volume) (*volumev1alpha1.Volume, error) {
 	spec := &volumev1alpha1.VolumeSpec{Resources: &volumev1alpha1.VolumeResources{StorageBytes: storageOf(v.Spec.Resources)}}
 	if v.Spec.VolumeClassRef != nil {
 		spec.Class = v.Spec.VolumeClassRef.Name
@@ -44,29 +47,41 @@ func (b *Broker) toIRI(v *storagev1alpha1.Volume) (*volumev1alpha1.Volume, error
 		}
 		spec.VolumeDataSource = &volumev1alpha1.VolumeDataSource{ImageDataSource: ids}
 	}
+	var errs []error
 	if e := v.Spec.Encryption; e != nil {
-		var s corev1.Secret
-		spec.Encryption = &volumev1alpha1.EncryptionSpec{}
-		if err := b.D.Cache.Get(context.Background(), client.ObjectKey{Namespace: v.Namespace, Name: e.SecretRef.Name}, &s); err == nil {
-			spec.Encryption.SecretData = s.Data
-		}
+		data, err := b.SecretData(e.SecretRef.Name)
+		spec.Encryption = &volumev1alpha1.EncryptionSpec{SecretData: data}
+		errs = append(errs, err)
 	}
 	st := &volumev1alpha1.VolumeStatus{State: stateToIRI[v.Status.State]}
 	if n := storageOf(v.Status.Resources); n > 0 {
 		st.Resources = &volumev1alpha1.VolumeResources{StorageBytes: n}
 	}
-	var err error
 	if a := v.Status.Access; a != nil {
 		st.Access = &volumev1alpha1.VolumeAccess{Driver: a.Driver, Handle: a.Handle, Attributes: a.VolumeAttributes}
 		// The downstream poollet keeps the credentials in a Secret next to the Volume.
 		if a.SecretRef != nil {
-			st.Access.SecretData, err = b.SecretData(v.Namespace, a.SecretRef.Name)
+			var err error
+			st.Access.SecretData, err = b.SecretData(a.SecretRef.Name)
+			errs = append(errs, err)
 		}
 	}
-	return &volumev1alpha1.Volume{Metadata: common.IRIMetadata(v), Spec: spec, Status: st}, err
+	return &volumev1alpha1.Volume{Metadata: common.IRIMetadata(v), Spec: spec, Status: st}, errors.Join(errs...)
 }
 
-func (b *Broker) subsOf(v *storagev1alpha1.Volume) []client.Object {
+// secretRefs names the Secrets toIRI reads.
+func secretRefs(v *storagev1alpha1.Volume) []string {
+	var out []string
+	if e := v.Spec.Encryption; e != nil {
+		out = append(out, e.SecretRef.Name)
+	}
+	if a := v.Status.Access; a != nil && a.SecretRef != nil {
+		out = append(out, a.SecretRef.Name)
+	}
+	return out
+}
+
+func subsOf(v *storagev1alpha1.Volume) []client.Object {
 	if v.Spec.Encryption == nil {
 		return nil
 	}

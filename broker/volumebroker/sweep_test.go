@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/broker/common"
@@ -24,9 +25,13 @@ import (
 // create is deleted with its encryption Secret once older than the grace
 // period; a complete one is kept.
 func TestSweepIncomplete(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster; run make test")
+	}
+	clk := clocktesting.NewFakePassiveClock(time.Now())
 	e := brokertest.Start(t, "volume", volumebroker.Run, seed, func(o *common.Options) {
-		o.PoolName = "vpool"
-		o.IncompleteSweepInterval, o.IncompleteGracePeriod, o.WriteTimeout = 200*time.Millisecond, 3*time.Second, 2*time.Second
+		o.PoolName, o.Clock = "vpool", clk
+		o.IncompleteSweepInterval, o.IncompleteGracePeriod, o.WriteTimeout = 200*time.Millisecond, 10*time.Second, 5*time.Second // the grace costs no wall time: the test moves the clock
 	})
 	v := volumev1alpha1.NewVolumeRuntimeClient(e.Conn)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -55,7 +60,8 @@ func TestSweepIncomplete(t *testing.T) {
 	if err := e.Kube.Create(ctx, sec); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
+	clk.SetTime(dv.CreationTimestamp.Add(9 * time.Second)) // younger than the grace period (10s)
+	brokertest.SweepRounds(t, volumebroker.Name, 3)
 	for _, o := range []client.Object{&storagev1alpha1.Volume{}, &corev1.Secret{}} {
 		name := id
 		if _, ok := o.(*corev1.Secret); ok {
@@ -65,6 +71,7 @@ func TestSweepIncomplete(t *testing.T) {
 			t.Fatalf("%T %s swept before the grace period: %v", o, name, err)
 		}
 	}
+	clk.SetTime(time.Now().Add(11 * time.Second))
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		errV := e.Kube.Get(ctx, client.ObjectKey{Namespace: brokertest.Namespace, Name: id}, &storagev1alpha1.Volume{})
@@ -77,7 +84,8 @@ func TestSweepIncomplete(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(4 * time.Second)
+	clk.SetTime(time.Now().Add(time.Hour))
+	brokertest.SweepRounds(t, volumebroker.Name, 3)
 	list, err := v.ListVolumes(ctx, &volumev1alpha1.ListVolumesRequest{Filter: &volumev1alpha1.VolumeFilter{Id: res.Volume.Metadata.Id}})
 	if err != nil || len(list.Volumes) != 1 {
 		t.Errorf("complete volume: %v %v", list, err)

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ironfed/ironfed/broker/common"
 	"github.com/ironfed/ironfed/federation/join"
@@ -106,4 +107,52 @@ func Start(t testing.TB, kind string, run common.RunFunc, seed func(ctx context.
 		}
 	})
 	return &Env{Cluster: c, Kube: kube, Socket: opts.Address, Conn: conn}
+}
+
+// SeedPool creates class and pool downstream, then writes the status the
+// pool was given (a create drops it): a Ready pool offering the class.
+func SeedPool(ctx context.Context, kube client.Client, class, pool client.Object) error {
+	if err := kube.Create(ctx, class); err != nil {
+		return err
+	}
+	withStatus := pool.DeepCopyObject().(client.Object)
+	if err := kube.Create(ctx, pool); err != nil {
+		return err
+	}
+	withStatus.SetResourceVersion(pool.GetResourceVersion())
+	return kube.Status().Update(ctx, withStatus)
+}
+
+// SweepRounds waits until broker's sweeper has run n more rounds (its
+// ironfed_broker_incomplete_sweeps_total counter): sweep tests move an
+// injected clock and wait for rounds, never for wall time.
+func SweepRounds(t testing.TB, broker string, n float64) {
+	t.Helper()
+	rounds := func() float64 {
+		mfs, err := ctrlmetrics.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "ironfed_broker_incomplete_sweeps_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, p := range m.GetLabel() {
+					if p.GetName() == "broker" && p.GetValue() == broker {
+						return m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+		return 0
+	}
+	start := rounds()
+	deadline := time.Now().Add(30 * time.Second)
+	for rounds()-start < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the %s sweeper did not run %v rounds within 30s", broker, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
