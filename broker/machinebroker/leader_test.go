@@ -15,8 +15,6 @@ import (
 	"github.com/go-logr/logr/testr"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/broker/common"
@@ -53,18 +51,6 @@ func TestLeaderElection(t *testing.T) {
 	ctx := ctxT(t)
 	seedDownstream(t, ctx, kube, testPool, 100)
 	cfg := brokertest.JoinedConfig(t, c.Config, "machine", testNamespace)
-	// federation/join does not grant Leases yet: give the broker's identity
-	// Leases in its namespace (what join must add for --leader-elect).
-	must(t, kube.Create(ctx, &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "broker-leases", Namespace: testNamespace},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch"}}},
-	}))
-	must(t, kube.Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "broker-leases", Namespace: testNamespace},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "broker-leases"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:authenticated"}},
-	}))
-
 	const lease, renew, retry = 4 * time.Second, 3 * time.Second, 500 * time.Millisecond
 	start := func(name string) *replica {
 		dir, err := os.MkdirTemp("", "brk")

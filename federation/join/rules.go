@@ -41,6 +41,8 @@ func NamespaceRules() []rbacv1.PolicyRule {
 		// Events the broker records about its objects (events.k8s.io/v1;
 		// an event series is patched).
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		// Leader election of broker replicas (--leader-elect): one Lease per namespace and kind.
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 	}
 }
 
