@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"libvirt.org/go/libvirtxml"
+
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // MetadataURI is the namespace of the provider's element in a domain's <metadata>.
@@ -209,7 +211,7 @@ func renderDisk(s diskSpec) (libvirtxml.DomainDisk, error) {
 				host, port = m, "6789"
 			}
 			if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-				return x, invalidf("ceph monitor %q has an invalid port", m)
+				return x, runtimeerr.Invalidf("ceph monitor %q has an invalid port", m)
 			}
 			src.Hosts = append(src.Hosts, libvirtxml.DomainDiskSourceHost{Name: host, Port: port})
 		}

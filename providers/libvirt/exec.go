@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // execTokenTTL bounds how long an Exec URL stays usable.
@@ -34,7 +36,7 @@ func newExecTokens(baseURL string) *execTokens {
 
 func (t *execTokens) issue(id string) (string, error) {
 	if t.baseURL == "" {
-		return "", newErr(KindUnsupported, "Exec is not available: this provider runs without an exec server (start it with --exec-bind-address)")
+		return "", runtimeerr.Errorf(runtimeerr.KindUnsupported, "Exec is not available: this provider runs without an exec server (start it with --exec-bind-address)")
 	}
 	var b [24]byte
 	_, _ = rand.Read(b[:])
@@ -74,18 +76,18 @@ func (p *Provider) ConsolePTY(id string) (string, error) {
 	}
 	dom, err := p.lv.DomainLookupByName(id)
 	if err != nil {
-		return "", newErr(KindUnavailable, "looking up domain %s: %v", id, err)
+		return "", runtimeerr.Errorf(runtimeerr.KindUnavailable, "looking up domain %s: %v", id, err)
 	}
 	x, err := p.liveXML(dom)
 	if err != nil {
-		return "", newErr(KindUnavailable, "reading domain %s: %v", id, err)
+		return "", runtimeerr.Errorf(runtimeerr.KindUnavailable, "reading domain %s: %v", id, err)
 	}
 	for _, s := range x.Devices.Serials {
 		if s.Source != nil && s.Source.Pty != nil && s.Source.Pty.Path != "" {
 			return s.Source.Pty.Path, nil
 		}
 	}
-	return "", newErr(KindFailedPrecondition, "machine %s is not running: its console has no pty", id)
+	return "", runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "machine %s is not running: its console has no pty", id)
 }
 
 // ExecHandler serves the URLs Exec hands out. It speaks plain full-duplex HTTP/1.1: the request body

@@ -12,6 +12,7 @@ import (
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 type machine = machinev1alpha1.Machine
@@ -21,14 +22,14 @@ type machine = machinev1alpha1.Machine
 // label matches an existing machine's is that machine. A failed create leaves nothing behind.
 func (p *Provider) Create(in *machine) (*machine, error) {
 	if in == nil {
-		return nil, invalidf("machine is required")
+		return nil, runtimeerr.Invalidf("machine is required")
 	}
 	if in.GetMetadata().GetId() != "" {
-		return nil, invalidf("metadata.id must be empty: the runtime assigns ids")
+		return nil, runtimeerr.Invalidf("metadata.id must be empty: the runtime assigns ids")
 	}
 	spec := in.GetSpec()
 	if spec == nil {
-		return nil, invalidf("machine.spec is required")
+		return nil, runtimeerr.Invalidf("machine.spec is required")
 	}
 	if err := p.validateSpec(spec); err != nil {
 		return nil, err
@@ -37,7 +38,7 @@ func (p *Provider) Create(in *machine) (*machine, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, newErr(KindUnavailable, "the provider is shutting down")
+		return nil, runtimeerr.Errorf(runtimeerr.KindUnavailable, "the provider is shutting down")
 	}
 	for uid != "" {
 		id, ok := p.byUID[uid]
@@ -117,7 +118,7 @@ func (p *Provider) define(obj *machine) (err error) {
 		return err
 	}
 	if _, err := p.lv.DomainDefineXMLFlags(x, golibvirt.DomainDefineValidate); err != nil {
-		return newErr(KindUnavailable, "defining domain %s: %v", id, err)
+		return runtimeerr.Errorf(runtimeerr.KindUnavailable, "defining domain %s: %v", id, err)
 	}
 	return nil
 }
@@ -157,7 +158,7 @@ func (p *Provider) persist(obj *machine, imageDigest string) error {
 	}
 	dom, err := p.lv.DomainLookupByName(obj.Metadata.Id)
 	if err != nil {
-		return newErr(KindUnavailable, "looking up domain %s: %v", obj.Metadata.Id, err)
+		return runtimeerr.Errorf(runtimeerr.KindUnavailable, "looking up domain %s: %v", obj.Metadata.Id, err)
 	}
 	flags := golibvirt.DomainAffectConfig
 	if st, _, err := p.lv.DomainGetState(dom, 0); err == nil && golibvirt.DomainState(st) != golibvirt.DomainShutoff {
@@ -165,7 +166,7 @@ func (p *Provider) persist(obj *machine, imageDigest string) error {
 	}
 	if err := p.lv.DomainSetMetadata(dom, int32(golibvirt.DomainMetadataElement), golibvirt.OptString{meta},
 		golibvirt.OptString{metadataKey}, golibvirt.OptString{MetadataURI}, flags); err != nil {
-		return newErr(KindUnavailable, "storing machine %s in its domain: %v", obj.Metadata.Id, err)
+		return runtimeerr.Errorf(runtimeerr.KindUnavailable, "storing machine %s in its domain: %v", obj.Metadata.Id, err)
 	}
 	return nil
 }
@@ -180,7 +181,7 @@ func (p *Provider) update(id string, mutate func(m *machine) (specChanged bool, 
 	defer p.mu.Unlock()
 	r, ok := p.machines[id]
 	if !ok || r.deleting {
-		return notFoundf("machine %s not found", id)
+		return runtimeerr.NotFoundf("machine %s not found", id)
 	}
 	next := clone(r.obj)
 	changed, err := mutate(next)
@@ -227,7 +228,7 @@ func (p *Provider) Get(id string) (*machine, error) {
 	defer p.mu.Unlock()
 	r, ok := p.machines[id]
 	if !ok {
-		return nil, notFoundf("machine %s not found", id)
+		return nil, runtimeerr.NotFoundf("machine %s not found", id)
 	}
 	return clone(r.obj), nil
 }
@@ -236,7 +237,7 @@ func (p *Provider) Get(id string) (*machine, error) {
 // disks and directory. Deleting an unknown id succeeds.
 func (p *Provider) Delete(id string) error {
 	if id == "" {
-		return invalidf("machine_id is required")
+		return runtimeerr.Invalidf("machine_id is required")
 	}
 	if !validID(id) {
 		return nil // nothing of that shape can exist
@@ -287,15 +288,15 @@ func (p *Provider) AttachVolume(id string, v *machinev1alpha1.Volume) error {
 		return err
 	}
 	if v.GetLocalDisk().GetImage().GetImage() != "" {
-		return invalidf("volume %q: an image can only be given when the machine is created", v.Name)
+		return runtimeerr.Invalidf("volume %q: an image can only be given when the machine is created", v.Name)
 	}
 	return p.update(id, func(m *machine) (bool, error) {
 		for _, have := range m.Spec.Volumes {
 			if have.Name == v.Name {
-				return false, newErr(KindAlreadyExists, "machine %s already has a volume named %q; detach it first or use UpdateVolume", id, v.Name)
+				return false, runtimeerr.Errorf(runtimeerr.KindAlreadyExists, "machine %s already has a volume named %q; detach it first or use UpdateVolume", id, v.Name)
 			}
 			if have.Device == v.Device {
-				return false, newErr(KindAlreadyExists, "machine %s already has a volume on device %q (%s)", id, v.Device, have.Name)
+				return false, runtimeerr.Errorf(runtimeerr.KindAlreadyExists, "machine %s already has a volume on device %q (%s)", id, v.Device, have.Name)
 			}
 		}
 		m.Spec.Volumes = append(m.Spec.Volumes, proto.Clone(v).(*machinev1alpha1.Volume))
@@ -318,35 +319,35 @@ func (p *Provider) UpdateVolume(id string, v *machinev1alpha1.Volume) error {
 				return false, nil
 			}
 			if have.Device != v.Device || (have.LocalDisk == nil) != (v.LocalDisk == nil) {
-				return false, invalidf("volume %q: device and kind cannot change; detach and attach it again", v.Name)
+				return false, runtimeerr.Invalidf("volume %q: device and kind cannot change; detach and attach it again", v.Name)
 			}
 			if have.LocalDisk != nil && (v.LocalDisk.SizeBytes < have.LocalDisk.SizeBytes || v.LocalDisk.GetImage().GetImage() != have.LocalDisk.GetImage().GetImage()) {
-				return false, invalidf("volume %q: local disks can only grow and keep their image", v.Name)
+				return false, runtimeerr.Invalidf("volume %q: local disks can only grow and keep their image", v.Name)
 			}
 			m.Spec.Volumes[i] = proto.Clone(v).(*machinev1alpha1.Volume)
 			return true, nil
 		}
-		return false, notFoundf("machine %s has no volume named %q", id, v.Name)
+		return false, runtimeerr.NotFoundf("machine %s has no volume named %q", id, v.Name)
 	})
 }
 
 // DetachVolume removes the volume named name (hot-unplugged when running).
 func (p *Provider) DetachVolume(id, name string) error {
 	if name == "" {
-		return invalidf("name is required")
+		return runtimeerr.Invalidf("name is required")
 	}
 	return p.update(id, func(m *machine) (bool, error) {
 		for i, have := range m.Spec.Volumes {
 			if have.Name == name {
 				if have.GetLocalDisk().GetImage().GetImage() != "" {
-					return false, newErr(KindFailedPrecondition, "volume %q holds the machine's boot image and cannot be detached", name)
+					return false, runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "volume %q holds the machine's boot image and cannot be detached", name)
 				}
 				m.Spec.Volumes = append(m.Spec.Volumes[:i], m.Spec.Volumes[i+1:]...)
 				m.Status.Volumes = dropVolumeStatus(m.Status.Volumes, name)
 				return true, nil
 			}
 		}
-		return false, notFoundf("machine %s has no volume named %q", id, name)
+		return false, runtimeerr.NotFoundf("machine %s has no volume named %q", id, name)
 	})
 }
 
@@ -358,7 +359,7 @@ func (p *Provider) AttachNetworkInterface(id string, n *machinev1alpha1.NetworkI
 	return p.update(id, func(m *machine) (bool, error) {
 		for _, have := range m.Spec.NetworkInterfaces {
 			if have.Name == n.Name {
-				return false, newErr(KindAlreadyExists, "machine %s already has a network interface named %q; detach it first", id, n.Name)
+				return false, runtimeerr.Errorf(runtimeerr.KindAlreadyExists, "machine %s already has a network interface named %q; detach it first", id, n.Name)
 			}
 		}
 		m.Spec.NetworkInterfaces = append(m.Spec.NetworkInterfaces, proto.Clone(n).(*machinev1alpha1.NetworkInterface))
@@ -370,7 +371,7 @@ func (p *Provider) AttachNetworkInterface(id string, n *machinev1alpha1.NetworkI
 // DetachNetworkInterface removes the NIC named name.
 func (p *Provider) DetachNetworkInterface(id, name string) error {
 	if name == "" {
-		return invalidf("name is required")
+		return runtimeerr.Invalidf("name is required")
 	}
 	return p.update(id, func(m *machine) (bool, error) {
 		for i, have := range m.Spec.NetworkInterfaces {
@@ -386,7 +387,7 @@ func (p *Provider) DetachNetworkInterface(id, name string) error {
 				return true, nil
 			}
 		}
-		return false, notFoundf("machine %s has no network interface named %q", id, name)
+		return false, runtimeerr.NotFoundf("machine %s has no network interface named %q", id, name)
 	})
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/go-logr/logr"
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 	"github.com/ironfed/ironfed/providers/libvirt/image"
 	"github.com/ironfed/ironfed/providers/libvirt/localdaemon"
 )
@@ -70,7 +71,7 @@ type record struct {
 // no longer knows, and starts the reconcile worker. Close stops it.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err := cfg.validate(); err != nil {
-		return nil, newErr(KindInvalid, "libvirt provider config: %v", err)
+		return nil, runtimeerr.Errorf(runtimeerr.KindInvalid, "libvirt provider config: %v", err)
 	}
 	cfg = cfg.withDefaults()
 	root, err := filepath.Abs(cfg.RootDir)
@@ -94,7 +95,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	lv, err := localdaemon.Connect(cfg.Socket)
 	if err != nil {
-		return nil, newErr(KindUnavailable, "%v", err)
+		return nil, runtimeerr.Errorf(runtimeerr.KindUnavailable, "%v", err)
 	}
 	p := &Provider{
 		cfg: cfg, log: cfg.Log, lv: lv, images: images, cephConf: cephConf,

@@ -13,6 +13,7 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 	"github.com/ironfed/ironfed/providers/libvirt/image"
 )
 
@@ -203,7 +204,7 @@ func (p *Provider) diskSpecOf(id string, v *machinev1alpha1.Volume) (diskSpec, e
 	c := v.GetConnection()
 	pool, img, err := splitPoolImage(c.Handle)
 	if err != nil {
-		return d, invalidf("%v", err)
+		return d, runtimeerr.Invalidf("%v", err)
 	}
 	cd := &cephDisk{Pool: pool, Image: img, User: string(c.SecretData[cephUserIDSecret]), ConfigFile: p.cephConf}
 	for _, m := range strings.Split(c.Attributes[cephMonitorsAttr], ",") {

@@ -11,6 +11,7 @@ import (
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // detectDomainType resolves "auto": kvm only when libvirt offers it, /dev/kvm opens and the CPU has
@@ -21,7 +22,7 @@ func (p *Provider) detectDomainType() (string, error) {
 	}
 	caps, err := p.lv.ConnectGetCapabilities()
 	if err != nil {
-		return "", newErr(KindUnavailable, "reading libvirt capabilities: %v", err)
+		return "", runtimeerr.Errorf(runtimeerr.KindUnavailable, "reading libvirt capabilities: %v", err)
 	}
 	if !strings.Contains(caps, "<domain type='kvm'") && !strings.Contains(caps, `<domain type="kvm"`) {
 		return DomainTypeQEMU, nil

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // refreshStatus reads the machine's domain and publishes the status it implies. settled says the
@@ -120,7 +121,7 @@ func imageRefWithDigest(ref, digest string) string {
 func (p *Provider) Status() ([]*machinev1alpha1.MachineClassStatus, error) {
 	_, memKiB, cpus, _, _, _, _, _, err := p.lv.NodeGetInfo()
 	if err != nil {
-		return nil, newErr(KindUnavailable, "reading host resources from libvirt: %v", err)
+		return nil, runtimeerr.Errorf(runtimeerr.KindUnavailable, "reading host resources from libvirt: %v", err)
 	}
 	cpuBudget := int64(float64(cpus)*p.cfg.CPUOvercommit) - p.cfg.ReservedCPUs
 	memBudget := int64(memKiB)<<10 - p.cfg.ReservedMemoryBytes

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // MaxIgnitionBytes bounds a machine's ignition data (docs/iri.md).
@@ -38,13 +39,13 @@ func validID(id string) bool {
 
 func checkID(id string) error {
 	if id == "" {
-		return invalidf("machine_id is required")
+		return runtimeerr.Invalidf("machine_id is required")
 	}
 	if !validID(id) {
 		if len(id) > 80 {
 			id = id[:80] + "..."
 		}
-		return invalidf("machine_id %q is malformed: ids of this runtime are %d lowercase hex characters", id, IDLength)
+		return runtimeerr.Invalidf("machine_id %q is malformed: ids of this runtime are %d lowercase hex characters", id, IDLength)
 	}
 	return nil
 }
@@ -67,24 +68,24 @@ var deviceRE = regexp.MustCompile(`^(od|vd)([a-z]{1,2})$`)
 func targetOf(device string) (string, error) {
 	m := deviceRE.FindStringSubmatch(device)
 	if m == nil {
-		return "", invalidf("volume device %q is not valid: want od<letter> (e.g. oda, odb) or vd<letter>", device)
+		return "", runtimeerr.Invalidf("volume device %q is not valid: want od<letter> (e.g. oda, odb) or vd<letter>", device)
 	}
 	return "vd" + m[2], nil
 }
 
 func checkPower(p machinev1alpha1.Power) error {
 	if _, ok := machinev1alpha1.Power_name[int32(p)]; !ok {
-		return invalidf("power %d is not valid: want POWER_ON or POWER_OFF", int32(p))
+		return runtimeerr.Invalidf("power %d is not valid: want POWER_ON or POWER_OFF", int32(p))
 	}
 	return nil
 }
 
 func checkVolume(v *machinev1alpha1.Volume) error {
 	if v == nil {
-		return invalidf("volume is required")
+		return runtimeerr.Invalidf("volume is required")
 	}
 	if v.Name == "" {
-		return invalidf("volume.name is required")
+		return runtimeerr.Invalidf("volume.name is required")
 	}
 	if _, err := targetOf(v.Device); err != nil {
 		return err
@@ -92,29 +93,29 @@ func checkVolume(v *machinev1alpha1.Volume) error {
 	ld, c := v.GetLocalDisk(), v.GetConnection()
 	switch {
 	case ld != nil && c != nil:
-		return invalidf("volume %q has both local_disk and connection; set one", v.Name)
+		return runtimeerr.Invalidf("volume %q has both local_disk and connection; set one", v.Name)
 	case ld != nil:
 		if ld.SizeBytes < 0 {
-			return invalidf("volume %q: local_disk.size_bytes must not be negative", v.Name)
+			return runtimeerr.Invalidf("volume %q: local_disk.size_bytes must not be negative", v.Name)
 		}
 		if ld.SizeBytes == 0 && ld.GetImage().GetImage() == "" {
-			return invalidf("volume %q: local_disk needs size_bytes > 0 or an image", v.Name)
+			return runtimeerr.Invalidf("volume %q: local_disk needs size_bytes > 0 or an image", v.Name)
 		}
 	case c != nil:
 		if c.Driver != cephDriver {
-			return invalidf("volume %q: driver %q is not supported; this provider attaches %q volumes and local disks", v.Name, c.Driver, cephDriver)
+			return runtimeerr.Invalidf("volume %q: driver %q is not supported; this provider attaches %q volumes and local disks", v.Name, c.Driver, cephDriver)
 		}
 		if _, _, err := splitPoolImage(c.Handle); err != nil {
-			return invalidf("volume %q: %v", v.Name, err)
+			return runtimeerr.Invalidf("volume %q: %v", v.Name, err)
 		}
 		if strings.TrimSpace(c.Attributes[cephMonitorsAttr]) == "" {
-			return invalidf("volume %q: ceph volumes need the %q attribute (comma-separated host:port)", v.Name, cephMonitorsAttr)
+			return runtimeerr.Invalidf("volume %q: ceph volumes need the %q attribute (comma-separated host:port)", v.Name, cephMonitorsAttr)
 		}
 		if len(c.EncryptionData) > 0 {
-			return newErr(KindUnsupported, "volume %q: encrypted ceph volumes are not supported by this provider yet", v.Name)
+			return runtimeerr.Errorf(runtimeerr.KindUnsupported, "volume %q: encrypted ceph volumes are not supported by this provider yet", v.Name)
 		}
 	default:
-		return invalidf("volume %q needs local_disk or connection", v.Name)
+		return runtimeerr.Invalidf("volume %q needs local_disk or connection", v.Name)
 	}
 	return nil
 }
@@ -129,18 +130,18 @@ func splitPoolImage(handle string) (string, string, error) {
 
 func checkNIC(n *machinev1alpha1.NetworkInterface) error {
 	if n == nil {
-		return invalidf("network_interface is required")
+		return runtimeerr.Invalidf("network_interface is required")
 	}
 	if n.Name == "" {
-		return invalidf("network_interface.name is required")
+		return runtimeerr.Invalidf("network_interface.name is required")
 	}
 	if b, ok := n.Attributes[bridgeAttr]; ok && !bridgeRE.MatchString(b) {
-		return invalidf("network interface %q: attribute bridge %q is not a Linux interface name", n.Name, b)
+		return runtimeerr.Invalidf("network interface %q: attribute bridge %q is not a Linux interface name", n.Name, b)
 	}
 	if mac := n.Attributes[macAttr]; mac != "" {
 		hw, err := net.ParseMAC(mac)
 		if err != nil || len(hw) != 6 || hw[0]&1 == 1 {
-			return invalidf("network interface %q: attribute mac %q is not a unicast MAC address", n.Name, mac)
+			return runtimeerr.Invalidf("network interface %q: attribute mac %q is not a unicast MAC address", n.Name, mac)
 		}
 	}
 	return nil
@@ -169,13 +170,13 @@ func serialOf(volume string) string {
 // validateSpec checks a machine spec as a whole.
 func (p *Provider) validateSpec(spec *machinev1alpha1.MachineSpec) error {
 	if spec.Class == "" {
-		return invalidf("machine.spec.class is required; supported machine classes: %s", p.classNames())
+		return runtimeerr.Invalidf("machine.spec.class is required; supported machine classes: %s", p.classNames())
 	}
 	if _, ok := p.class(spec.Class); !ok {
-		return invalidf("machine class %q is not supported; supported machine classes: %s", spec.Class, p.classNames())
+		return runtimeerr.Invalidf("machine class %q is not supported; supported machine classes: %s", spec.Class, p.classNames())
 	}
 	if n := len(spec.IgnitionData); n > MaxIgnitionBytes {
-		return invalidf("machine.spec.ignition_data is %d bytes; at most %d bytes (1 MiB) are allowed", n, MaxIgnitionBytes)
+		return runtimeerr.Invalidf("machine.spec.ignition_data is %d bytes; at most %d bytes (1 MiB) are allowed", n, MaxIgnitionBytes)
 	}
 	if err := checkPower(spec.Power); err != nil {
 		return err
@@ -187,10 +188,10 @@ func (p *Provider) validateSpec(spec *machinev1alpha1.MachineSpec) error {
 			return err
 		}
 		if names[v.Name] {
-			return invalidf("machine.spec.volumes: name %q is used twice", v.Name)
+			return runtimeerr.Invalidf("machine.spec.volumes: name %q is used twice", v.Name)
 		}
 		if devices[v.Device] {
-			return invalidf("machine.spec.volumes: device %q is used twice", v.Device)
+			return runtimeerr.Invalidf("machine.spec.volumes: device %q is used twice", v.Device)
 		}
 		names[v.Name], devices[v.Device] = true, true
 		if v.GetLocalDisk().GetImage().GetImage() != "" {
@@ -198,7 +199,7 @@ func (p *Provider) validateSpec(spec *machinev1alpha1.MachineSpec) error {
 		}
 	}
 	if images > 1 {
-		return invalidf("machine.spec.volumes: at most one local disk may have an image (the boot image)")
+		return runtimeerr.Invalidf("machine.spec.volumes: at most one local disk may have an image (the boot image)")
 	}
 	names = map[string]bool{}
 	for _, n := range spec.NetworkInterfaces {
@@ -206,7 +207,7 @@ func (p *Provider) validateSpec(spec *machinev1alpha1.MachineSpec) error {
 			return err
 		}
 		if names[n.Name] {
-			return invalidf("machine.spec.network_interfaces: name %q is used twice", n.Name)
+			return runtimeerr.Invalidf("machine.spec.network_interfaces: name %q is used twice", n.Name)
 		}
 		names[n.Name] = true
 	}

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // watchBuffer is how many changes a watcher may lag behind before it is dropped.
@@ -24,7 +25,7 @@ type watcher struct {
 	err     error
 }
 
-var errSlowWatcher = newErr(KindExhausted, "watcher fell too far behind and was dropped; watch again with send_initial_list")
+var errSlowWatcher = runtimeerr.Errorf(runtimeerr.KindExhausted, "watcher fell too far behind and was dropped; watch again with send_initial_list")
 
 // publishLocked hands a change to every matching watcher without blocking; p.mu is held.
 func (p *Provider) publishLocked(typ machinev1alpha1.WatchEventType, obj *machinev1alpha1.Machine) {
@@ -56,7 +57,7 @@ func (p *Provider) Watch(ctx context.Context, id string, sel map[string]string, 
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return newErr(KindUnavailable, "the provider is shutting down")
+		return runtimeerr.Errorf(runtimeerr.KindUnavailable, "the provider is shutting down")
 	}
 	var objs []*machinev1alpha1.Machine
 	if initial {
@@ -89,7 +90,7 @@ func (p *Provider) Watch(ctx context.Context, id string, sel map[string]string, 
 			}
 		case <-w.dropped:
 			if w.err == nil {
-				return newErr(KindUnavailable, "the provider is shutting down")
+				return runtimeerr.Errorf(runtimeerr.KindUnavailable, "the provider is shutting down")
 			}
 			return w.err
 		case <-ctx.Done():

@@ -9,6 +9,7 @@ import (
 
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 type bucket = bucketv1alpha1.Bucket
@@ -59,20 +60,20 @@ func (b *Buckets) Create(in *bucket) (*bucket, error) {
 
 func (b *Buckets) create(in *bucket) (*bucket, error) {
 	if in == nil {
-		return nil, invalidf("bucket is required")
+		return nil, runtimeerr.Invalidf("bucket is required")
 	}
 	if err := checkNewMetadata(in.GetMetadata()); err != nil {
 		return nil, err
 	}
 	spec := in.GetSpec()
 	if spec == nil {
-		return nil, invalidf("bucket.spec is required")
+		return nil, runtimeerr.Invalidf("bucket.spec is required")
 	}
 	if spec.Class == "" {
-		return nil, invalidf("bucket.spec.class is required; supported bucket classes: %s", b.classNames())
+		return nil, runtimeerr.Invalidf("bucket.spec.class is required; supported bucket classes: %s", b.classNames())
 	}
 	if _, ok := b.byName[spec.Class]; !ok {
-		return nil, invalidf("bucket class %q is not supported; supported bucket classes: %s", spec.Class, b.classNames())
+		return nil, runtimeerr.Invalidf("bucket class %q is not supported; supported bucket classes: %s", spec.Class, b.classNames())
 	}
 	obj := &bucket{
 		Metadata: newMetadata(in.GetMetadata()),

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // execTokenTTL bounds how long an Exec URL stays usable.
@@ -32,7 +34,7 @@ func newExecTokens(baseURL string) *execTokens {
 
 func (t *execTokens) issue(machineID string) (string, error) {
 	if t.baseURL == "" {
-		return "", newErr(KindUnsupported, "Exec is not available: this memory provider runs without an exec server (start it with --exec-bind-address)")
+		return "", runtimeerr.Errorf(runtimeerr.KindUnsupported, "Exec is not available: this memory provider runs without an exec server (start it with --exec-bind-address)")
 	}
 	token := newID()
 	now := time.Now()

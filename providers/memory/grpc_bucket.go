@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc"
 
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 type bucketServer struct {
@@ -29,7 +30,7 @@ func (s *bucketServer) ListEvents(_ context.Context, req *bucketv1alpha1.ListEve
 func (s *bucketServer) ListBuckets(_ context.Context, req *bucketv1alpha1.ListBucketsRequest) (*bucketv1alpha1.ListBucketsResponse, error) {
 	objs, err := s.b.list(Filter{ID: req.GetFilter().GetId(), Labels: req.GetFilter().GetLabelSelector()})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &bucketv1alpha1.ListBucketsResponse{Buckets: objs}, nil
 }
@@ -37,14 +38,14 @@ func (s *bucketServer) ListBuckets(_ context.Context, req *bucketv1alpha1.ListBu
 func (s *bucketServer) CreateBucket(_ context.Context, req *bucketv1alpha1.CreateBucketRequest) (*bucketv1alpha1.CreateBucketResponse, error) {
 	obj, err := s.b.Create(req.GetBucket())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &bucketv1alpha1.CreateBucketResponse{Bucket: obj}, nil
 }
 
 func (s *bucketServer) DeleteBucket(_ context.Context, req *bucketv1alpha1.DeleteBucketRequest) (*bucketv1alpha1.DeleteBucketResponse, error) {
 	if err := s.b.Delete(req.GetBucketId()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &bucketv1alpha1.DeleteBucketResponse{}, nil
 }

@@ -2,36 +2,9 @@ package memory
 
 import (
 	"context"
-	"errors"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
-
-var codeOf = map[ErrorKind]codes.Code{
-	KindInvalid:            codes.InvalidArgument,
-	KindNotFound:           codes.NotFound,
-	KindAlreadyExists:      codes.AlreadyExists,
-	KindExhausted:          codes.ResourceExhausted,
-	KindFailedPrecondition: codes.FailedPrecondition,
-	KindUnsupported:        codes.Unimplemented,
-	KindUnavailable:        codes.Unavailable,
-}
-
-// toStatus is the one place where domain errors become gRPC status codes.
-func toStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return status.Error(codeOf[e.Kind], err.Error())
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return status.FromContextError(err).Err()
-	}
-	return status.Error(codes.Internal, err.Error())
-}
 
 // watchBookmark is the wire value of BOOKMARK in every kind's
 // WatchEventType; ADDED, MODIFIED and DELETED share their values with
@@ -44,7 +17,7 @@ const watchBookmark WatchEventType = 4
 func serveWatch[T Object](ctx context.Context, s *Store[T], f Filter, initial bool, send func(WatchEventType, T, uint64) error) error {
 	w, objs, err := s.watch(f, initial)
 	if err != nil {
-		return toStatus(err)
+		return runtimeerr.ToStatus(err)
 	}
 	defer w.Stop()
 	var seq uint64
@@ -62,7 +35,7 @@ func serveWatch[T Object](ctx context.Context, s *Store[T], f Filter, initial bo
 	for {
 		ev, err := w.next(ctx)
 		if err != nil {
-			return toStatus(err)
+			return runtimeerr.ToStatus(err)
 		}
 		seq++
 		if err := send(ev.Type, ev.Object, seq); err != nil {

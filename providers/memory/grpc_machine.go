@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc"
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 type machineServer struct {
@@ -29,7 +30,7 @@ func (s *machineServer) ListEvents(_ context.Context, req *machinev1alpha1.ListE
 func (s *machineServer) ListMachines(_ context.Context, req *machinev1alpha1.ListMachinesRequest) (*machinev1alpha1.ListMachinesResponse, error) {
 	objs, err := s.m.list(Filter{ID: req.GetFilter().GetId(), Labels: req.GetFilter().GetLabelSelector()})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.ListMachinesResponse{Machines: objs}, nil
 }
@@ -37,63 +38,63 @@ func (s *machineServer) ListMachines(_ context.Context, req *machinev1alpha1.Lis
 func (s *machineServer) CreateMachine(_ context.Context, req *machinev1alpha1.CreateMachineRequest) (*machinev1alpha1.CreateMachineResponse, error) {
 	obj, err := s.m.Create(req.GetMachine())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.CreateMachineResponse{Machine: obj}, nil
 }
 
 func (s *machineServer) DeleteMachine(_ context.Context, req *machinev1alpha1.DeleteMachineRequest) (*machinev1alpha1.DeleteMachineResponse, error) {
 	if err := s.m.Delete(req.GetMachineId()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.DeleteMachineResponse{}, nil
 }
 
 func (s *machineServer) UpdateMachineAnnotations(_ context.Context, req *machinev1alpha1.UpdateMachineAnnotationsRequest) (*machinev1alpha1.UpdateMachineAnnotationsResponse, error) {
 	if err := s.m.UpdateAnnotations(req.GetMachineId(), req.GetAnnotations()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.UpdateMachineAnnotationsResponse{}, nil
 }
 
 func (s *machineServer) UpdateMachinePower(_ context.Context, req *machinev1alpha1.UpdateMachinePowerRequest) (*machinev1alpha1.UpdateMachinePowerResponse, error) {
 	if err := s.m.SetPower(req.GetMachineId(), req.GetPower()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.UpdateMachinePowerResponse{}, nil
 }
 
 func (s *machineServer) AttachVolume(_ context.Context, req *machinev1alpha1.AttachVolumeRequest) (*machinev1alpha1.AttachVolumeResponse, error) {
 	if err := s.m.AttachVolume(req.GetMachineId(), req.GetVolume()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.AttachVolumeResponse{}, nil
 }
 
 func (s *machineServer) DetachVolume(_ context.Context, req *machinev1alpha1.DetachVolumeRequest) (*machinev1alpha1.DetachVolumeResponse, error) {
 	if err := s.m.DetachVolume(req.GetMachineId(), req.GetName()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.DetachVolumeResponse{}, nil
 }
 
 func (s *machineServer) UpdateVolume(_ context.Context, req *machinev1alpha1.UpdateVolumeRequest) (*machinev1alpha1.UpdateVolumeResponse, error) {
 	if err := s.m.UpdateVolume(req.GetMachineId(), req.GetVolume()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.UpdateVolumeResponse{}, nil
 }
 
 func (s *machineServer) AttachNetworkInterface(_ context.Context, req *machinev1alpha1.AttachNetworkInterfaceRequest) (*machinev1alpha1.AttachNetworkInterfaceResponse, error) {
 	if err := s.m.AttachNetworkInterface(req.GetMachineId(), req.GetNetworkInterface()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.AttachNetworkInterfaceResponse{}, nil
 }
 
 func (s *machineServer) DetachNetworkInterface(_ context.Context, req *machinev1alpha1.DetachNetworkInterfaceRequest) (*machinev1alpha1.DetachNetworkInterfaceResponse, error) {
 	if err := s.m.DetachNetworkInterface(req.GetMachineId(), req.GetName()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.DetachNetworkInterfaceResponse{}, nil
 }
@@ -105,7 +106,7 @@ func (s *machineServer) Status(context.Context, *machinev1alpha1.StatusRequest) 
 func (s *machineServer) Exec(_ context.Context, req *machinev1alpha1.ExecRequest) (*machinev1alpha1.ExecResponse, error) {
 	url, err := s.m.Exec(req.GetMachineId())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &machinev1alpha1.ExecResponse{Url: url}, nil
 }

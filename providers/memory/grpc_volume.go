@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc"
 
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 type volumeServer struct {
@@ -29,7 +30,7 @@ func (s *volumeServer) ListEvents(_ context.Context, req *volumev1alpha1.ListEve
 func (s *volumeServer) ListVolumes(_ context.Context, req *volumev1alpha1.ListVolumesRequest) (*volumev1alpha1.ListVolumesResponse, error) {
 	objs, err := s.v.list(Filter{ID: req.GetFilter().GetId(), Labels: req.GetFilter().GetLabelSelector()})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.ListVolumesResponse{Volumes: objs}, nil
 }
@@ -37,24 +38,24 @@ func (s *volumeServer) ListVolumes(_ context.Context, req *volumev1alpha1.ListVo
 func (s *volumeServer) CreateVolume(_ context.Context, req *volumev1alpha1.CreateVolumeRequest) (*volumev1alpha1.CreateVolumeResponse, error) {
 	obj, err := s.v.Create(req.GetVolume())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.CreateVolumeResponse{Volume: obj}, nil
 }
 
 func (s *volumeServer) ExpandVolume(_ context.Context, req *volumev1alpha1.ExpandVolumeRequest) (*volumev1alpha1.ExpandVolumeResponse, error) {
 	if req.GetResources() == nil {
-		return nil, toStatus(invalidf("resources.storage_bytes is required"))
+		return nil, runtimeerr.ToStatus(runtimeerr.Invalidf("resources.storage_bytes is required"))
 	}
 	if err := s.v.Expand(req.GetVolumeId(), req.GetResources().GetStorageBytes()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.ExpandVolumeResponse{}, nil
 }
 
 func (s *volumeServer) DeleteVolume(_ context.Context, req *volumev1alpha1.DeleteVolumeRequest) (*volumev1alpha1.DeleteVolumeResponse, error) {
 	if err := s.v.Delete(req.GetVolumeId()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.DeleteVolumeResponse{}, nil
 }
@@ -62,14 +63,14 @@ func (s *volumeServer) DeleteVolume(_ context.Context, req *volumev1alpha1.Delet
 func (s *volumeServer) CreateVolumeSnapshot(_ context.Context, req *volumev1alpha1.CreateVolumeSnapshotRequest) (*volumev1alpha1.CreateVolumeSnapshotResponse, error) {
 	obj, err := s.v.CreateSnapshot(req.GetVolumeSnapshot())
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.CreateVolumeSnapshotResponse{VolumeSnapshot: obj}, nil
 }
 
 func (s *volumeServer) DeleteVolumeSnapshot(_ context.Context, req *volumev1alpha1.DeleteVolumeSnapshotRequest) (*volumev1alpha1.DeleteVolumeSnapshotResponse, error) {
 	if err := s.v.Snapshots.Delete(req.GetVolumeSnapshotId()); err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.DeleteVolumeSnapshotResponse{}, nil
 }
@@ -77,7 +78,7 @@ func (s *volumeServer) DeleteVolumeSnapshot(_ context.Context, req *volumev1alph
 func (s *volumeServer) ListVolumeSnapshots(_ context.Context, req *volumev1alpha1.ListVolumeSnapshotsRequest) (*volumev1alpha1.ListVolumeSnapshotsResponse, error) {
 	objs, err := s.v.Snapshots.list(Filter{ID: req.GetFilter().GetId(), Labels: req.GetFilter().GetLabelSelector()})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.ListVolumeSnapshotsResponse{VolumeSnapshots: objs}, nil
 }

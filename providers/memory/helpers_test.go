@@ -17,6 +17,7 @@ import (
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 const testMsgSize = 64 << 20
@@ -82,7 +83,7 @@ func uidLabels(uid string) map[string]string {
 	return map[string]string{labels.MachineUIDLabel: uid, labels.MachineNameLabel: "m-" + uid}
 }
 
-func wantKind(t testing.TB, err error, kind *Error) {
+func wantKind(t testing.TB, err error, kind *runtimeerr.Error) {
 	t.Helper()
 	if !errors.Is(err, kind) {
 		t.Fatalf("error = %v, want kind %d", err, kind.Kind)

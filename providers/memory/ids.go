@@ -3,6 +3,8 @@ package memory
 import (
 	"crypto/rand"
 	"encoding/hex"
+
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // IDLength is the length of every id the provider mints: 63 lowercase hex
@@ -35,10 +37,10 @@ func ValidID(id string) bool {
 // message (e.g. "machine_id").
 func checkID(what, id string) error {
 	if id == "" {
-		return invalidf("%s is required", what)
+		return runtimeerr.Invalidf("%s is required", what)
 	}
 	if !ValidID(id) {
-		return invalidf("%s %q is malformed: ids of this runtime are %d lowercase hex characters", what, truncate(id, 80), IDLength)
+		return runtimeerr.Invalidf("%s %q is malformed: ids of this runtime are %d lowercase hex characters", what, truncate(id, 80), IDLength)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 type machine = machinev1alpha1.Machine
@@ -50,14 +51,14 @@ func (m *Machines) Create(in *machine) (*machine, error) {
 
 func (m *Machines) create(in *machine) (*machine, error) {
 	if in == nil {
-		return nil, invalidf("machine is required")
+		return nil, runtimeerr.Invalidf("machine is required")
 	}
 	if err := checkNewMetadata(in.GetMetadata()); err != nil {
 		return nil, err
 	}
 	spec := in.GetSpec()
 	if spec == nil {
-		return nil, invalidf("machine.spec is required")
+		return nil, runtimeerr.Invalidf("machine.spec is required")
 	}
 	if err := m.validateSpec(spec); err != nil {
 		return nil, err
@@ -78,13 +79,13 @@ func (m *Machines) create(in *machine) (*machine, error) {
 
 func (m *Machines) validateSpec(spec *machinev1alpha1.MachineSpec) error {
 	if spec.Class == "" {
-		return invalidf("machine.spec.class is required; supported machine classes: %s", m.classNames())
+		return runtimeerr.Invalidf("machine.spec.class is required; supported machine classes: %s", m.classNames())
 	}
 	if _, ok := m.byName[spec.Class]; !ok {
-		return invalidf("machine class %q is not supported; supported machine classes: %s", spec.Class, m.classNames())
+		return runtimeerr.Invalidf("machine class %q is not supported; supported machine classes: %s", spec.Class, m.classNames())
 	}
 	if n := len(spec.IgnitionData); n > MaxIgnitionBytes {
-		return invalidf("machine.spec.ignition_data is %d bytes; at most %d bytes (1 MiB) are allowed", n, MaxIgnitionBytes)
+		return runtimeerr.Invalidf("machine.spec.ignition_data is %d bytes; at most %d bytes (1 MiB) are allowed", n, MaxIgnitionBytes)
 	}
 	if err := checkPower(spec.Power); err != nil {
 		return err
@@ -95,7 +96,7 @@ func (m *Machines) validateSpec(spec *machinev1alpha1.MachineSpec) error {
 			return err
 		}
 		if seen[v.Name] {
-			return invalidf("machine.spec.volumes: name %q is used twice", v.Name)
+			return runtimeerr.Invalidf("machine.spec.volumes: name %q is used twice", v.Name)
 		}
 		seen[v.Name] = true
 	}
@@ -105,7 +106,7 @@ func (m *Machines) validateSpec(spec *machinev1alpha1.MachineSpec) error {
 			return err
 		}
 		if seen[n.Name] {
-			return invalidf("machine.spec.network_interfaces: name %q is used twice", n.Name)
+			return runtimeerr.Invalidf("machine.spec.network_interfaces: name %q is used twice", n.Name)
 		}
 		seen[n.Name] = true
 	}
@@ -150,7 +151,7 @@ func (m *Machines) SetPower(id string, power machinev1alpha1.Power) error {
 // use it to make something happen at a leaf.
 func (m *Machines) SetGuestState(id string, state machinev1alpha1.MachineState) error {
 	if _, ok := machinev1alpha1.MachineState_name[int32(state)]; !ok {
-		return invalidf("machine state %d is not valid", int32(state))
+		return runtimeerr.Invalidf("machine state %d is not valid", int32(state))
 	}
 	_, err := m.update(id, func(o *machine) (bool, error) {
 		o.Status.State = state
@@ -162,7 +163,7 @@ func (m *Machines) SetGuestState(id string, state machinev1alpha1.MachineState) 
 // AttachVolume adds a volume; a volume of the same name is AlreadyExists.
 func (m *Machines) AttachVolume(id string, v *machinev1alpha1.Volume) error {
 	if v == nil {
-		return invalidf("volume is required")
+		return runtimeerr.Invalidf("volume is required")
 	}
 	if err := checkMachineVolume(v); err != nil {
 		return err
@@ -170,7 +171,7 @@ func (m *Machines) AttachVolume(id string, v *machinev1alpha1.Volume) error {
 	_, err := m.update(id, func(o *machine) (bool, error) {
 		for _, have := range o.Spec.Volumes {
 			if have.Name == v.Name {
-				return false, newErr(KindAlreadyExists, "machine %s already has a volume named %q; detach it first or use UpdateVolume", id, v.Name)
+				return false, runtimeerr.Errorf(runtimeerr.KindAlreadyExists, "machine %s already has a volume named %q; detach it first or use UpdateVolume", id, v.Name)
 			}
 		}
 		o.Spec.Volumes = append(o.Spec.Volumes, proto.Clone(v).(*machinev1alpha1.Volume))
@@ -183,7 +184,7 @@ func (m *Machines) AttachVolume(id string, v *machinev1alpha1.Volume) error {
 // UpdateVolume replaces the attached volume of the same name.
 func (m *Machines) UpdateVolume(id string, v *machinev1alpha1.Volume) error {
 	if v == nil {
-		return invalidf("volume is required")
+		return runtimeerr.Invalidf("volume is required")
 	}
 	if err := checkMachineVolume(v); err != nil {
 		return err
@@ -198,7 +199,7 @@ func (m *Machines) UpdateVolume(id string, v *machinev1alpha1.Volume) error {
 				return true, nil
 			}
 		}
-		return false, notFoundf("machine %s has no volume named %q", id, v.Name)
+		return false, runtimeerr.NotFoundf("machine %s has no volume named %q", id, v.Name)
 	})
 	return err
 }
@@ -206,7 +207,7 @@ func (m *Machines) UpdateVolume(id string, v *machinev1alpha1.Volume) error {
 // DetachVolume removes the volume named name.
 func (m *Machines) DetachVolume(id, name string) error {
 	if name == "" {
-		return invalidf("name is required")
+		return runtimeerr.Invalidf("name is required")
 	}
 	_, err := m.update(id, func(o *machine) (bool, error) {
 		for i, have := range o.Spec.Volumes {
@@ -215,7 +216,7 @@ func (m *Machines) DetachVolume(id, name string) error {
 				return true, nil
 			}
 		}
-		return false, notFoundf("machine %s has no volume named %q", id, name)
+		return false, runtimeerr.NotFoundf("machine %s has no volume named %q", id, name)
 	})
 	return err
 }
@@ -224,7 +225,7 @@ func (m *Machines) DetachVolume(id, name string) error {
 // AlreadyExists.
 func (m *Machines) AttachNetworkInterface(id string, n *machinev1alpha1.NetworkInterface) error {
 	if n == nil {
-		return invalidf("network_interface is required")
+		return runtimeerr.Invalidf("network_interface is required")
 	}
 	if err := checkNIC(n); err != nil {
 		return err
@@ -232,7 +233,7 @@ func (m *Machines) AttachNetworkInterface(id string, n *machinev1alpha1.NetworkI
 	_, err := m.update(id, func(o *machine) (bool, error) {
 		for _, have := range o.Spec.NetworkInterfaces {
 			if have.Name == n.Name {
-				return false, newErr(KindAlreadyExists, "machine %s already has a network interface named %q; detach it first", id, n.Name)
+				return false, runtimeerr.Errorf(runtimeerr.KindAlreadyExists, "machine %s already has a network interface named %q; detach it first", id, n.Name)
 			}
 		}
 		o.Spec.NetworkInterfaces = append(o.Spec.NetworkInterfaces, proto.Clone(n).(*machinev1alpha1.NetworkInterface))
@@ -245,7 +246,7 @@ func (m *Machines) AttachNetworkInterface(id string, n *machinev1alpha1.NetworkI
 // DetachNetworkInterface removes the network interface named name.
 func (m *Machines) DetachNetworkInterface(id, name string) error {
 	if name == "" {
-		return invalidf("name is required")
+		return runtimeerr.Invalidf("name is required")
 	}
 	_, err := m.update(id, func(o *machine) (bool, error) {
 		for i, have := range o.Spec.NetworkInterfaces {
@@ -254,7 +255,7 @@ func (m *Machines) DetachNetworkInterface(id, name string) error {
 				return true, nil
 			}
 		}
-		return false, notFoundf("machine %s has no network interface named %q", id, name)
+		return false, runtimeerr.NotFoundf("machine %s has no network interface named %q", id, name)
 	})
 	return err
 }
@@ -290,7 +291,7 @@ func (m *Machines) Exec(id string) (string, error) {
 // checkNewMetadata checks the metadata of a create request.
 func checkNewMetadata(md *metav1alpha1.ObjectMetadata) error {
 	if md.GetId() != "" {
-		return invalidf("metadata.id must be empty: the runtime assigns ids")
+		return runtimeerr.Invalidf("metadata.id must be empty: the runtime assigns ids")
 	}
 	return nil
 }

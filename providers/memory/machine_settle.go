@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 func checkPower(p machinev1alpha1.Power) error {
@@ -12,27 +13,27 @@ func checkPower(p machinev1alpha1.Power) error {
 	case machinev1alpha1.Power_POWER_ON, machinev1alpha1.Power_POWER_OFF:
 		return nil
 	}
-	return invalidf("power %d is not valid; use POWER_ON or POWER_OFF", int32(p))
+	return runtimeerr.Invalidf("power %d is not valid; use POWER_ON or POWER_OFF", int32(p))
 }
 
 func checkMachineVolume(v *machinev1alpha1.Volume) error {
 	if v.Name == "" {
-		return invalidf("volume.name is required")
+		return runtimeerr.Invalidf("volume.name is required")
 	}
 	switch {
 	case (v.LocalDisk == nil) == (v.Connection == nil):
-		return invalidf("volume %q must set exactly one of local_disk and connection", v.Name)
+		return runtimeerr.Invalidf("volume %q must set exactly one of local_disk and connection", v.Name)
 	case v.LocalDisk != nil && v.LocalDisk.SizeBytes < 0:
-		return invalidf("volume %q: local_disk.size_bytes must not be negative", v.Name)
+		return runtimeerr.Invalidf("volume %q: local_disk.size_bytes must not be negative", v.Name)
 	case v.Connection != nil && (v.Connection.Driver == "" || v.Connection.Handle == ""):
-		return invalidf("volume %q: connection.driver and connection.handle are required", v.Name)
+		return runtimeerr.Invalidf("volume %q: connection.driver and connection.handle are required", v.Name)
 	}
 	return nil
 }
 
 func checkNIC(n *machinev1alpha1.NetworkInterface) error {
 	if n.Name == "" {
-		return invalidf("network_interface.name is required")
+		return runtimeerr.Invalidf("network_interface.name is required")
 	}
 	return nil
 }

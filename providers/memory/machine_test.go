@@ -9,6 +9,7 @@ import (
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 func TestMachineCreateValidation(t *testing.T) {
@@ -22,28 +23,28 @@ func TestMachineCreateValidation(t *testing.T) {
 	cases := []struct {
 		name    string
 		in      *machinev1alpha1.Machine
-		kind    *Error
+		kind    *runtimeerr.Error
 		mention string
 	}{
-		{"nil machine", nil, ErrInvalid, "machine is required"},
-		{"nil spec", &machinev1alpha1.Machine{}, ErrInvalid, "spec is required"},
-		{"id set", &machinev1alpha1.Machine{Metadata: &metav1alpha1.ObjectMetadata{Id: "abc"}, Spec: &machinev1alpha1.MachineSpec{Class: "m-small"}}, ErrInvalid, "metadata.id"},
-		{"missing class", spec(func(s *machinev1alpha1.MachineSpec) { s.Class = "" }), ErrInvalid, "m-small, m-large"},
-		{"unknown class", spec(func(s *machinev1alpha1.MachineSpec) { s.Class = "m-huge" }), ErrInvalid, "m-small, m-large"},
-		{"oversized ignition", spec(func(s *machinev1alpha1.MachineSpec) { s.IgnitionData = make([]byte, MaxIgnitionBytes+1) }), ErrInvalid, "1 MiB"},
-		{"bad power", spec(func(s *machinev1alpha1.MachineSpec) { s.Power = 7 }), ErrInvalid, "POWER_ON"},
+		{"nil machine", nil, runtimeerr.ErrInvalid, "machine is required"},
+		{"nil spec", &machinev1alpha1.Machine{}, runtimeerr.ErrInvalid, "spec is required"},
+		{"id set", &machinev1alpha1.Machine{Metadata: &metav1alpha1.ObjectMetadata{Id: "abc"}, Spec: &machinev1alpha1.MachineSpec{Class: "m-small"}}, runtimeerr.ErrInvalid, "metadata.id"},
+		{"missing class", spec(func(s *machinev1alpha1.MachineSpec) { s.Class = "" }), runtimeerr.ErrInvalid, "m-small, m-large"},
+		{"unknown class", spec(func(s *machinev1alpha1.MachineSpec) { s.Class = "m-huge" }), runtimeerr.ErrInvalid, "m-small, m-large"},
+		{"oversized ignition", spec(func(s *machinev1alpha1.MachineSpec) { s.IgnitionData = make([]byte, MaxIgnitionBytes+1) }), runtimeerr.ErrInvalid, "1 MiB"},
+		{"bad power", spec(func(s *machinev1alpha1.MachineSpec) { s.Power = 7 }), runtimeerr.ErrInvalid, "POWER_ON"},
 		{"volume without name", spec(func(s *machinev1alpha1.MachineSpec) {
 			s.Volumes = []*machinev1alpha1.Volume{{LocalDisk: disk}}
-		}), ErrInvalid, "volume.name"},
+		}), runtimeerr.ErrInvalid, "volume.name"},
 		{"volume without source", spec(func(s *machinev1alpha1.MachineSpec) {
 			s.Volumes = []*machinev1alpha1.Volume{{Name: "root"}}
-		}), ErrInvalid, "exactly one"},
+		}), runtimeerr.ErrInvalid, "exactly one"},
 		{"duplicate volume", spec(func(s *machinev1alpha1.MachineSpec) {
 			s.Volumes = []*machinev1alpha1.Volume{{Name: "root", LocalDisk: disk}, {Name: "root", LocalDisk: disk}}
-		}), ErrInvalid, "twice"},
+		}), runtimeerr.ErrInvalid, "twice"},
 		{"duplicate nic", spec(func(s *machinev1alpha1.MachineSpec) {
 			s.NetworkInterfaces = []*machinev1alpha1.NetworkInterface{{Name: "eth0"}, {Name: "eth0"}}
-		}), ErrInvalid, "twice"},
+		}), runtimeerr.ErrInvalid, "twice"},
 	}
 	for _, c := range cases {
 		_, err := p.Machines.Create(c.in)
@@ -69,7 +70,7 @@ func TestMachineAttachments(t *testing.T) {
 	if err := p.Machines.AttachVolume(id, conn); err != nil {
 		t.Fatal(err)
 	}
-	wantKind(t, p.Machines.AttachVolume(id, conn), ErrAlreadyExists)
+	wantKind(t, p.Machines.AttachVolume(id, conn), runtimeerr.ErrAlreadyExists)
 	m, _ = p.Machines.Get(id)
 	if len(m.Status.Volumes) != 1 || m.Status.Volumes[0].State != machinev1alpha1.VolumeState_VOLUME_ATTACHED || m.Status.Volumes[0].Handle != "pool/img" {
 		t.Fatalf("volume status = %v", m.Status.Volumes)
@@ -78,7 +79,7 @@ func TestMachineAttachments(t *testing.T) {
 	if err := p.Machines.UpdateVolume(id, updated); err != nil {
 		t.Fatal(err)
 	}
-	wantKind(t, p.Machines.UpdateVolume(id, &machinev1alpha1.Volume{Name: "nope", LocalDisk: &machinev1alpha1.LocalDisk{}}), ErrNotFound)
+	wantKind(t, p.Machines.UpdateVolume(id, &machinev1alpha1.Volume{Name: "nope", LocalDisk: &machinev1alpha1.LocalDisk{}}), runtimeerr.ErrNotFound)
 	m, _ = p.Machines.Get(id)
 	if m.Spec.Volumes[0].Connection.EffectiveStorageBytes != 2<<30 || m.Metadata.Generation != 3 {
 		t.Fatalf("after UpdateVolume: %v, generation %d", m.Spec.Volumes[0], m.Metadata.Generation)
@@ -86,14 +87,14 @@ func TestMachineAttachments(t *testing.T) {
 	if err := p.Machines.DetachVolume(id, "data"); err != nil {
 		t.Fatal(err)
 	}
-	wantKind(t, p.Machines.DetachVolume(id, "data"), ErrNotFound)
-	wantKind(t, p.Machines.DetachVolume(id, ""), ErrInvalid)
+	wantKind(t, p.Machines.DetachVolume(id, "data"), runtimeerr.ErrNotFound)
+	wantKind(t, p.Machines.DetachVolume(id, ""), runtimeerr.ErrInvalid)
 
 	nic := &machinev1alpha1.NetworkInterface{Name: "eth0", NetworkId: "net-1", Ips: []string{"10.0.0.2"}}
 	if err := p.Machines.AttachNetworkInterface(id, nic); err != nil {
 		t.Fatal(err)
 	}
-	wantKind(t, p.Machines.AttachNetworkInterface(id, nic), ErrAlreadyExists)
+	wantKind(t, p.Machines.AttachNetworkInterface(id, nic), runtimeerr.ErrAlreadyExists)
 	m, _ = p.Machines.Get(id)
 	if len(m.Status.NetworkInterfaces) != 1 || m.Status.NetworkInterfaces[0].Handle == "" ||
 		m.Status.NetworkInterfaces[0].State != machinev1alpha1.NetworkInterfaceState_NETWORK_INTERFACE_ATTACHED {
@@ -102,24 +103,24 @@ func TestMachineAttachments(t *testing.T) {
 	if err := p.Machines.DetachNetworkInterface(id, "eth0"); err != nil {
 		t.Fatal(err)
 	}
-	wantKind(t, p.Machines.DetachNetworkInterface(id, "eth0"), ErrNotFound)
+	wantKind(t, p.Machines.DetachNetworkInterface(id, "eth0"), runtimeerr.ErrNotFound)
 	m, _ = p.Machines.Get(id)
 	if len(m.Status.Volumes)+len(m.Status.NetworkInterfaces) != 0 || m.Status.ObservedGeneration != m.Metadata.Generation {
 		t.Fatalf("after detaching everything: %v", m.Status)
 	}
 	missing := strings.Repeat("f", IDLength)
-	wantKind(t, p.Machines.AttachVolume(missing, conn), ErrNotFound)
-	wantKind(t, p.Machines.AttachNetworkInterface(missing, nic), ErrNotFound)
-	wantKind(t, p.Machines.SetPower(missing, machinev1alpha1.Power_POWER_ON), ErrNotFound)
-	wantKind(t, p.Machines.AttachVolume(id, nil), ErrInvalid)
-	wantKind(t, p.Machines.AttachNetworkInterface(id, nil), ErrInvalid)
+	wantKind(t, p.Machines.AttachVolume(missing, conn), runtimeerr.ErrNotFound)
+	wantKind(t, p.Machines.AttachNetworkInterface(missing, nic), runtimeerr.ErrNotFound)
+	wantKind(t, p.Machines.SetPower(missing, machinev1alpha1.Power_POWER_ON), runtimeerr.ErrNotFound)
+	wantKind(t, p.Machines.AttachVolume(id, nil), runtimeerr.ErrInvalid)
+	wantKind(t, p.Machines.AttachNetworkInterface(id, nil), runtimeerr.ErrInvalid)
 }
 
 func TestExec(t *testing.T) {
 	p := newProvider(t, nil)
 	m, _ := p.Machines.Create(newMachine("m-small", nil))
 	_, err := p.Machines.Exec(m.Metadata.Id)
-	wantKind(t, err, ErrUnsupported)
+	wantKind(t, err, runtimeerr.ErrUnsupported)
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -132,7 +133,7 @@ func TestExec(t *testing.T) {
 
 	m, _ = p.Machines.Create(newMachine("m-small", nil))
 	_, err = p.Machines.Exec(strings.Repeat("0", IDLength))
-	wantKind(t, err, ErrNotFound)
+	wantKind(t, err, runtimeerr.ErrNotFound)
 	url, err := p.Machines.Exec(m.Metadata.Id)
 	if err != nil {
 		t.Fatal(err)
@@ -173,8 +174,8 @@ func TestSetGuestState(t *testing.T) {
 	if got.Status.State != machinev1alpha1.MachineState_MACHINE_TERMINATED || got.Metadata.Generation != gen {
 		t.Fatalf("state %v generation %d; want TERMINATED at unchanged generation %d", got.Status.State, got.Metadata.Generation, gen)
 	}
-	wantKind(t, p.Machines.SetGuestState(id, 42), ErrInvalid)
-	wantKind(t, p.Machines.SetGuestState(strings.Repeat("a", 63), machinev1alpha1.MachineState_MACHINE_RUNNING), ErrNotFound)
+	wantKind(t, p.Machines.SetGuestState(id, 42), runtimeerr.ErrInvalid)
+	wantKind(t, p.Machines.SetGuestState(strings.Repeat("a", 63), machinev1alpha1.MachineState_MACHINE_RUNNING), runtimeerr.ErrNotFound)
 	// A power change settles the machine again.
 	if err := p.Machines.SetPower(id, machinev1alpha1.Power_POWER_OFF); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // Object is what a Store keeps: a generated IRI object (machine, volume,
@@ -131,7 +132,7 @@ func (s *Store[T]) reserveLocked(class string, cost int64) error {
 	}
 	total := s.capacity[class]
 	if s.used[class]+cost > total {
-		return newErr(KindExhausted, "%s class %q is exhausted: %d of %d in use, this %s needs %d more; delete %ss of the class or use another class",
+		return runtimeerr.Errorf(runtimeerr.KindExhausted, "%s class %q is exhausted: %d of %d in use, this %s needs %d more; delete %ss of the class or use another class",
 			s.ops.kind, class, s.used[class], total, s.ops.kind, cost, s.ops.kind)
 	}
 	s.used[class] += cost
@@ -149,7 +150,7 @@ func (s *Store[T]) get(id string) (T, error) {
 	e, ok := s.byID[id]
 	if !ok {
 		var zero T
-		return zero, notFoundf("%s %s not found", s.ops.kind, id)
+		return zero, runtimeerr.NotFoundf("%s %s not found", s.ops.kind, id)
 	}
 	return e.obj, nil
 }
@@ -218,7 +219,7 @@ func (s *Store[T]) update(id string, mutate func(T) (specChanged bool, err error
 	defer s.mu.Unlock()
 	e, ok := s.byID[id]
 	if !ok {
-		return zero, notFoundf("%s %s not found", s.ops.kind, id)
+		return zero, runtimeerr.NotFoundf("%s %s not found", s.ops.kind, id)
 	}
 	obj := clone(e.obj)
 	specChanged, err := mutate(obj)
@@ -227,7 +228,7 @@ func (s *Store[T]) update(id string, mutate func(T) (specChanged bool, err error
 	}
 	md := obj.GetMetadata()
 	if specChanged && md.DeletedAt != 0 {
-		return zero, newErr(KindFailedPrecondition, "%s %s is being deleted; its spec can no longer change", s.ops.kind, id)
+		return zero, runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "%s %s is being deleted; its spec can no longer change", s.ops.kind, id)
 	}
 	oldClass, oldCost := s.ops.class(e.obj)
 	newClass, newCost := s.ops.class(obj)

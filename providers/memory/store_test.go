@@ -11,6 +11,7 @@ import (
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 func TestCreateIsIdempotentPerUID(t *testing.T) {
@@ -81,12 +82,12 @@ func TestDeleteListAndIDValidation(t *testing.T) {
 	for _, bad := range []string{"", "x", strings.Repeat("G", IDLength), strings.Repeat("a", IDLength+1), "../../etc"} {
 		if bad != "" {
 			_, err := p.Machines.List(Filter{ID: bad})
-			wantKind(t, err, ErrInvalid)
+			wantKind(t, err, runtimeerr.ErrInvalid)
 		}
-		wantKind(t, p.Machines.Delete(bad), ErrInvalid)
-		wantKind(t, p.Machines.UpdateAnnotations(bad, nil), ErrInvalid)
+		wantKind(t, p.Machines.Delete(bad), runtimeerr.ErrInvalid)
+		wantKind(t, p.Machines.UpdateAnnotations(bad, nil), runtimeerr.ErrInvalid)
 	}
-	wantKind(t, p.Machines.UpdateAnnotations(unknown, nil), ErrNotFound)
+	wantKind(t, p.Machines.UpdateAnnotations(unknown, nil), runtimeerr.ErrNotFound)
 	if err := p.Machines.Delete(m.Metadata.Id); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestCapacityExhausted(t *testing.T) {
 		}
 	}
 	_, err := p.Machines.Create(newMachine("m-small", uidLabels("late")))
-	wantKind(t, err, ErrExhausted)
+	wantKind(t, err, runtimeerr.ErrExhausted)
 	// The rejected create leaves a warning findable by the poollet's label.
 	evs := p.MachineEvents().List(EventFilter{Labels: map[string]string{labels.MachineUIDLabel: "late"}})
 	if len(evs) != 1 || evs[0].Spec.Type != EventWarning || evs[0].Spec.Reason != "CapacityExhausted" {
@@ -213,7 +214,7 @@ func TestDelayedTransitions(t *testing.T) {
 	if err != nil || m.Metadata.DeletedAt == 0 || m.Status.State != machinev1alpha1.MachineState_MACHINE_TERMINATING {
 		t.Fatalf("right after delayed delete: %v, %v; want TERMINATING with deleted_at", m, err)
 	}
-	wantKind(t, p.Machines.SetPower(id, machinev1alpha1.Power_POWER_OFF), ErrFailedPrecondition)
+	wantKind(t, p.Machines.SetPower(id, machinev1alpha1.Power_POWER_OFF), runtimeerr.ErrFailedPrecondition)
 	if err := p.Machines.Delete(id); err != nil {
 		t.Fatalf("second delete while deleting: %v", err)
 	}
@@ -305,7 +306,7 @@ func TestSlowWatcherIsDroppedNotBlocking(t *testing.T) {
 	defer cancel()
 	// A dropped watcher reports the drop at once, even with events queued.
 	_, err := w.Next(ctx)
-	wantKind(t, err, ErrExhausted)
+	wantKind(t, err, runtimeerr.ErrExhausted)
 }
 
 func waitFor(t testing.TB, what string, cond func() bool) {

@@ -3,6 +3,8 @@ package memory
 import (
 	"context"
 	"sync"
+
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // WatchEventType says what happened to the object of a WatchEvent.
@@ -21,13 +23,13 @@ type WatchEvent[T Object] struct {
 }
 
 var (
-	errSlowWatcher = newErr(KindExhausted, "watcher fell too far behind and was dropped; watch again with send_initial_list")
-	errClosed      = newErr(KindUnavailable, "the runtime is shutting down")
+	errSlowWatcher = runtimeerr.Errorf(runtimeerr.KindExhausted, "watcher fell too far behind and was dropped; watch again with send_initial_list")
+	errClosed      = runtimeerr.Errorf(runtimeerr.KindUnavailable, "the runtime is shutting down")
 )
 
 // Watcher receives the changes of the objects matching its filter. It has a
 // bounded queue: when a change does not fit, the store drops the watcher
-// (Next returns ErrExhausted) instead of waiting for it.
+// (Next returns runtimeerr.ErrExhausted) instead of waiting for it.
 type Watcher[T Object] struct {
 	store  *Store[T]
 	filter Filter
@@ -119,7 +121,7 @@ func (w *Watcher[T]) next(ctx context.Context) (WatchEvent[T], error) {
 }
 
 // Next waits for the next change and returns it with a copy of the object.
-// After the watcher was dropped it returns an error matching ErrExhausted.
+// After the watcher was dropped it returns an error matching runtimeerr.ErrExhausted.
 func (w *Watcher[T]) Next(ctx context.Context) (WatchEvent[T], error) {
 	ev, err := w.next(ctx)
 	if err == nil {
@@ -132,5 +134,5 @@ func (w *Watcher[T]) Next(ctx context.Context) (WatchEvent[T], error) {
 func (w *Watcher[T]) Stop() {
 	w.store.mu.Lock()
 	defer w.store.mu.Unlock()
-	w.store.dropLocked(w, newErr(KindFailedPrecondition, "watch stopped"))
+	w.store.dropLocked(w, runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "watch stopped"))
 }

@@ -10,6 +10,7 @@ import (
 
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 type (
@@ -90,27 +91,27 @@ func (v *Volumes) Create(in *volume) (*volume, error) {
 
 func (v *Volumes) create(in *volume) (*volume, error) {
 	if in == nil {
-		return nil, invalidf("volume is required")
+		return nil, runtimeerr.Invalidf("volume is required")
 	}
 	if err := checkNewMetadata(in.GetMetadata()); err != nil {
 		return nil, err
 	}
 	spec := in.GetSpec()
 	if spec == nil {
-		return nil, invalidf("volume.spec is required")
+		return nil, runtimeerr.Invalidf("volume.spec is required")
 	}
 	if spec.Class == "" {
-		return nil, invalidf("volume.spec.class is required; supported volume classes: %s", v.classNames())
+		return nil, runtimeerr.Invalidf("volume.spec.class is required; supported volume classes: %s", v.classNames())
 	}
 	if _, ok := v.byName[spec.Class]; !ok {
-		return nil, invalidf("volume class %q is not supported; supported volume classes: %s", spec.Class, v.classNames())
+		return nil, runtimeerr.Invalidf("volume class %q is not supported; supported volume classes: %s", spec.Class, v.classNames())
 	}
 	if spec.GetResources().GetStorageBytes() <= 0 {
-		return nil, invalidf("volume.spec.resources.storage_bytes is required and must be positive")
+		return nil, runtimeerr.Invalidf("volume.spec.resources.storage_bytes is required and must be positive")
 	}
 	ds := spec.GetVolumeDataSource()
 	if ds.GetImageDataSource() != nil && ds.GetSnapshotDataSource() != nil {
-		return nil, invalidf("volume.spec.volume_data_source must set at most one of image_data_source and snapshot_data_source")
+		return nil, runtimeerr.Invalidf("volume.spec.volume_data_source must set at most one of image_data_source and snapshot_data_source")
 	}
 	if src := ds.GetSnapshotDataSource(); src != nil {
 		snap, err := v.Snapshots.get(src.SnapshotId)
@@ -118,7 +119,7 @@ func (v *Volumes) create(in *volume) (*volume, error) {
 			return nil, fmt.Errorf("volume_data_source.snapshot_data_source: %w", err)
 		}
 		if size := snap.GetStatus().GetSize(); spec.Resources.StorageBytes < size {
-			return nil, invalidf("volume of %d bytes is smaller than its source snapshot %s (%d bytes)", spec.Resources.StorageBytes, src.SnapshotId, size)
+			return nil, runtimeerr.Invalidf("volume of %d bytes is smaller than its source snapshot %s (%d bytes)", spec.Resources.StorageBytes, src.SnapshotId, size)
 		}
 	}
 	obj := &volume{
@@ -144,7 +145,7 @@ func (v *Volumes) Expand(id string, storageBytes int64) error {
 		cur := o.Spec.GetResources().GetStorageBytes()
 		switch {
 		case storageBytes < cur:
-			return false, invalidf("volume %s has %d bytes; it can only grow, not shrink to %d bytes", id, cur, storageBytes)
+			return false, runtimeerr.Invalidf("volume %s has %d bytes; it can only grow, not shrink to %d bytes", id, cur, storageBytes)
 		case storageBytes == cur:
 			return false, nil
 		}
@@ -181,14 +182,14 @@ func (v *Volumes) CreateSnapshot(in *snapshot) (*snapshot, error) {
 
 func (v *Volumes) createSnapshot(in *snapshot) (*snapshot, error) {
 	if in == nil {
-		return nil, invalidf("volume_snapshot is required")
+		return nil, runtimeerr.Invalidf("volume_snapshot is required")
 	}
 	if err := checkNewMetadata(in.GetMetadata()); err != nil {
 		return nil, err
 	}
 	volumeID := in.GetSpec().GetVolumeId()
 	if volumeID == "" {
-		return nil, invalidf("volume_snapshot.spec.volume_id is required")
+		return nil, runtimeerr.Invalidf("volume_snapshot.spec.volume_id is required")
 	}
 	vol, err := v.get(volumeID)
 	if err != nil {

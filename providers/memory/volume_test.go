@@ -8,6 +8,7 @@ import (
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 func newVolume(class string, size int64) *volumev1alpha1.Volume {
@@ -45,14 +46,14 @@ func TestVolumeLifecycle(t *testing.T) {
 	if v.Status.Resources.StorageBytes != 4*gi || v.Metadata.Generation != 2 {
 		t.Fatalf("after expand: %v, generation %d", v.Status.Resources, v.Metadata.Generation)
 	}
-	wantKind(t, p.Volumes.Expand(id, gi), ErrInvalid)
-	wantKind(t, p.Volumes.Expand(id, 11*gi), ErrExhausted)
-	wantKind(t, p.Volumes.Expand(strings.Repeat("a", IDLength), 8*gi), ErrNotFound)
+	wantKind(t, p.Volumes.Expand(id, gi), runtimeerr.ErrInvalid)
+	wantKind(t, p.Volumes.Expand(id, 11*gi), runtimeerr.ErrExhausted)
+	wantKind(t, p.Volumes.Expand(strings.Repeat("a", IDLength), 8*gi), runtimeerr.ErrNotFound)
 	if used := p.Volumes.Usage()["fast"]; used != 4*gi {
 		t.Fatalf("usage = %d, want %d (a refused expand must not leak capacity)", used, 4*gi)
 	}
 	_, err = p.Volumes.Create(newVolume("fast", 7*gi))
-	wantKind(t, err, ErrExhausted)
+	wantKind(t, err, runtimeerr.ErrExhausted)
 
 	snap, err := p.Volumes.CreateSnapshot(&volumev1alpha1.VolumeSnapshot{
 		Metadata: &metav1alpha1.ObjectMetadata{Labels: map[string]string{labels.VolumeSnapshotUIDLabel: "s1"}},
@@ -74,7 +75,7 @@ func TestVolumeLifecycle(t *testing.T) {
 	fromSnap := newVolume("fast", 2*gi)
 	fromSnap.Spec.VolumeDataSource = &volumev1alpha1.VolumeDataSource{SnapshotDataSource: &volumev1alpha1.SnapshotDataSource{SnapshotId: snap.Metadata.Id}}
 	_, err = p.Volumes.Create(fromSnap)
-	wantKind(t, err, ErrInvalid) // smaller than the snapshot
+	wantKind(t, err, runtimeerr.ErrInvalid) // smaller than the snapshot
 	fromSnap.Spec.Resources.StorageBytes = 4 * gi
 	if _, err := p.Volumes.Create(fromSnap); err != nil {
 		t.Fatalf("volume from snapshot: %v", err)
@@ -86,9 +87,9 @@ func TestVolumeLifecycle(t *testing.T) {
 		t.Fatalf("deleting a missing snapshot: %v", err)
 	}
 	_, err = p.Volumes.CreateSnapshot(&volumev1alpha1.VolumeSnapshot{Spec: &volumev1alpha1.VolumeSnapshotSpec{VolumeId: strings.Repeat("b", IDLength)}})
-	wantKind(t, err, ErrNotFound)
+	wantKind(t, err, runtimeerr.ErrNotFound)
 	_, err = p.Volumes.CreateSnapshot(&volumev1alpha1.VolumeSnapshot{})
-	wantKind(t, err, ErrInvalid)
+	wantKind(t, err, runtimeerr.ErrInvalid)
 	if evs := p.VolumeEvents().List(EventFilter{ID: snap.Metadata.Id}); len(evs) == 0 {
 		t.Fatalf("snapshot events are missing from the volume runtime's log")
 	}
@@ -109,7 +110,7 @@ func TestVolumeCreateValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := p.Volumes.Create(c.in)
-		wantKind(t, err, ErrInvalid)
+		wantKind(t, err, runtimeerr.ErrInvalid)
 		if !strings.Contains(err.Error(), c.mention) {
 			t.Errorf("message %q does not mention %q", err, c.mention)
 		}
@@ -141,7 +142,7 @@ func TestBucketLifecycle(t *testing.T) {
 		t.Fatalf("retried bucket create duplicated")
 	}
 	_, err = p.Buckets.Create(&bucketv1alpha1.Bucket{Spec: &bucketv1alpha1.BucketSpec{Class: "gold"}})
-	wantKind(t, err, ErrInvalid)
+	wantKind(t, err, runtimeerr.ErrInvalid)
 	if !strings.Contains(err.Error(), "standard") {
 		t.Fatalf("message %q does not name the supported classes", err)
 	}

@@ -23,6 +23,7 @@ import (
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
@@ -121,21 +122,21 @@ func (bs *Buckets) Classes() []*bucketv1alpha1.BucketClass {
 // returns that bucket.
 func (bs *Buckets) Create(ctx context.Context, in *bucket) (*bucket, error) {
 	if in == nil {
-		return nil, objstore.Invalidf("bucket is required")
+		return nil, runtimeerr.Invalidf("bucket is required")
 	}
 	if err := objstore.CheckNewMetadata(in.GetMetadata()); err != nil {
 		return nil, err
 	}
 	spec := in.GetSpec()
 	if spec == nil {
-		return nil, objstore.Invalidf("bucket.spec is required")
+		return nil, runtimeerr.Invalidf("bucket.spec is required")
 	}
 	class, ok := bs.classes[spec.GetClass()]
 	switch {
 	case spec.GetClass() == "":
-		return nil, objstore.Invalidf("bucket.spec.class is required; supported bucket classes: %s", bs.classNames())
+		return nil, runtimeerr.Invalidf("bucket.spec.class is required; supported bucket classes: %s", bs.classNames())
 	case !ok:
-		return nil, objstore.Invalidf("bucket class %q is not supported; supported bucket classes: %s", spec.GetClass(), bs.classNames())
+		return nil, runtimeerr.Invalidf("bucket class %q is not supported; supported bucket classes: %s", spec.GetClass(), bs.classNames())
 	}
 	uid := in.GetMetadata().GetLabels()[labels.BucketUIDLabel]
 	bs.mu.Lock()

@@ -16,6 +16,7 @@ import (
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
@@ -155,7 +156,7 @@ func TestCreateDeleteRebuild(t *testing.T) {
 			return err
 		}(), codes.InvalidArgument},
 	} {
-		if got := status.Code(objstore.ToStatus(k.err)); got != k.want {
+		if got := status.Code(runtimeerr.ToStatus(k.err)); got != k.want {
 			t.Errorf("%v: %v, want %v", k.err, got, k.want)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc"
 
 	bucketv1alpha1 "github.com/ironfed/ironfed/iri/apis/bucket/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
@@ -43,7 +44,7 @@ func (s *server) ListEvents(_ context.Context, req *bucketv1alpha1.ListEventsReq
 func (s *server) ListBuckets(_ context.Context, req *bucketv1alpha1.ListBucketsRequest) (*bucketv1alpha1.ListBucketsResponse, error) {
 	objs, err := s.b.Index.List(objstore.Filter{ID: req.GetFilter().GetId(), Labels: req.GetFilter().GetLabelSelector()})
 	if err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &bucketv1alpha1.ListBucketsResponse{Buckets: objs}, nil
 }
@@ -51,14 +52,14 @@ func (s *server) ListBuckets(_ context.Context, req *bucketv1alpha1.ListBucketsR
 func (s *server) CreateBucket(ctx context.Context, req *bucketv1alpha1.CreateBucketRequest) (*bucketv1alpha1.CreateBucketResponse, error) {
 	obj, err := s.b.Create(ctx, req.GetBucket())
 	if err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &bucketv1alpha1.CreateBucketResponse{Bucket: obj}, nil
 }
 
 func (s *server) DeleteBucket(ctx context.Context, req *bucketv1alpha1.DeleteBucketRequest) (*bucketv1alpha1.DeleteBucketResponse, error) {
 	if err := s.b.Delete(ctx, req.GetBucketId()); err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &bucketv1alpha1.DeleteBucketResponse{}, nil
 }

@@ -3,6 +3,8 @@ package objstore
 import (
 	"crypto/rand"
 	"encoding/hex"
+
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // IDLength is the length of every id the runtimes mint: 63 lowercase hex
@@ -32,13 +34,13 @@ func ValidID(id string) bool {
 // CheckID validates an id given in a request; field names it ("volume_id").
 func CheckID(field, id string) error {
 	if id == "" {
-		return Invalidf("%s is required", field)
+		return runtimeerr.Invalidf("%s is required", field)
 	}
 	if !ValidID(id) {
 		if len(id) > 80 {
 			id = id[:80] + "..."
 		}
-		return Invalidf("%s %q is malformed: ids of this runtime are %d lowercase hex characters", field, id, IDLength)
+		return runtimeerr.Invalidf("%s %q is malformed: ids of this runtime are %d lowercase hex characters", field, id, IDLength)
 	}
 	return nil
 }

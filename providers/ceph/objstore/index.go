@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // Object is what an Index keeps: a generated IRI object with metadata.
@@ -187,8 +188,8 @@ func (ix *Index[T]) Close() {
 }
 
 var (
-	errSlowWatcher = Errorf(KindExhausted, "watcher fell too far behind and was dropped; watch again with send_initial_list")
-	errClosed      = Errorf(KindUnavailable, "the runtime is shutting down")
+	errSlowWatcher = runtimeerr.Errorf(runtimeerr.KindExhausted, "watcher fell too far behind and was dropped; watch again with send_initial_list")
+	errClosed      = runtimeerr.Errorf(runtimeerr.KindUnavailable, "the runtime is shutting down")
 )
 
 // WatchEvent is one change seen by a Watcher.
@@ -273,7 +274,7 @@ func (w *Watcher[T]) Next(ctx context.Context) (WatchEvent[T], error) {
 func (w *Watcher[T]) Stop() {
 	w.ix.mu.Lock()
 	defer w.ix.mu.Unlock()
-	w.ix.dropLocked(w, Errorf(KindFailedPrecondition, "watch stopped"))
+	w.ix.dropLocked(w, runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "watch stopped"))
 }
 
 // ServeWatch runs one watch stream: the initial list as ADDED, a BOOKMARK,
@@ -282,7 +283,7 @@ func (w *Watcher[T]) Stop() {
 func ServeWatch[T Object](ctx context.Context, ix *Index[T], f Filter, initial bool, send func(WatchType, T, uint64) error) error {
 	w, objs, err := ix.Watch(f, initial)
 	if err != nil {
-		return ToStatus(err)
+		return runtimeerr.ToStatus(err)
 	}
 	defer w.Stop()
 	var seq uint64
@@ -300,7 +301,7 @@ func ServeWatch[T Object](ctx context.Context, ix *Index[T], f Filter, initial b
 	for {
 		ev, err := w.Next(ctx)
 		if err != nil {
-			return ToStatus(err)
+			return runtimeerr.ToStatus(err)
 		}
 		seq++
 		if err := send(ev.Type, ev.Object, seq); err != nil {
@@ -321,7 +322,7 @@ func NewMetadata(in *metav1alpha1.ObjectMetadata, id string, createdAt int64) *m
 // CheckNewMetadata refuses metadata a client may not set on create.
 func CheckNewMetadata(md *metav1alpha1.ObjectMetadata) error {
 	if md.GetId() != "" {
-		return Invalidf("metadata.id must be empty: ids are minted by the runtime")
+		return runtimeerr.Invalidf("metadata.id must be empty: ids are minted by the runtime")
 	}
 	return nil
 }

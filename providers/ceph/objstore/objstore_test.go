@@ -15,6 +15,7 @@ import (
 
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 func TestToStatus(t *testing.T) {
@@ -22,19 +23,19 @@ func TestToStatus(t *testing.T) {
 		err  error
 		want codes.Code
 	}{
-		{Invalidf("x"), codes.InvalidArgument},
-		{NotFoundf("x"), codes.NotFound},
-		{Errorf(KindExhausted, "x"), codes.ResourceExhausted},
-		{Errorf(KindFailedPrecondition, "x"), codes.FailedPrecondition},
-		{Errorf(KindUnavailable, "x"), codes.Unavailable},
+		{runtimeerr.Invalidf("x"), codes.InvalidArgument},
+		{runtimeerr.NotFoundf("x"), codes.NotFound},
+		{runtimeerr.Errorf(runtimeerr.KindExhausted, "x"), codes.ResourceExhausted},
+		{runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "x"), codes.FailedPrecondition},
+		{runtimeerr.Errorf(runtimeerr.KindUnavailable, "x"), codes.Unavailable},
 		{context.DeadlineExceeded, codes.DeadlineExceeded},
 		{errors.New("ceph said no"), codes.Internal},
 	} {
-		if got := status.Code(ToStatus(k.err)); got != k.want {
-			t.Errorf("ToStatus(%v) = %v, want %v", k.err, got, k.want)
+		if got := status.Code(runtimeerr.ToStatus(k.err)); got != k.want {
+			t.Errorf("runtimeerr.ToStatus(%v) = %v, want %v", k.err, got, k.want)
 		}
 	}
-	if !errors.Is(Errorf(KindNotFound, "volume x"), ErrNotFound) || errors.Is(Invalidf("x"), ErrNotFound) {
+	if !errors.Is(runtimeerr.Errorf(runtimeerr.KindNotFound, "volume x"), runtimeerr.ErrNotFound) || errors.Is(runtimeerr.Invalidf("x"), runtimeerr.ErrNotFound) {
 		t.Error("errors.Is does not match by kind")
 	}
 }
@@ -92,7 +93,7 @@ func TestIndexAndWatch(t *testing.T) {
 	if o, ok := ix.ByUID("ub"); !ok || o.GetMetadata().GetId() != b {
 		t.Errorf("ByUID(ub) = %v, %v", o, ok)
 	}
-	if _, err := ix.List(Filter{ID: "bad"}); status.Code(ToStatus(err)) != codes.InvalidArgument {
+	if _, err := ix.List(Filter{ID: "bad"}); status.Code(runtimeerr.ToStatus(err)) != codes.InvalidArgument {
 		t.Errorf("malformed id in a filter: %v", err)
 	}
 	ctx := t.Context()
@@ -104,7 +105,7 @@ func TestIndexAndWatch(t *testing.T) {
 	ix.Put(mk(a, "ua", 1))
 	ix.Remove(b)
 	ix.Put(mk(NewID(), "", 3)) // a third pending event overflows the queue of 2
-	if _, err := w.Next(ctx); !errors.Is(err, ErrExhausted) {
+	if _, err := w.Next(ctx); !errors.Is(err, runtimeerr.ErrExhausted) {
 		t.Errorf("a watcher that fell behind: %v, want ResourceExhausted", err)
 	}
 	if _, ok := ix.ByUID("ub"); ok {

@@ -14,6 +14,7 @@ import (
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 	"github.com/ironfed/ironfed/providers/ceph/localceph"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 	"github.com/ironfed/ironfed/providers/ceph/volume"
@@ -46,7 +47,7 @@ func imageOf(t *testing.T, obj *volumev1alpha1.Volume) string {
 	return image
 }
 
-func code(err error) codes.Code { return status.Code(objstore.ToStatus(err)) }
+func code(err error) codes.Code { return status.Code(runtimeerr.ToStatus(err)) }
 
 // TestVolumeDataPath proves a volume from the far end: bytes written to the
 // RBD image come back through librbd, survive a snapshot restore, the image

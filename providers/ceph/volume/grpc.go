@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc"
 
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
@@ -41,7 +42,7 @@ func (s *server) ListEvents(_ context.Context, req *volumev1alpha1.ListEventsReq
 func (s *server) ListVolumes(_ context.Context, req *volumev1alpha1.ListVolumesRequest) (*volumev1alpha1.ListVolumesResponse, error) {
 	objs, err := s.v.Index.List(objstore.Filter{ID: req.GetFilter().GetId(), Labels: req.GetFilter().GetLabelSelector()})
 	if err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.ListVolumesResponse{Volumes: objs}, nil
 }
@@ -49,24 +50,24 @@ func (s *server) ListVolumes(_ context.Context, req *volumev1alpha1.ListVolumesR
 func (s *server) CreateVolume(ctx context.Context, req *volumev1alpha1.CreateVolumeRequest) (*volumev1alpha1.CreateVolumeResponse, error) {
 	obj, err := s.v.Create(ctx, req.GetVolume())
 	if err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.CreateVolumeResponse{Volume: obj}, nil
 }
 
 func (s *server) ExpandVolume(ctx context.Context, req *volumev1alpha1.ExpandVolumeRequest) (*volumev1alpha1.ExpandVolumeResponse, error) {
 	if req.GetResources() == nil {
-		return nil, objstore.ToStatus(objstore.Invalidf("resources.storage_bytes is required"))
+		return nil, runtimeerr.ToStatus(runtimeerr.Invalidf("resources.storage_bytes is required"))
 	}
 	if err := s.v.Expand(ctx, req.GetVolumeId(), req.GetResources().GetStorageBytes()); err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.ExpandVolumeResponse{}, nil
 }
 
 func (s *server) DeleteVolume(ctx context.Context, req *volumev1alpha1.DeleteVolumeRequest) (*volumev1alpha1.DeleteVolumeResponse, error) {
 	if err := s.v.Delete(ctx, req.GetVolumeId()); err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.DeleteVolumeResponse{}, nil
 }
@@ -74,14 +75,14 @@ func (s *server) DeleteVolume(ctx context.Context, req *volumev1alpha1.DeleteVol
 func (s *server) CreateVolumeSnapshot(ctx context.Context, req *volumev1alpha1.CreateVolumeSnapshotRequest) (*volumev1alpha1.CreateVolumeSnapshotResponse, error) {
 	obj, err := s.v.CreateSnapshot(ctx, req.GetVolumeSnapshot())
 	if err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.CreateVolumeSnapshotResponse{VolumeSnapshot: obj}, nil
 }
 
 func (s *server) DeleteVolumeSnapshot(ctx context.Context, req *volumev1alpha1.DeleteVolumeSnapshotRequest) (*volumev1alpha1.DeleteVolumeSnapshotResponse, error) {
 	if err := s.v.DeleteSnapshot(ctx, req.GetVolumeSnapshotId()); err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.DeleteVolumeSnapshotResponse{}, nil
 }
@@ -89,7 +90,7 @@ func (s *server) DeleteVolumeSnapshot(ctx context.Context, req *volumev1alpha1.D
 func (s *server) ListVolumeSnapshots(_ context.Context, req *volumev1alpha1.ListVolumeSnapshotsRequest) (*volumev1alpha1.ListVolumeSnapshotsResponse, error) {
 	objs, err := s.v.Snapshots.List(objstore.Filter{ID: req.GetFilter().GetId(), Labels: req.GetFilter().GetLabelSelector()})
 	if err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.ListVolumeSnapshotsResponse{VolumeSnapshots: objs}, nil
 }
@@ -97,7 +98,7 @@ func (s *server) ListVolumeSnapshots(_ context.Context, req *volumev1alpha1.List
 func (s *server) Status(ctx context.Context, _ *volumev1alpha1.StatusRequest) (*volumev1alpha1.StatusResponse, error) {
 	st, err := s.v.Status(ctx)
 	if err != nil {
-		return nil, objstore.ToStatus(err)
+		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.StatusResponse{VolumeClassStatus: st}, nil
 }

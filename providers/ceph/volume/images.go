@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/ironfed/ironfed/providers/ceph/objstore"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 )
 
 // ImageSource finds the rootfs of an OS image (package osimage reads
@@ -43,14 +43,14 @@ const (
 // kept for later volumes; the sweep leaves them alone.
 func (v *Volumes) baseImage(ctx context.Context, ref string) (string, int64, error) {
 	if v.opts.Images == nil {
-		return "", 0, objstore.Invalidf("volume.spec.volume_data_source.image_data_source: this runtime has no image source configured")
+		return "", 0, runtimeerr.Invalidf("volume.spec.volume_data_source.image_data_source: this runtime has no image source configured")
 	}
 	rootfs, err := v.opts.Images.Rootfs(ctx, ref)
 	switch {
 	case errors.Is(err, ErrBadImageRef), errors.Is(err, ErrBadImage):
-		return "", 0, objstore.Invalidf("image_data_source.image %q: %v", ref, err)
+		return "", 0, runtimeerr.Invalidf("image_data_source.image %q: %v", ref, err)
 	case err != nil:
-		return "", 0, objstore.Errorf(objstore.KindUnavailable, "image_data_source.image %q: %v", ref, err)
+		return "", 0, runtimeerr.Errorf(runtimeerr.KindUnavailable, "image_data_source.image %q: %v", ref, err)
 	}
 	hexDigest := rootfs.Digest[strings.IndexByte(rootfs.Digest, ':')+1:]
 	if len(hexDigest) > 40 {
@@ -79,11 +79,11 @@ func (v *Volumes) importRootfs(ctx context.Context, name, ref string, rootfs Roo
 	}
 	rc, err := rootfs.Open(ctx)
 	if err != nil {
-		return objstore.Errorf(objstore.KindUnavailable, "pulling the rootfs of %s: %v", ref, err)
+		return runtimeerr.Errorf(runtimeerr.KindUnavailable, "pulling the rootfs of %s: %v", ref, err)
 	}
 	defer rc.Close()
 	if err := v.b.WriteImage(ctx, name, rc); err != nil {
-		return objstore.Errorf(objstore.KindUnavailable, "importing the rootfs of %s into %s: %v", ref, name, err)
+		return runtimeerr.Errorf(runtimeerr.KindUnavailable, "importing the rootfs of %s into %s: %v", ref, name, err)
 	}
 	if err := v.b.CreateSnapshot(ctx, name, osImageSnap); err != nil {
 		return fmt.Errorf("snapshotting base image %s: %w", name, err)

@@ -7,6 +7,7 @@ import (
 
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
@@ -15,7 +16,7 @@ import (
 // returns the existing snapshot.
 func (v *Volumes) CreateSnapshot(ctx context.Context, in *snapshot) (*snapshot, error) {
 	if in == nil {
-		return nil, objstore.Invalidf("volume_snapshot is required")
+		return nil, runtimeerr.Invalidf("volume_snapshot is required")
 	}
 	if err := objstore.CheckNewMetadata(in.GetMetadata()); err != nil {
 		return nil, err
@@ -32,7 +33,7 @@ func (v *Volumes) CreateSnapshot(ctx context.Context, in *snapshot) (*snapshot, 
 	}
 	vol, ok := v.Index.Get(volumeID)
 	if !ok {
-		return nil, objstore.NotFoundf("volume_snapshot.spec.volume_id: volume %s not found", volumeID)
+		return nil, runtimeerr.NotFoundf("volume_snapshot.spec.volume_id: volume %s not found", volumeID)
 	}
 	id := objstore.NewID()
 	image, snap := v.imageName(volumeID), v.snapName(id)

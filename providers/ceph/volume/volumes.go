@@ -16,6 +16,7 @@ import (
 
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
@@ -116,38 +117,38 @@ func (v *Volumes) classNames() string {
 // existing volume returns that volume.
 func (v *Volumes) Create(ctx context.Context, in *volume) (*volume, error) {
 	if in == nil {
-		return nil, objstore.Invalidf("volume is required")
+		return nil, runtimeerr.Invalidf("volume is required")
 	}
 	if err := objstore.CheckNewMetadata(in.GetMetadata()); err != nil {
 		return nil, err
 	}
 	spec := in.GetSpec()
 	if spec == nil {
-		return nil, objstore.Invalidf("volume.spec is required")
+		return nil, runtimeerr.Invalidf("volume.spec is required")
 	}
 	class, ok := v.classes[spec.GetClass()]
 	switch {
 	case spec.GetClass() == "":
-		return nil, objstore.Invalidf("volume.spec.class is required; supported volume classes: %s", v.classNames())
+		return nil, runtimeerr.Invalidf("volume.spec.class is required; supported volume classes: %s", v.classNames())
 	case !ok:
-		return nil, objstore.Invalidf("volume class %q is not supported; supported volume classes: %s", spec.GetClass(), v.classNames())
+		return nil, runtimeerr.Invalidf("volume class %q is not supported; supported volume classes: %s", spec.GetClass(), v.classNames())
 	}
 	size := spec.GetResources().GetStorageBytes()
 	if size <= 0 {
-		return nil, objstore.Invalidf("volume.spec.resources.storage_bytes is required and must be positive")
+		return nil, runtimeerr.Invalidf("volume.spec.resources.storage_bytes is required and must be positive")
 	}
 	ds := spec.GetVolumeDataSource()
 	if ds.GetImageDataSource() != nil && ds.GetSnapshotDataSource() != nil {
-		return nil, objstore.Invalidf("volume.spec.volume_data_source must set at most one of image_data_source and snapshot_data_source")
+		return nil, runtimeerr.Invalidf("volume.spec.volume_data_source must set at most one of image_data_source and snapshot_data_source")
 	}
 	if ds.GetImageDataSource() != nil && ds.GetImageDataSource().GetImage() == "" {
-		return nil, objstore.Invalidf("volume.spec.volume_data_source.image_data_source.image is required")
+		return nil, runtimeerr.Invalidf("volume.spec.volume_data_source.image_data_source.image is required")
 	}
 	var passphrase []byte
 	if enc := spec.GetEncryption(); enc != nil {
 		passphrase = enc.GetSecretData()[EncryptionKey]
 		if len(passphrase) == 0 {
-			return nil, objstore.Invalidf("volume.spec.encryption.secret_data[%q] is required for an encrypted volume", EncryptionKey)
+			return nil, runtimeerr.Invalidf("volume.spec.encryption.secret_data[%q] is required for an encrypted volume", EncryptionKey)
 		}
 	}
 	uid := in.GetMetadata().GetLabels()[labels.VolumeUIDLabel]
@@ -167,10 +168,10 @@ func (v *Volumes) Create(ctx context.Context, in *volume) (*volume, error) {
 		}
 		s, ok := v.Snapshots.Get(src.GetSnapshotId())
 		if !ok {
-			return nil, objstore.NotFoundf("volume_data_source.snapshot_data_source: volume snapshot %s not found", src.GetSnapshotId())
+			return nil, runtimeerr.NotFoundf("volume_data_source.snapshot_data_source: volume snapshot %s not found", src.GetSnapshotId())
 		}
 		if size < s.GetStatus().GetSize() {
-			return nil, objstore.Invalidf("volume of %d bytes is smaller than its source snapshot %s (%d bytes)", size, s.GetMetadata().GetId(), s.GetStatus().GetSize())
+			return nil, runtimeerr.Invalidf("volume of %d bytes is smaller than its source snapshot %s (%d bytes)", size, s.GetMetadata().GetId(), s.GetStatus().GetSize())
 		}
 		source = s
 	}
@@ -196,7 +197,7 @@ func (v *Volumes) Create(ctx context.Context, in *volume) (*volume, error) {
 			return nil, err
 		}
 		if size < rootfsSize {
-			return nil, objstore.Invalidf("volume of %d bytes is smaller than the rootfs of image %s (%d bytes)", size, img.GetImage(), rootfsSize)
+			return nil, runtimeerr.Invalidf("volume of %d bytes is smaller than the rootfs of image %s (%d bytes)", size, img.GetImage(), rootfsSize)
 		}
 		rec.Image = img.GetImage()
 	}
@@ -245,7 +246,7 @@ func (v *Volumes) createImage(ctx context.Context, name string, size uint64, sou
 		}
 	} else if err := v.b.CreateImage(ctx, name, size); err != nil {
 		if errors.Is(err, ErrExists) {
-			return objstore.Errorf(objstore.KindAlreadyExists, "image %s exists already", name)
+			return runtimeerr.Errorf(runtimeerr.KindAlreadyExists, "image %s exists already", name)
 		}
 		return fmt.Errorf("creating image %s: %w", name, err)
 	}
@@ -261,7 +262,7 @@ func (v *Volumes) createImage(ctx context.Context, name string, size uint64, sou
 	}
 	if passphrase != nil {
 		if err := v.b.EncryptLUKS2(ctx, name, passphrase); err != nil {
-			return objstore.Errorf(objstore.KindFailedPrecondition, "formatting image %s with LUKS2: %v", name, err)
+			return runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "formatting image %s with LUKS2: %v", name, err)
 		}
 		rec.Encryption = "luks2"
 	}
@@ -302,10 +303,10 @@ func (v *Volumes) object(id string, rec volumeRecord, size int64) *volume {
 func (v *Volumes) checkSpace(ctx context.Context, size int64) error {
 	stored, avail, err := v.b.PoolSpace(ctx)
 	if err != nil {
-		return objstore.Errorf(objstore.KindUnavailable, "reading the free space of pool %s: %v", v.b.Pool(), err)
+		return runtimeerr.Errorf(runtimeerr.KindUnavailable, "reading the free space of pool %s: %v", v.b.Pool(), err)
 	}
 	if total := stored + avail; uint64(size) > total {
-		return objstore.Errorf(objstore.KindExhausted, "a volume of %d bytes does not fit pool %s (%d bytes in total, %d free); ask for less or add OSDs", size, v.b.Pool(), total, avail)
+		return runtimeerr.Errorf(runtimeerr.KindExhausted, "a volume of %d bytes does not fit pool %s (%d bytes in total, %d free); ask for less or add OSDs", size, v.b.Pool(), total, avail)
 	}
 	return nil
 }
@@ -316,18 +317,18 @@ func (v *Volumes) Expand(ctx context.Context, id string, storageBytes int64) err
 		return err
 	}
 	if storageBytes <= 0 {
-		return objstore.Invalidf("resources.storage_bytes is required and must be positive")
+		return runtimeerr.Invalidf("resources.storage_bytes is required and must be positive")
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	cur, ok := v.Index.Get(id)
 	if !ok {
-		return objstore.NotFoundf("volume %s not found", id)
+		return runtimeerr.NotFoundf("volume %s not found", id)
 	}
 	size := cur.GetSpec().GetResources().GetStorageBytes()
 	switch {
 	case storageBytes < size:
-		return objstore.Invalidf("volume %s has %d bytes; RBD volumes can only grow, not shrink to %d bytes", id, size, storageBytes)
+		return runtimeerr.Invalidf("volume %s has %d bytes; RBD volumes can only grow, not shrink to %d bytes", id, size, storageBytes)
 	case storageBytes == size:
 		return nil
 	}
@@ -379,7 +380,7 @@ func (v *Volumes) Delete(ctx context.Context, id string) error {
 		}
 	}
 	if len(snaps) > 0 {
-		return objstore.Errorf(objstore.KindFailedPrecondition, "volume %s has snapshots %s; delete them first", id, strings.Join(snaps, ", "))
+		return runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "volume %s has snapshots %s; delete them first", id, strings.Join(snaps, ", "))
 	}
 	name := v.imageName(id)
 	if err := v.b.RemoveImage(ctx, name); err != nil {
@@ -394,7 +395,7 @@ func (v *Volumes) Delete(ctx context.Context, id string) error {
 func (v *Volumes) Status(ctx context.Context) ([]*volumev1alpha1.VolumeClassStatus, error) {
 	stored, avail, err := v.b.PoolSpace(ctx)
 	if err != nil {
-		return nil, objstore.Errorf(objstore.KindUnavailable, "reading the space of pool %s: %v", v.b.Pool(), err)
+		return nil, runtimeerr.Errorf(runtimeerr.KindUnavailable, "reading the space of pool %s: %v", v.b.Pool(), err)
 	}
 	out := make([]*volumev1alpha1.VolumeClassStatus, 0, len(v.opts.Classes))
 	for _, c := range v.opts.Classes {

@@ -12,6 +12,7 @@ import (
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/runtimeerr"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
@@ -32,7 +33,7 @@ func req(size int64, lbls map[string]string) *volumev1alpha1.Volume {
 	}
 }
 
-func codeOf(err error) codes.Code { return status.Code(objstore.ToStatus(err)) }
+func codeOf(err error) codes.Code { return status.Code(runtimeerr.ToStatus(err)) }
 
 // TestCreateRollsBack: whichever step after the image fails, no image is
 // left and no volume is listed.
