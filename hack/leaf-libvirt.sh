@@ -172,7 +172,16 @@ step_guest() {
   if ! (cd "$work" && apt-get download -qq "$LIBVIRT_GUEST_KERNEL" busybox-static >&2); then
     need_root "apt-get update (package lists for apt-get download)"
     apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-    (cd "$work" && apt-get download -qq "$LIBVIRT_GUEST_KERNEL" busybox-static >&2)
+    if ! (cd "$work" && apt-get download -qq "$LIBVIRT_GUEST_KERNEL" busybox-static >&2); then
+      # Debian drops an old kernel ABI package from its mirrors once a newer one ships: fall back
+      # to the kernel the metapackage points at today (the guest needs no particular version).
+      local current
+      current=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+      [[ -n $current ]] || { log "neither $LIBVIRT_GUEST_KERNEL nor a current linux-image-amd64 kernel can be downloaded"; exit 1; }
+      log "$LIBVIRT_GUEST_KERNEL is no longer on the mirror; using $current"
+      rm -f "$work"/*.deb
+      (cd "$work" && apt-get download -qq "$current" busybox-static >&2)
+    fi
   fi
   mkdir -p "$work/kernel" "$work/bb" "$work/root"/{bin,lib/modules}
   dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
