@@ -22,6 +22,24 @@ import (
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 )
 
+// putGet puts body under key into the bucket and reads it back with the same client.
+func putGet(t *testing.T, client *s3.Client, bucketName, key string, body []byte) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucketName), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+		t.Fatalf("S3 put into %s: %v", bucketName, err)
+	}
+	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucketName), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("S3 get from %s: %v", bucketName, err)
+	}
+	got, _ := io.ReadAll(out.Body)
+	_ = out.Body.Close()
+	if !bytes.Equal(got, body) {
+		t.Fatalf("S3 get returned %q, want %q", got, body)
+	}
+}
+
 func apiCode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -52,19 +70,7 @@ func TestBucketDataPath(t *testing.T) {
 	}
 	client := bucket.S3Client("http://"+host, string(acc.GetSecretData()[bucket.AccessKeyID]), string(acc.GetSecretData()[bucket.SecretAccessKey]), &http.Client{Timeout: 30 * time.Second})
 
-	body := []byte("hello from an ironfed bucket")
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String("greeting"), Body: bytes.NewReader(body)}); err != nil {
-		t.Fatalf("put: %v", err)
-	}
-	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(name), Key: aws.String("greeting")})
-	if err != nil {
-		t.Fatalf("get: %v", err)
-	}
-	got, _ := io.ReadAll(out.Body)
-	_ = out.Body.Close()
-	if !bytes.Equal(got, body) {
-		t.Errorf("got %q, want %q", got, body)
-	}
+	putGet(t, client, name, "greeting", []byte("hello from an ironfed bucket"))
 
 	_, err = client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("second-" + id[:20])})
 	if apiCode(err) != "TooManyBuckets" {

@@ -7,15 +7,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -112,19 +109,7 @@ func TestThroughTheChain(t *testing.T) {
 	}
 	name, host, _ := strings.Cut(b.Status.Access.Endpoint, ".")
 	s3c := bucket.S3Client("http://"+host, string(secret.Data[bucket.AccessKeyID]), string(secret.Data[bucket.SecretAccessKey]), &http.Client{Timeout: 30 * time.Second})
-	body := []byte("put at the root's keys, stored in the leaf's RGW")
-	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String("k"), Body: bytes.NewReader(body)}); err != nil {
-		t.Fatalf("S3 put with the root's credentials: %v", err)
-	}
-	out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(name), Key: aws.String("k")})
-	if err != nil {
-		t.Fatalf("S3 get: %v", err)
-	}
-	got, _ := io.ReadAll(out.Body)
-	_ = out.Body.Close()
-	if !bytes.Equal(got, body) {
-		t.Fatalf("S3 get returned %q, want %q", got, body)
-	}
+	putGet(t, s3c, name, "k", []byte("put at the root's keys, stored in the leaf's RGW"))
 
 	// The volume, used with what the root knows.
 	if err := root.Get(ctx, client.ObjectKey{Namespace: "default", Name: v.Status.Access.SecretRef.Name}, secret); err != nil {
