@@ -1,9 +1,7 @@
 package libvirt
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"regexp"
@@ -11,44 +9,18 @@ import (
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/runtimeerr"
+	"github.com/ironfed/ironfed/iri/runtimeid"
 )
 
 // MaxIgnitionBytes bounds a machine's ignition data (docs/iri.md).
 const MaxIgnitionBytes = 1 << 20
 
-// IDLength is the length of minted machine ids: 63 lowercase hex characters (a valid label value).
-const IDLength = 63
+// IDLength is the length of minted machine ids (iri/runtimeid).
+const IDLength = runtimeid.Length
 
-func newID() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])[:IDLength]
-}
-
-func validID(id string) bool {
-	if len(id) != IDLength {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-func checkID(id string) error {
-	if id == "" {
-		return runtimeerr.Invalidf("machine_id is required")
-	}
-	if !validID(id) {
-		if len(id) > 80 {
-			id = id[:80] + "..."
-		}
-		return runtimeerr.Invalidf("machine_id %q is malformed: ids of this runtime are %d lowercase hex characters", id, IDLength)
-	}
-	return nil
-}
+func newID() string           { return runtimeid.New() }
+func validID(id string) bool  { return runtimeid.Valid(id) }
+func checkID(id string) error { return runtimeid.Check("machine_id", id) }
 
 // Volume attributes and secrets of IronCore's ceph driver.
 const (
