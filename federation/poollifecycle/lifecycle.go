@@ -55,7 +55,7 @@ func (r *Reconciler[P]) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	prefix := commonv1alpha1.PoolLeaseName(r.Adapter.Kind, "")
 	return ctrl.NewControllerManagedBy(mgr).
-		Named(strings.ToLower(r.Adapter.Kind)+"-lifecycle").
+		Named(FieldManager(r.Adapter.Kind)).
 		For(r.Adapter.New()).
 		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			name, ok := strings.CutPrefix(o.GetName(), prefix)
@@ -115,8 +115,15 @@ func (r *Reconciler[P]) Reconcile(ctx context.Context, req reconcile.Request) (r
 	return reconcile.Result{RequeueAfter: expiry.Sub(now) + 100*time.Millisecond}, nil
 }
 
+// OwnedStatus is what the lifecycle controller writes: only Ready and the state that goes with
+// it. Both are shared with the pool's poollet, so the write is conditional: a view older than the
+// poollet's last write loses (and is retried) instead of overwriting it.
+var OwnedStatus = conditions.Owned{Fields: []string{"state"}, Conditions: conditions.Only(commonv1alpha1.ConditionTypeReady), Conditional: true}
+
+// FieldManager is the lifecycle controller's server-side-apply field manager for a pool kind.
+func FieldManager(poolKind string) string { return strings.ToLower(poolKind) + "-lifecycle" }
+
 func (r *Reconciler[P]) setReady(ctx context.Context, pool P, c conditions.Condition) error {
-	orig := pool.DeepCopyObject().(P)
 	r.Adapter.SetReady(pool, c)
-	return r.Client.Status().Patch(ctx, pool, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+	return conditions.ApplyStatus(ctx, r.Client, pool, FieldManager(r.Adapter.Kind), OwnedStatus)
 }

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
 )
 
 // Adapter teaches the generic scheduler one kind: how to read objects and pools, and which
@@ -68,11 +69,6 @@ type Scheduler[O client.Object, P client.Object] struct {
 	state *state
 	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	binds chan bindJob
-	// scheduled holds bound objects still showing Scheduled=False (an earlier attempt found no
-	// pool). Fixed from the cache with an optimistic lock and retried on conflict: the pool's
-	// poollet writes the object right after a bind, and a False condition left behind would
-	// tell every level above that the object cannot be placed.
-	scheduled workqueue.TypedRateLimitingInterface[types.NamespacedName]
 }
 
 type bindJob struct {
@@ -81,6 +77,12 @@ type bindJob struct {
 	rv   string
 	pool string
 }
+
+// FieldManager is the schedulers' server-side-apply field manager.
+const FieldManager = "ironfed-scheduler"
+
+// OwnedStatus is what a scheduler writes of an object's status: its Scheduled condition only.
+var OwnedStatus = conditions.Owned{Fields: []string{}, Conditions: conditions.Only(commonv1alpha1.ConditionTypeScheduled)}
 
 // New creates a scheduler; Start it through a manager (it needs leader election).
 func New[O client.Object, P client.Object](a Adapter[O, P], c cache.Cache, cl client.Client, rec recorder.EventRecorder, log logr.Logger, opts Options) *Scheduler[O, P] {
@@ -98,9 +100,6 @@ func New[O client.Object, P client.Object](a Adapter[O, P], c cache.Cache, cl cl
 			workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName](),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "scheduler-" + a.Kind}),
 		binds: make(chan bindJob, 1024),
-		scheduled: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName](),
-			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "scheduled-condition-" + a.Kind}),
 	}
 }
 
@@ -148,14 +147,9 @@ func (s *Scheduler[O, P]) Start(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { s.retryUnschedulablePeriodically(ctx) })
-	wg.Go(func() {
-		for s.markScheduled(ctx) {
-		}
-	})
 	go func() {
 		<-ctx.Done()
 		s.queue.ShutDown()
-		s.scheduled.ShutDown()
 	}()
 	s.log.Info("Scheduler started")
 	for s.scheduleNext(ctx) {
@@ -199,7 +193,7 @@ func (s *Scheduler[O, P]) onObject(obj any) {
 	case poolRef != "":
 		s.state.observeBound(o.GetUID(), key, binding{pool: poolRef, class: info.Class, amount: info.Amount})
 		if status, _, _, found := s.adapter.ScheduledCondition(o); found && status == corev1.ConditionFalse {
-			s.scheduled.Add(key)
+			s.queue.Add(key) // an earlier attempt found no pool: scheduleNext turns it True
 		}
 	case o.GetDeletionTimestamp() != nil:
 		s.state.observeGone(o.GetUID(), key)
@@ -253,7 +247,7 @@ func (s *Scheduler[O, P]) scheduleNext(ctx context.Context) bool {
 	p := s.state.pending[key]
 	if p == nil { // bound or deleted meanwhile
 		s.state.mu.Unlock()
-		s.queue.Forget(key)
+		s.confirmScheduled(ctx, key)
 		return true
 	}
 	if p.invalid != nil {
@@ -341,33 +335,28 @@ func (s *Scheduler[O, P]) bind(ctx context.Context, job bindJob) {
 			"Bound to %s %s", s.adapter.Kind+"Pool", job.pool)
 	}
 	// Scheduled=False left by an earlier attempt is turned True by the bound object's next
-	// informer event (onObject → markScheduled).
+	// informer event (onObject → confirmScheduled).
 }
 
-// markScheduled turns the Scheduled condition of one bound object True. It returns false once
-// the queue is shut down.
-func (s *Scheduler[O, P]) markScheduled(ctx context.Context) bool {
-	key, shutdown := s.scheduled.Get()
-	if shutdown {
-		return false
-	}
-	defer s.scheduled.Done(key)
+// confirmScheduled turns the Scheduled condition of a bound object True when an earlier attempt
+// left it False: a False condition left behind would tell every level above that the object
+// cannot be placed. The poollet applies its own conditions beside it and cannot overwrite it.
+func (s *Scheduler[O, P]) confirmScheduled(ctx context.Context, key types.NamespacedName) {
 	obj := s.adapter.NewObject()
 	if err := s.cache.Get(ctx, key, obj); err != nil {
-		s.scheduled.Forget(key)
-		return true
+		s.queue.Forget(key)
+		return
 	}
 	_, pool, err := s.adapter.ObjectInfo(obj)
 	if status, _, _, found := s.adapter.ScheduledCondition(obj); err != nil || pool == "" || !found || status != corev1.ConditionFalse {
-		s.scheduled.Forget(key)
-		return true
+		s.queue.Forget(key)
+		return
 	}
-	if _, err := s.patchScheduledCondition(ctx, obj, corev1.ConditionTrue, commonv1alpha1.ReasonScheduled, "Bound to pool "+pool); err != nil && !apierrors.IsNotFound(err) {
-		s.scheduled.AddRateLimited(key) // usually a conflict with the poollet's first write
-		return true
+	if _, err := s.applyScheduledCondition(ctx, obj, corev1.ConditionTrue, commonv1alpha1.ReasonScheduled, "Bound to pool "+pool); err != nil && !apierrors.IsNotFound(err) {
+		s.queue.AddRateLimited(key)
+		return
 	}
-	s.scheduled.Forget(key)
-	return true
+	s.queue.Forget(key)
 }
 
 // reportUnschedulable sets Scheduled=False on the object and records a Warning event, both only
@@ -377,21 +366,20 @@ func (s *Scheduler[O, P]) reportUnschedulable(ctx context.Context, key types.Nam
 	if err := s.cache.Get(ctx, key, obj); err != nil {
 		return
 	}
-	if wrote, _ := s.patchScheduledCondition(ctx, obj, corev1.ConditionFalse, reason, message); wrote {
+	if wrote, _ := s.applyScheduledCondition(ctx, obj, corev1.ConditionFalse, reason, message); wrote {
 		s.recorder.Eventf(obj, nil, corev1.EventTypeWarning, "FailedScheduling", "Schedule", "%s", message)
 		s.log.V(1).Info("Unschedulable", "object", key, "reason", reason, "message", message)
 	}
 }
 
-// patchScheduledCondition writes the condition if it differs; it reports whether it wrote. The
-// write is conditional on obj's resourceVersion: a stale view loses rather than overwrites.
-func (s *Scheduler[O, P]) patchScheduledCondition(ctx context.Context, obj O, status corev1.ConditionStatus, reason, message string) (bool, error) {
+// applyScheduledCondition applies the scheduler's only condition if it differs; it reports
+// whether it wrote. A stale view cannot hurt another writer: the apply carries Scheduled alone.
+func (s *Scheduler[O, P]) applyScheduledCondition(ctx context.Context, obj O, status corev1.ConditionStatus, reason, message string) (bool, error) {
 	if st, r, m, found := s.adapter.ScheduledCondition(obj); found && st == status && r == reason && m == message {
 		return false, nil
 	}
-	orig := obj.DeepCopyObject().(O)
 	s.adapter.SetScheduledCondition(obj, status, reason, message)
-	if err := s.client.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := conditions.ApplyStatus(ctx, s.client, obj, FieldManager, OwnedStatus); err != nil {
 		s.log.V(1).Info("Could not update Scheduled condition", "object", client.ObjectKeyFromObject(obj), "error", err.Error())
 		return false, err
 	}

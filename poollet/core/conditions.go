@@ -6,6 +6,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -38,6 +39,20 @@ const (
 	// ReasonRuntimeError: any other failure.
 	ReasonRuntimeError = "RuntimeError"
 )
+
+// FieldManager is the server-side-apply field manager of the poollet of kind ("Machine" or
+// "machine" → "machinepoollet").
+func FieldManager(kind string) string {
+	return strings.ReplaceAll(strings.ToLower(kind), "-", "") + "poollet"
+}
+
+// OwnedObjectStatus is what the poollet writes of a bound object's status: all of it except the
+// scheduler's Scheduled condition.
+var OwnedObjectStatus = conditions.Owned{Conditions: conditions.AllBut(commonv1alpha1.ConditionTypeScheduled)}
+
+// OwnedPoolStatus is what the poollet writes of its pool's status: all of it. Ready and state are
+// shared with the pool-lifecycle controller (HeartbeatExpired); that one writes conditionally.
+var OwnedPoolStatus = conditions.Owned{Conditions: conditions.AllBut()}
 
 // prerequisitesCondition is the PrerequisitesMet condition for w (nil: met) of an object of kind.
 func prerequisitesCondition(kind string, w *Waiting) conditions.Condition {

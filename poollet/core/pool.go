@@ -6,6 +6,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -186,7 +187,7 @@ func (a *Announcer) patch(ctx context.Context, orig, pool client.Object) error {
 	if equality.Semantic.DeepEqual(statusOf(orig), statusOf(pool)) {
 		return nil
 	}
-	return a.Client.Status().Patch(ctx, pool, client.MergeFrom(orig))
+	return conditions.ApplyStatus(ctx, a.Client, pool, FieldManager(strings.TrimSuffix(a.Adapter.PoolKind(), "Pool")), OwnedPoolStatus)
 }
 
 // Heartbeat renews the pool's Lease in a loop of its own, as kubelet's node lease does: a

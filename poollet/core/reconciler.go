@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/ironfed/ironfed/federation/api/conditions"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/iri/remote"
 )
@@ -203,7 +204,7 @@ func (r *Reconciler[K, I]) annotationsFor(obj K, iriGeneration int64) (map[strin
 	return out, nil
 }
 
-// patchStatus writes obj's status when it differs from orig's. When the informer cache still
+// patchStatus applies obj's status (all but the scheduler's condition) when it differs from orig's. When the informer cache still
 // lags our previous write (orig is the very version that write was based on) and the status is
 // the one we wrote then, the write would be a duplicate and is skipped.
 func (r *Reconciler[K, I]) patchStatus(ctx context.Context, orig, obj K) error {
@@ -221,7 +222,7 @@ func (r *Reconciler[K, I]) patchStatus(ctx context.Context, orig, obj K) error {
 			return nil
 		}
 	}
-	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(orig)); err != nil {
+	if err := conditions.ApplyStatus(ctx, r.Client, obj, FieldManager(string(r.Adapter.Kind())), OwnedObjectStatus); err != nil {
 		return err
 	}
 	r.written.Store(key, lastWrite{uid: obj.GetUID(), baseRV: orig.GetResourceVersion(), status: status})
