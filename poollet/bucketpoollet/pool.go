@@ -6,7 +6,6 @@ package bucketpoollet
 import (
 	"context"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
@@ -18,23 +17,22 @@ import (
 )
 
 type poolAdapter struct {
-	rt         remote.BucketRuntime
-	providerID string
+	core.PoolTypes
+	rt remote.BucketRuntime
 	// capacity is announced per class: the IRI reports no bucket quantity.
 	capacity int64
 }
 
 var _ core.PoolAdapter = (*poolAdapter)(nil)
 
-func (*poolAdapter) PoolKind() string                    { return "BucketPool" }
-func (*poolAdapter) ClassType() commonv1alpha1.ClassType { return commonv1alpha1.ClassTypeBucketClass }
-
-func (p *poolAdapter) NewPool() client.Object {
-	return &storagev1alpha1.BucketPool{Spec: storagev1alpha1.BucketPoolSpec{ProviderID: p.providerID}}
-}
-
-func (*poolAdapter) ClassExists(ctx context.Context, c client.Reader, name string) (bool, error) {
-	return core.ClassExists(ctx, c, &storagev1alpha1.BucketClass{}, name)
+func poolTypes(providerID string) core.PoolTypes {
+	return core.PoolTypes{
+		Name: "BucketPool", Classes: commonv1alpha1.ClassTypeBucketClass,
+		Pool: func() client.Object {
+			return &storagev1alpha1.BucketPool{Spec: storagev1alpha1.BucketPoolSpec{ProviderID: providerID}}
+		},
+		Class: func() client.Object { return &storagev1alpha1.BucketClass{} },
+	}
 }
 
 func (p *poolAdapter) RuntimeClasses(ctx context.Context) ([]core.ClassQuantity, error) {
@@ -65,18 +63,10 @@ func (*poolAdapter) Usage(ctx context.Context, c client.Reader) (map[string]int6
 }
 
 func (*poolAdapter) SetStatus(obj client.Object, classes []string, capacity, allocatable commonv1alpha1.ResourceList, ready conditions.Condition) {
-	pool := obj.(*storagev1alpha1.BucketPool)
-	if capacity != nil {
-		pool.Status.AvailableBucketClasses = nil
-		for _, c := range classes {
-			pool.Status.AvailableBucketClasses = append(pool.Status.AvailableBucketClasses, corev1.LocalObjectReference{Name: c})
-		}
-		pool.Status.Capacity, pool.Status.Allocatable = capacity, allocatable
-	}
-	pool.Status.Conditions, _ = conditions.Set(pool.Status.Conditions, conditions.BucketPool, ready)
-	if ready.Status == corev1.ConditionTrue {
-		pool.Status.State = storagev1alpha1.BucketPoolStateAvailable
-	} else {
-		pool.Status.State = storagev1alpha1.BucketPoolStateUnavailable
-	}
+	p := obj.(*storagev1alpha1.BucketPool)
+	core.PoolStatus[storagev1alpha1.BucketPoolCondition, storagev1alpha1.BucketPoolState]{
+		Classes: &p.Status.AvailableBucketClasses, Capacity: &p.Status.Capacity, Allocatable: &p.Status.Allocatable,
+		Conditions: &p.Status.Conditions, Accessor: conditions.BucketPool, State: &p.Status.State,
+		Online: storagev1alpha1.BucketPoolStateAvailable, Offline: storagev1alpha1.BucketPoolStateUnavailable,
+	}.Set(classes, capacity, allocatable, ready)
 }

@@ -63,7 +63,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (manager.Manager, err
 		}
 		return core.Parts[*storagev1alpha1.Bucket, *bucketv1alpha1.Bucket]{
 			Adapter:      &adapter{rt: rt},
-			Pool:         &poolAdapter{rt: rt, providerID: o.Pool.ProviderID, capacity: o.Capacity},
+			Pool:         &poolAdapter{PoolTypes: poolTypes(o.Pool.ProviderID), rt: rt, capacity: o.Capacity},
 			Watcher:      w,
 			RuntimeName:  v.GetRuntimeName(),
 			PoolRefField: storagev1alpha1.BucketPoolRefNameField,

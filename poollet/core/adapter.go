@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
@@ -35,9 +36,13 @@ type Watch struct {
 
 // SecretWatch is the object to watch Secrets with: metadata only, since the poollet reads Secret
 // data live (it never caches Secrets) and only needs to know that one changed.
-func SecretWatch() client.Object {
+func SecretWatch() client.Object { return MetadataWatch(corev1.SchemeGroupVersion.WithKind("Secret")) }
+
+// MetadataWatch is the object to watch a kind with when only its changes matter, not its content:
+// the cache then holds object metadata only. Pair it with LiveReader when the content is read.
+func MetadataWatch(gvk schema.GroupVersionKind) *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	m.SetGroupVersionKind(gvk)
 	return m
 }
 
@@ -105,6 +110,14 @@ type SecondaryWatcher interface {
 	Indexes() []Index
 }
 
+// LiveReader is implemented by kinds whose Prepare reads secondary objects that a cache would
+// hold cluster-wide (every Volume of the cluster, for the few a pool's machines use): the
+// manager's client reads these kinds from the apiserver instead; watch them with MetadataWatch.
+// Secrets are always read live.
+type LiveReader interface {
+	ReadLive() []client.Object
+}
+
 // EventLister is implemented by kinds whose runtime has ListEvents; the events are recorded on
 // the Kubernetes objects they are about.
 type EventLister interface {
@@ -118,6 +131,7 @@ type capabilities[K client.Object, I remote.Object] struct {
 	generations GenerationTracker[K, I]
 	watches     SecondaryWatcher
 	events      EventLister
+	live        LiveReader
 }
 
 func detect[K client.Object, I remote.Object](a Adapter[K, I]) capabilities[K, I] {
@@ -127,5 +141,6 @@ func detect[K client.Object, I remote.Object](a Adapter[K, I]) capabilities[K, I
 	c.generations, _ = a.(GenerationTracker[K, I])
 	c.watches, _ = a.(SecondaryWatcher)
 	c.events, _ = a.(EventLister)
+	c.live, _ = a.(LiveReader)
 	return c
 }

@@ -68,6 +68,11 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 	}
 	kind := string(p.Adapter.Kind())
 	m := o.Manager
+	caps := detect(p.Adapter)
+	live := []client.Object{&corev1.Secret{}}
+	if caps.live != nil {
+		live = append(live, caps.live.ReadLive()...)
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Logger:                        m.logger().WithName(kind + "poollet"),
@@ -89,15 +94,14 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 			// Nothing of ours reads managed fields; they are often the bulk of an object.
 			DefaultTransform: cache.TransformStripManagedFields(),
 		},
-		// Secrets are read live, never cached: a cache would hold every Secret of the cluster
-		// (ignition and credentials of objects on other pools included). Their changes are
-		// watched metadata-only (SecretWatch).
-		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		// Secrets (and what the adapter's LiveReader names) are read live, never cached: a cache
+		// would hold every one of the cluster (ignition and credentials of objects on other pools
+		// included). Their changes are watched metadata-only (SecretWatch, MetadataWatch).
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: live}},
 	})
 	if err != nil {
 		return nil, err
 	}
-	caps := detect(p.Adapter)
 	var indexes []Index
 	if caps.watches != nil {
 		indexes = caps.watches.Indexes()

@@ -7,10 +7,11 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -30,16 +31,19 @@ import (
 // declares.
 type ephemeralReconciler struct {
 	client client.Client
+	// cache lists what machines own, metadata only (the client reads Volumes and
+	// NetworkInterfaces live: see ReadLive).
+	cache client.Reader
 }
 
 func setupEphemeral(mgr manager.Manager, o core.Options) error {
 	return builder.ControllerManagedBy(mgr).
 		Named("machinepoollet-ephemeral").
 		For(&computev1alpha1.Machine{}).
-		Owns(&storagev1alpha1.Volume{}).
-		Owns(&networkingv1alpha1.NetworkInterface{}).
+		Owns(&storagev1alpha1.Volume{}, builder.OnlyMetadata).
+		Owns(&networkingv1alpha1.NetworkInterface{}, builder.OnlyMetadata).
 		WithOptions(controller.Options{MaxConcurrentReconciles: o.Manager.MaxConcurrentReconciles}).
-		Complete(&ephemeralReconciler{client: mgr.GetClient()})
+		Complete(&ephemeralReconciler{client: mgr.GetClient(), cache: mgr.GetCache()})
 }
 
 func (r *ephemeralReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -80,7 +84,9 @@ func (r *ephemeralReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		wantNIC[nic.Name] = true
 		errs = append(errs, r.create(ctx, m, nic))
 	}
-	errs = append(errs, r.prune(ctx, m, &storagev1alpha1.VolumeList{}, wantVol), r.prune(ctx, m, &networkingv1alpha1.NetworkInterfaceList{}, wantNIC))
+	errs = append(errs,
+		r.prune(ctx, m, storagev1alpha1.SchemeGroupVersion.WithKind("VolumeList"), wantVol),
+		r.prune(ctx, m, networkingv1alpha1.SchemeGroupVersion.WithKind("NetworkInterfaceList"), wantNIC))
 	return reconcile.Result{}, errors.Join(errs...)
 }
 
@@ -95,19 +101,21 @@ func (r *ephemeralReconciler) create(ctx context.Context, m *computev1alpha1.Mac
 }
 
 // prune deletes objects this machine owns that its spec no longer declares.
-func (r *ephemeralReconciler) prune(ctx context.Context, m *computev1alpha1.Machine, list client.ObjectList, want map[string]bool) error {
-	if err := r.client.List(ctx, list, client.InNamespace(m.Namespace)); err != nil {
+func (r *ephemeralReconciler) prune(ctx context.Context, m *computev1alpha1.Machine, listKind schema.GroupVersionKind, want map[string]bool) error {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(listKind)
+	if err := r.cache.List(ctx, list, client.InNamespace(m.Namespace)); err != nil {
 		return err
 	}
 	var errs []error
-	err := apimeta.EachListItem(list, func(o runtime.Object) error {
-		obj := o.(client.Object)
+	for i := range list.Items {
+		obj := &list.Items[i]
 		if !want[obj.GetName()] && ownedBy(obj, m) {
+			obj.SetGroupVersionKind(listKind.GroupVersion().WithKind(strings.TrimSuffix(listKind.Kind, "List")))
 			errs = append(errs, client.IgnoreNotFound(r.client.Delete(ctx, obj)))
 		}
-		return nil
-	})
-	return errors.Join(append(errs, err)...)
+	}
+	return errors.Join(errs...)
 }
 
 func ownedBy(obj client.Object, m *computev1alpha1.Machine) bool {

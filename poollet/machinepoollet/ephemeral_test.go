@@ -4,12 +4,19 @@
 package machinepoollet_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
@@ -19,11 +26,22 @@ import (
 	"github.com/ironfed/ironfed/test/poollettest"
 )
 
-// Inline volume and NIC templates become <machine>-<name> objects owned by the machine.
+// Inline volume and NIC templates become <machine>-<name> objects owned by the machine. The
+// poollet learns of their changes from metadata-only watches and reads them live: it never lists
+// or watches whole Volumes or NetworkInterfaces, which would cache every one of the cluster.
 func TestEphemeralVolumesAndNetworkInterfaces(t *testing.T) {
 	t.Parallel()
-	e, _ := setup(t, false, nil)
+	e := poollettest.Start(t, false)
 	ctx := t.Context()
+	if err := e.Client.Create(ctx, &computev1alpha1.MachineClass{ObjectMeta: metav1.ObjectMeta{Name: class}}); err != nil {
+		t.Fatal(err)
+	}
+	reads := &collectionReads{}
+	cfg := rest.CopyConfig(e.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { reads.next = rt; return reads })
+	poollettest.Run(t, func(ctx context.Context) (manager.Manager, error) {
+		return machinepoollet.New(ctx, cfg, e.Options(pool))
+	})
 	m := newMachine("vm")
 	m.Spec.Volumes = []computev1alpha1.Volume{{Name: "root", VolumeSource: computev1alpha1.VolumeSource{Ephemeral: &computev1alpha1.EphemeralVolumeSource{
 		VolumeTemplate: &storagev1alpha1.VolumeTemplateSpec{Spec: storagev1alpha1.VolumeSpec{
@@ -76,4 +94,37 @@ func TestEphemeralVolumesAndNetworkInterfaces(t *testing.T) {
 		}
 		return client.IgnoreNotFound(err)
 	})
+	reads.mu.Lock()
+	defer reads.mu.Unlock()
+	for _, r := range []string{"volumes", "networkinterfaces"} {
+		if len(reads.accept[r]) == 0 {
+			t.Errorf("the poollet never listed or watched %s", r)
+		}
+		for _, a := range reads.accept[r] {
+			if !strings.Contains(a, "as=PartialObjectMetadata") {
+				t.Errorf("the poollet listed or watched whole %s (Accept %q): its cache would hold every one of the cluster", r, a)
+			}
+		}
+	}
+}
+
+// collectionReads records the Accept header of every list and watch of Volumes and
+// NetworkInterfaces.
+type collectionReads struct {
+	next   http.RoundTripper
+	mu     sync.Mutex
+	accept map[string][]string
+}
+
+func (c *collectionReads) RoundTrip(req *http.Request) (*http.Response, error) {
+	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	if last := parts[len(parts)-1]; req.Method == http.MethodGet && (last == "volumes" || last == "networkinterfaces") {
+		c.mu.Lock()
+		if c.accept == nil {
+			c.accept = map[string][]string{}
+		}
+		c.accept[last] = append(c.accept[last], req.Header.Get("Accept"))
+		c.mu.Unlock()
+	}
+	return c.next.RoundTrip(req)
 }

@@ -6,7 +6,6 @@ package machinepoollet
 import (
 	"context"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
@@ -18,21 +17,20 @@ import (
 )
 
 type poolAdapter struct {
-	rt         remote.MachineRuntime
-	providerID string
+	core.PoolTypes
+	rt remote.MachineRuntime
 }
 
 var _ core.PoolAdapter = (*poolAdapter)(nil)
 
-func (*poolAdapter) PoolKind() string                    { return "MachinePool" }
-func (*poolAdapter) ClassType() commonv1alpha1.ClassType { return commonv1alpha1.ClassTypeMachineClass }
-
-func (p *poolAdapter) NewPool() client.Object {
-	return &computev1alpha1.MachinePool{Spec: computev1alpha1.MachinePoolSpec{ProviderID: p.providerID}}
-}
-
-func (*poolAdapter) ClassExists(ctx context.Context, c client.Reader, name string) (bool, error) {
-	return core.ClassExists(ctx, c, &computev1alpha1.MachineClass{}, name)
+func poolTypes(providerID string) core.PoolTypes {
+	return core.PoolTypes{
+		Name: "MachinePool", Classes: commonv1alpha1.ClassTypeMachineClass,
+		Pool: func() client.Object {
+			return &computev1alpha1.MachinePool{Spec: computev1alpha1.MachinePoolSpec{ProviderID: providerID}}
+		},
+		Class: func() client.Object { return &computev1alpha1.MachineClass{} },
+	}
 }
 
 func (p *poolAdapter) RuntimeClasses(ctx context.Context) ([]core.ClassQuantity, error) {
@@ -61,18 +59,10 @@ func (*poolAdapter) Usage(ctx context.Context, c client.Reader) (map[string]int6
 }
 
 func (*poolAdapter) SetStatus(obj client.Object, classes []string, capacity, allocatable commonv1alpha1.ResourceList, ready conditions.Condition) {
-	pool := obj.(*computev1alpha1.MachinePool)
-	if capacity != nil {
-		pool.Status.AvailableMachineClasses = nil
-		for _, c := range classes {
-			pool.Status.AvailableMachineClasses = append(pool.Status.AvailableMachineClasses, corev1.LocalObjectReference{Name: c})
-		}
-		pool.Status.Capacity, pool.Status.Allocatable = capacity, allocatable
-	}
-	pool.Status.Conditions, _ = conditions.Set(pool.Status.Conditions, conditions.MachinePool, ready)
-	if ready.Status == corev1.ConditionTrue {
-		pool.Status.State = computev1alpha1.MachinePoolStateReady
-	} else {
-		pool.Status.State = computev1alpha1.MachinePoolStateOffline
-	}
+	p := obj.(*computev1alpha1.MachinePool)
+	core.PoolStatus[computev1alpha1.MachinePoolCondition, computev1alpha1.MachinePoolState]{
+		Classes: &p.Status.AvailableMachineClasses, Capacity: &p.Status.Capacity, Allocatable: &p.Status.Allocatable,
+		Conditions: &p.Status.Conditions, Accessor: conditions.MachinePool, State: &p.Status.State,
+		Online: computev1alpha1.MachinePoolStateReady, Offline: computev1alpha1.MachinePoolStateOffline,
+	}.Set(classes, capacity, allocatable, ready)
 }

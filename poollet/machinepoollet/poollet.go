@@ -37,7 +37,7 @@ func New(ctx context.Context, cfg *rest.Config, o core.Options) (manager.Manager
 		}
 		return core.Parts[*computev1alpha1.Machine, *machinev1alpha1.Machine]{
 			Adapter:      &adapter{rt: rt},
-			Pool:         &poolAdapter{rt: rt, providerID: o.Pool.ProviderID},
+			Pool:         &poolAdapter{PoolTypes: poolTypes(o.Pool.ProviderID), rt: rt},
 			Watcher:      w,
 			RuntimeName:  v.GetRuntimeName(),
 			PoolRefField: computev1alpha1.MachinePoolRefNameField,

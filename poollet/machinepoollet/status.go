@@ -166,9 +166,15 @@ func (*adapter) Watches(c client.Reader) []core.Watch {
 		{Object: core.SecretWatch(), Map: referrers(c, byIndex(indexIgnitionSecret), func(string) []client.ListOption {
 			return []client.ListOption{client.MatchingFields{indexWaitingForVolumes: "true"}}
 		})},
-		{Object: &storagev1alpha1.Volume{}, Map: referrers(c, byIndex(indexVolume))},
-		{Object: &networkingv1alpha1.NetworkInterface{}, Map: referrers(c, byIndex(indexNetworkInterface))},
+		{Object: core.MetadataWatch(storagev1alpha1.SchemeGroupVersion.WithKind("Volume")), Map: referrers(c, byIndex(indexVolume))},
+		{Object: core.MetadataWatch(networkingv1alpha1.SchemeGroupVersion.WithKind("NetworkInterface")), Map: referrers(c, byIndex(indexNetworkInterface))},
 	}
+}
+
+// ReadLive: Prepare reads the Volumes and NetworkInterfaces a machine refers to from the
+// apiserver; a cache of them would hold every one of the cluster, not only this pool's.
+func (*adapter) ReadLive() []client.Object {
+	return []client.Object{&storagev1alpha1.Volume{}, &networkingv1alpha1.NetworkInterface{}}
 }
 
 func waitingFor(m *computev1alpha1.Machine, reason string) bool {

@@ -6,7 +6,6 @@ package volumepoollet
 import (
 	"context"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
@@ -18,21 +17,20 @@ import (
 )
 
 type poolAdapter struct {
-	rt         remote.VolumeRuntime
-	providerID string
+	core.PoolTypes
+	rt remote.VolumeRuntime
 }
 
 var _ core.PoolAdapter = (*poolAdapter)(nil)
 
-func (*poolAdapter) PoolKind() string                    { return "VolumePool" }
-func (*poolAdapter) ClassType() commonv1alpha1.ClassType { return commonv1alpha1.ClassTypeVolumeClass }
-
-func (p *poolAdapter) NewPool() client.Object {
-	return &storagev1alpha1.VolumePool{Spec: storagev1alpha1.VolumePoolSpec{ProviderID: p.providerID}}
-}
-
-func (*poolAdapter) ClassExists(ctx context.Context, c client.Reader, name string) (bool, error) {
-	return core.ClassExists(ctx, c, &storagev1alpha1.VolumeClass{}, name)
+func poolTypes(providerID string) core.PoolTypes {
+	return core.PoolTypes{
+		Name: "VolumePool", Classes: commonv1alpha1.ClassTypeVolumeClass,
+		Pool: func() client.Object {
+			return &storagev1alpha1.VolumePool{Spec: storagev1alpha1.VolumePoolSpec{ProviderID: providerID}}
+		},
+		Class: func() client.Object { return &storagev1alpha1.VolumeClass{} },
+	}
 }
 
 // RuntimeClasses reports bytes per class.
@@ -67,18 +65,10 @@ func (*poolAdapter) Usage(ctx context.Context, c client.Reader) (map[string]int6
 }
 
 func (*poolAdapter) SetStatus(obj client.Object, classes []string, capacity, allocatable commonv1alpha1.ResourceList, ready conditions.Condition) {
-	pool := obj.(*storagev1alpha1.VolumePool)
-	if capacity != nil {
-		pool.Status.AvailableVolumeClasses = nil
-		for _, c := range classes {
-			pool.Status.AvailableVolumeClasses = append(pool.Status.AvailableVolumeClasses, corev1.LocalObjectReference{Name: c})
-		}
-		pool.Status.Capacity, pool.Status.Allocatable = capacity, allocatable
-	}
-	pool.Status.Conditions, _ = conditions.Set(pool.Status.Conditions, conditions.VolumePool, ready)
-	if ready.Status == corev1.ConditionTrue {
-		pool.Status.State = storagev1alpha1.VolumePoolStateAvailable
-	} else {
-		pool.Status.State = storagev1alpha1.VolumePoolStateUnavailable
-	}
+	p := obj.(*storagev1alpha1.VolumePool)
+	core.PoolStatus[storagev1alpha1.VolumePoolCondition, storagev1alpha1.VolumePoolState]{
+		Classes: &p.Status.AvailableVolumeClasses, Capacity: &p.Status.Capacity, Allocatable: &p.Status.Allocatable,
+		Conditions: &p.Status.Conditions, Accessor: conditions.VolumePool, State: &p.Status.State,
+		Online: storagev1alpha1.VolumePoolStateAvailable, Offline: storagev1alpha1.VolumePoolStateUnavailable,
+	}.Set(classes, capacity, allocatable, ready)
 }
