@@ -3,6 +3,8 @@ package volumebroker
 import (
 	"context"
 	"errors"
+	"math"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -58,11 +60,19 @@ func TestVolumeEncryptionAndExpand(t *testing.T) {
 	for _, step := range []struct {
 		n    int64
 		code codes.Code
-	}{{1 << 30, codes.OK}, {2 << 30, codes.OK}, {1 << 30, codes.InvalidArgument}, {0, codes.InvalidArgument}} {
+	}{{1 << 30, codes.OK}, {2 << 30, codes.OK}, {1 << 30, codes.InvalidArgument}, {0, codes.InvalidArgument},
+		{storagev1alpha1.MaxVolumeBytes + 1, codes.InvalidArgument}, {math.MaxInt64, codes.InvalidArgument}} {
 		n, code := step.n, step.code
 		_, err := b.ExpandVolume(ctx, &volumev1alpha1.ExpandVolumeRequest{VolumeId: id, Resources: &volumev1alpha1.VolumeResources{StorageBytes: n}})
 		if status.Code(err) != code {
 			t.Errorf("expand to %d: %v; want %v", n, err, code)
 		}
+	}
+	_, err = b.CreateVolume(ctx, &volumev1alpha1.CreateVolumeRequest{Volume: &volumev1alpha1.Volume{
+		Metadata: &metav1alpha1.ObjectMetadata{},
+		Spec:     &volumev1alpha1.VolumeSpec{Class: "fast", Resources: &volumev1alpha1.VolumeResources{StorageBytes: math.MaxInt64}},
+	}})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "at most 1125899906842624 (1 PiB)") {
+		t.Errorf("create of 2^63-1 bytes: %v; want InvalidArgument naming the limit", err)
 	}
 }

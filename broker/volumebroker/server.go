@@ -36,8 +36,8 @@ func (b *Broker) CreateVolume(ctx context.Context, req *volumev1alpha1.CreateVol
 	if err != nil {
 		return nil, err
 	}
-	if spec.GetResources().GetStorageBytes() <= 0 {
-		return nil, common.Invalidf("volume.spec.resources.storage_bytes is required and must be positive")
+	if n := spec.GetResources().GetStorageBytes(); n <= 0 || n > storagev1alpha1.MaxVolumeBytes {
+		return nil, common.Invalidf("volume.spec.resources.storage_bytes is required and must be positive and at most %d (1 PiB), got %d", storagev1alpha1.MaxVolumeBytes, n)
 	}
 	if ds := spec.GetVolumeDataSource(); ds.GetSnapshotDataSource() != nil {
 		return nil, status.Errorf(codes.Unimplemented, "volume.spec.volume_data_source.snapshot_data_source: the volume broker does not broker snapshots yet")
@@ -86,8 +86,8 @@ func (b *Broker) CreateVolume(ctx context.Context, req *volumev1alpha1.CreateVol
 
 func (b *Broker) ExpandVolume(ctx context.Context, req *volumev1alpha1.ExpandVolumeRequest) (*volumev1alpha1.ExpandVolumeResponse, error) {
 	n := req.GetResources().GetStorageBytes()
-	if n <= 0 {
-		return nil, common.Invalidf("resources.storage_bytes is required and must be positive")
+	if n <= 0 || n > storagev1alpha1.MaxVolumeBytes {
+		return nil, common.Invalidf("resources.storage_bytes is required and must be positive and at most %d (1 PiB), got %d", storagev1alpha1.MaxVolumeBytes, n)
 	}
 	err := b.Update(ctx, req.GetVolumeId(), func(cur *storagev1alpha1.Volume) (map[string]any, error) {
 		have := storageOf(cur.Spec.Resources)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
@@ -49,6 +50,9 @@ func VolumeAdapter() Adapter[*storagev1alpha1.Volume, *storagev1alpha1.VolumePoo
 			size, ok := v.Spec.Resources[commonv1alpha1.ResourceStorage]
 			if info.Class != "" && (!ok || size.Sign() <= 0) {
 				return info, refName(v.Spec.VolumePoolRef), fmt.Errorf("spec.resources.storage must be a positive size to choose a pool")
+			}
+			if size.CmpInt64(storagev1alpha1.MaxVolumeBytes) > 0 {
+				return info, refName(v.Spec.VolumePoolRef), fmt.Errorf("spec.resources.storage %s exceeds the largest volume size, %s", size.String(), resource.NewQuantity(storagev1alpha1.MaxVolumeBytes, resource.BinarySI))
 			}
 			info.Amount = size.Value()
 			return info, refName(v.Spec.VolumePoolRef), nil

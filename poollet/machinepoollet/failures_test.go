@@ -64,8 +64,15 @@ func TestMachineWaitsForPrerequisites(t *testing.T) {
 		t.Fatalf("created %d IRI machines before prerequisites were met", n)
 	}
 
-	ign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "ign"}, Data: map[string][]byte{computev1alpha1.DefaultIgnitionKey: []byte("{}")}}
+	// A Secret without the referenced key: booting without ignition is not an option.
+	ign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "ign"}, Data: map[string][]byte{"ignition.json": []byte("{}")}}
 	if err := e.Client.Create(ctx, ign); err != nil {
+		t.Fatal(err)
+	}
+	waitPrerequisites(t, e, "vm", corev1.ConditionFalse, machinepoollet.ReasonWaitingForIgnition,
+		fmt.Sprintf("ignition Secret ign has no key %q (keys: ignition.json)", computev1alpha1.DefaultIgnitionKey))
+	ign.Data = map[string][]byte{computev1alpha1.DefaultIgnitionKey: []byte("{}")}
+	if err := e.Client.Update(ctx, ign); err != nil {
 		t.Fatal(err)
 	}
 	waitPrerequisites(t, e, "vm", corev1.ConditionFalse, machinepoollet.ReasonWaitingForVolumes, "volume root-vol does not exist")

@@ -6,6 +6,8 @@ package machinepoollet
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -79,7 +81,13 @@ func prepare(ctx context.Context, c client.Reader, m *computev1alpha1.Machine) (
 			if key == "" {
 				key = computev1alpha1.DefaultIgnitionKey
 			}
-			out.Spec.IgnitionData = s.Data[key]
+			data, ok := s.Data[key]
+			if !ok {
+				// Booting without the ignition the user meant would be worse than waiting.
+				wait(ReasonWaitingForIgnition, fmt.Sprintf("ignition Secret %s has no key %q (keys: %s)", ref.Name, key, strings.Join(sortedKeys(s.Data), ", ")))
+				break
+			}
+			out.Spec.IgnitionData = data
 		}
 	}
 	var volWaits []string
@@ -188,4 +196,12 @@ func getSecret(ctx context.Context, c client.Reader, ns, name string) (*corev1.S
 		return nil, err
 	}
 	return s, nil
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	keys := slices.Sorted(maps.Keys(m))
+	if len(keys) == 0 {
+		return []string{"none"}
+	}
+	return keys
 }

@@ -7,6 +7,9 @@ import (
 	"context"
 	"fmt"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -103,7 +106,12 @@ func (a *adapter) Delete(ctx context.Context, id string) error {
 // Update expands the volume when the requested size grew (volumes never shrink).
 func (a *adapter) Update(ctx context.Context, _ *storagev1alpha1.Volume, desired, actual *volumev1alpha1.Volume) (bool, error) {
 	want, have := desired.GetSpec().GetResources().GetStorageBytes(), actual.GetSpec().GetResources().GetStorageBytes()
-	if want <= have {
+	if want < have {
+		// Not synced, whatever the runtime would say: the spec asks for what cannot be done.
+		return false, status.Errorf(codes.FailedPrecondition,
+			"spec.resources.storage asks for %d bytes but the volume has %d: volumes only grow; set it back to at least %d bytes", want, have, have)
+	}
+	if want == have {
 		return false, nil
 	}
 	_, err := a.rt.ExpandVolume(ctx, &volumev1alpha1.ExpandVolumeRequest{VolumeId: actual.GetMetadata().GetId(), Resources: &volumev1alpha1.VolumeResources{StorageBytes: want}})

@@ -25,9 +25,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/poollet/volumepoollet"
 	"github.com/ironfed/ironfed/providers/memory"
 	"github.com/ironfed/ironfed/test/poollettest"
@@ -95,6 +97,26 @@ func TestVolumeLifecycle(t *testing.T) {
 	poollettest.Eventually(t, wait, "volume expanded", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
 			return err
+		}
+		if q := v.Status.Resources[commonv1alpha1.ResourceStorage]; q.Value() != 2<<30 {
+			return fmt.Errorf("status resources %v", v.Status.Resources)
+		}
+		return nil
+	})
+
+	// Regression (probe): a shrink was accepted and reported synced. It must say it cannot be done.
+	orig = v.DeepCopy()
+	v.Spec.Resources[commonv1alpha1.ResourceStorage] = resource.MustParse("1Gi")
+	if err := e.Client.Patch(ctx, v, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	poollettest.Eventually(t, wait, "shrink refused", func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
+			return err
+		}
+		c, ok := conditions.Get(v.Status.Conditions, conditions.Volume, core.ConditionRuntimeSynced)
+		if !ok || c.Status != corev1.ConditionFalse || c.Reason != core.ReasonRuntimeRejected || !strings.Contains(c.Message, "volumes only grow") {
+			return fmt.Errorf("RuntimeSynced %+v", c)
 		}
 		if q := v.Status.Resources[commonv1alpha1.ResourceStorage]; q.Value() != 2<<30 {
 			return fmt.Errorf("status resources %v", v.Status.Resources)

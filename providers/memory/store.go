@@ -131,7 +131,9 @@ func (s *Store[T]) reserveLocked(class string, cost int64) error {
 		return nil
 	}
 	total := s.capacity[class]
-	if s.used[class]+cost > total {
+	// cost > total-used, not used+cost > total: a huge cost (an expand to 2^63-1 bytes) must not
+	// overflow into "fits".
+	if cost < 0 || cost > total-s.used[class] {
 		return runtimeerr.Errorf(runtimeerr.KindExhausted, "%s class %q is exhausted: %d of %d in use, this %s needs %d more; delete %ss of the class or use another class",
 			s.ops.kind, class, s.used[class], total, s.ops.kind, cost, s.ops.kind)
 	}

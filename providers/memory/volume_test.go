@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -148,5 +149,30 @@ func TestBucketLifecycle(t *testing.T) {
 	}
 	if got := p.Buckets.Classes(); len(got) != 1 || got[0].Name != "standard" || got[0].Capabilities.Iops == 0 {
 		t.Fatalf("classes = %v", got)
+	}
+}
+
+// Regression (probe): an expand to 2^63-1 bytes overflowed the capacity sum, after which any
+// size "fitted" and the class's free capacity read 0 everywhere. Huge sizes are refused with
+// ResourceExhausted, and what is in use is unchanged.
+func TestVolumeHugeSizesDoNotOverflowCapacity(t *testing.T) {
+	const ti = 1 << 40
+	p := newProvider(t, func(c *Config) { c.VolumeClasses[0].CapacityBytes = 100 * ti })
+	v, err := p.Volumes.Create(newVolume("fast", gi))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, p.Volumes.Expand(v.Metadata.Id, math.MaxInt64), runtimeerr.ErrExhausted)
+	_, err = p.Volumes.Create(newVolume("fast", math.MaxInt64))
+	wantKind(t, err, runtimeerr.ErrExhausted)
+	_, err = p.Volumes.Create(newVolume("fast", 200*ti))
+	wantKind(t, err, runtimeerr.ErrExhausted)
+	// What is left is still usable to the byte.
+	if _, err := p.Volumes.Create(newVolume("fast", 100*ti-gi)); err != nil {
+		t.Fatalf("the rest of the class no longer fits: %v", err)
+	}
+	got, _ := p.Volumes.Get(v.Metadata.Id)
+	if got.Spec.Resources.StorageBytes != gi {
+		t.Fatalf("a refused expand changed the volume to %d bytes", got.Spec.Resources.StorageBytes)
 	}
 }

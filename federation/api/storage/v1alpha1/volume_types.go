@@ -108,6 +108,11 @@ const (
 	VolumeStateError VolumeState = "Error"
 )
 
+// MaxVolumeBytes is the largest volume ironfed accepts (1 PiB, an ironfed bound; IronCore has
+// none): the scheduler reports a larger Volume as InvalidSpec and the volume broker refuses it,
+// so a size near 2^63 never reaches a provider's capacity sums.
+const MaxVolumeBytes int64 = 1 << 50
+
 // VolumeConditionType is the type of a VolumeCondition.
 type VolumeConditionType string
 
