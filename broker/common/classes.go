@@ -2,10 +2,13 @@ package common
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
@@ -35,9 +38,20 @@ func ReadPool(o client.Object) PoolInfo {
 	conds := st.FieldByName("Conditions")
 	for i := 0; i < conds.Len(); i++ {
 		c := conds.Index(i)
-		if c.FieldByName("Type").String() == commonv1alpha1.ConditionTypeReady && c.FieldByName("Status").String() == string(corev1.ConditionTrue) {
-			p.Ready = true
+		if c.FieldByName("Type").String() != commonv1alpha1.ConditionTypeReady {
+			continue
 		}
+		p.Ready = c.FieldByName("Status").String() == string(corev1.ConditionTrue)
+		p.NotReady = "Ready=" + c.FieldByName("Status").String()
+		if r := c.FieldByName("Reason").String(); r != "" {
+			p.NotReady += " " + r
+		}
+		if m := c.FieldByName("Message").String(); m != "" {
+			p.NotReady += ": " + m
+		}
+	}
+	if !p.Ready && p.NotReady == "" {
+		p.NotReady = "no Ready condition"
 	}
 	for i := 0; i < st.NumField(); i++ {
 		if n := st.Type().Field(i).Name; strings.HasPrefix(n, "Available") && strings.HasSuffix(n, "Classes") {
@@ -55,7 +69,9 @@ func ReadCapabilities(o client.Object) commonv1alpha1.ResourceList {
 
 // PoolInfo is what the core reads of a downstream pool.
 type PoolInfo struct {
-	Ready    bool
+	Ready bool
+	// NotReady says why a pool is not Ready: its Ready condition's status, reason and message.
+	NotReady string
 	Capacity commonv1alpha1.ResourceList
 	// Offered are the pool's available classes.
 	Offered []corev1.LocalObjectReference
@@ -102,12 +118,19 @@ func (s *Store[O, T]) Capacity(ctx context.Context) ([]ClassCapacity, error) {
 	if err != nil {
 		return nil, err
 	}
+	var ready int
+	var down []string
 	for _, o := range items {
 		po := o.(client.Object)
 		p := ReadPool(po)
-		if (s.Opts.PoolName != "" && po.GetName() != s.Opts.PoolName) || !p.Ready {
+		if s.Opts.PoolName != "" && po.GetName() != s.Opts.PoolName {
 			continue
 		}
+		if !p.Ready {
+			down = append(down, po.GetName()+" ("+p.NotReady+")")
+			continue
+		}
+		ready++
 		for name, q := range p.Capacity {
 			if t, class, ok := commonv1alpha1.ParseClassCount(name); ok && t == src.Type {
 				quantity[class] += q.Value()
@@ -117,6 +140,11 @@ func (s *Store[O, T]) Capacity(ctx context.Context) ([]ClassCapacity, error) {
 		for _, c := range p.Offered {
 			offered[c.Name] = true
 		}
+	}
+	if ready == 0 && len(down) > 0 {
+		// Every pool below is down: that is an outage of the level below, not a pool that offers
+		// nothing. Unavailable keeps the pool above at its last known classes, Ready=Unknown.
+		return nil, status.Errorf(codes.Unavailable, "no %s pool below is Ready (%d not Ready: %s)", src.Type, len(down), firstOf(down, 3))
 	}
 	classes, err := s.classes(ctx)
 	if err != nil {
@@ -184,4 +212,12 @@ func (s *Store[O, T]) classNames(ctx context.Context) string {
 		names[i] = c.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// firstOf joins the first n items and says how many more there are.
+func firstOf(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(items[:n], "; "), len(items)-n)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,17 +59,25 @@ func TestStatusCapacity(t *testing.T) {
 		machinePool("c", false, map[string]string{"tier": "x"}, map[string]int64{"small": 100}),
 	}
 	for name, tc := range map[string]struct {
-		mutate func(*common.Options)
-		want   map[string]int64
+		mutate   func(*common.Options)
+		want     map[string]int64
+		wantCode codes.Code
 	}{
-		"all ready pools":  {nil, map[string]int64{"small": 15, "large": 1}},
-		"pinned pool":      {func(o *common.Options) { o.PoolName = "b" }, map[string]int64{"small": 5}},
-		"pool selector":    {func(o *common.Options) { o.PoolSelector = map[string]string{"tier": "x"} }, map[string]int64{"small": 10, "large": 1}},
-		"pinned not ready": {func(o *common.Options) { o.PoolName = "c" }, map[string]int64{}},
+		"all ready pools": {nil, map[string]int64{"small": 15, "large": 1}, codes.OK},
+		"pinned pool":     {func(o *common.Options) { o.PoolName = "b" }, map[string]int64{"small": 5}, codes.OK},
+		"pool selector":   {func(o *common.Options) { o.PoolSelector = map[string]string{"tier": "x"} }, map[string]int64{"small": 10, "large": 1}, codes.OK},
+		// Every pool it may use is down: an outage below, not a pool offering nothing.
+		"pinned not ready": {func(o *common.Options) { o.PoolName = "c" }, nil, codes.Unavailable},
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, _ := fakeBroker(t, tc.mutate, pools...)
 			resp, err := b.Status(context.Background(), &machinev1alpha1.StatusRequest{})
+			if tc.wantCode != codes.OK {
+				if status.Code(err) != tc.wantCode || !strings.Contains(err.Error(), "c (Ready=False)") {
+					t.Fatalf("error %v, want %v naming the pool", err, tc.wantCode)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
