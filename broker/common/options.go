@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/utils/clock"
+
+	"github.com/ironfed/ironfed/iri/remote"
 )
 
 // Options are the flags every broker shares; the pool flags are per kind
@@ -68,7 +70,7 @@ func DefaultOptions(kind string) Options {
 	return Options{
 		Namespace:               "default",
 		Address:                 "/var/run/iri-" + kind + "broker.sock",
-		SocketMode:              0o660,
+		SocketMode:              remote.DefaultSocketMode, // 0600: only the poollet beside it (same user) may call
 		MetricsBindAddress:      ":8080",
 		HealthProbeBindAddress:  ":8081",
 		KubeAPIQPS:              200,
