@@ -12,6 +12,7 @@ import (
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	"github.com/ironfed/ironfed/federation/api/conditions"
+	"github.com/ironfed/ironfed/federation/scheduler"
 )
 
 // TestScheduledTurnsTrueDespiteConcurrentWriters: machines first found no pool (Scheduled=False).
@@ -79,3 +80,27 @@ func TestScheduledTurnsTrueDespiteConcurrentWriters(t *testing.T) {
 }
 
 func name(i int) string { return "racy-" + string(rune('a'+i)) }
+
+// TestBoundToMissingPool: a Machine created bound to a pool that does not exist would wait
+// forever with no condition and no event (found by the probe). The scheduler says so, and clears
+// it once the pool appears.
+func TestBoundToMissingPool(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, nil)
+	ctx := t.Context()
+	m := newMachine("orphan", "small", nil)
+	m.Spec.MachinePoolRef = &commonv1alpha1.LocalObjectReference{Name: "ghost"}
+	if err := e.client.Create(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	e.waitMachine(t, "orphan", "Scheduled=False PoolNotFound", func(m *computev1alpha1.Machine) bool {
+		c, _ := conditions.Get(m.Status.Conditions, conditions.Machine, commonv1alpha1.ConditionTypeScheduled)
+		return c.Status == corev1.ConditionFalse && c.Reason == scheduler.ReasonPoolNotFound &&
+			c.Message == "Bound to MachinePool ghost, which does not exist: create it or delete this Machine"
+	})
+	e.createMachinePool(t, poolSpec{name: "ghost", ready: corev1.ConditionTrue, capacity: map[string]int64{"small": 1}})
+	e.waitMachine(t, "orphan", "Scheduled=True once the pool exists", func(m *computev1alpha1.Machine) bool {
+		c, _ := conditions.Get(m.Status.Conditions, conditions.Machine, commonv1alpha1.ConditionTypeScheduled)
+		return c.Status == corev1.ConditionTrue
+	})
+}

@@ -168,6 +168,7 @@ func (s *Scheduler[O, P]) onPool(obj any) {
 	if s.state.setPool(&info) {
 		s.requeue(s.state.takeUnschedulable(info.Capacity, false))
 	}
+	s.requeue(s.state.takeOrphans(info.Name))
 }
 
 func (s *Scheduler[O, P]) onPoolDelete(obj any) {
@@ -192,8 +193,11 @@ func (s *Scheduler[O, P]) onObject(obj any) {
 		s.state.observeGone(o.GetUID(), key)
 	case poolRef != "":
 		s.state.observeBound(o.GetUID(), key, binding{pool: poolRef, class: info.Class, amount: info.Amount})
-		if status, _, _, found := s.adapter.ScheduledCondition(o); found && status == corev1.ConditionFalse {
-			s.queue.Add(key) // an earlier attempt found no pool: scheduleNext turns it True
+		status, _, _, found := s.adapter.ScheduledCondition(o)
+		if (found && status == corev1.ConditionFalse) || !s.state.hasPool(poolRef) {
+			// An earlier attempt found no pool, or the object came bound (by hand, or by a
+			// broker) to a pool that does not exist: confirmScheduled says which.
+			s.queue.Add(key)
 		}
 	case o.GetDeletionTimestamp() != nil:
 		s.state.observeGone(o.GetUID(), key)
@@ -338,9 +342,11 @@ func (s *Scheduler[O, P]) bind(ctx context.Context, job bindJob) {
 	// informer event (onObject → confirmScheduled).
 }
 
-// confirmScheduled turns the Scheduled condition of a bound object True when an earlier attempt
-// left it False: a False condition left behind would tell every level above that the object
-// cannot be placed. The poollet applies its own conditions beside it and cannot overwrite it.
+// confirmScheduled settles the Scheduled condition of a bound object: True when an earlier
+// attempt left it False (a False condition left behind would tell every level above that the
+// object cannot be placed), False/PoolNotFound while its pool does not exist (no poollet will
+// ever pick it up, and nothing else would say so). The poollet applies its own conditions beside
+// it and cannot overwrite it.
 func (s *Scheduler[O, P]) confirmScheduled(ctx context.Context, key types.NamespacedName) {
 	obj := s.adapter.NewObject()
 	if err := s.cache.Get(ctx, key, obj); err != nil {
@@ -348,16 +354,31 @@ func (s *Scheduler[O, P]) confirmScheduled(ctx context.Context, key types.Namesp
 		return
 	}
 	_, pool, err := s.adapter.ObjectInfo(obj)
-	if status, _, _, found := s.adapter.ScheduledCondition(obj); err != nil || pool == "" || !found || status != corev1.ConditionFalse {
+	if err != nil || pool == "" || !obj.GetDeletionTimestamp().IsZero() {
 		s.queue.Forget(key)
 		return
 	}
-	if _, err := s.applyScheduledCondition(ctx, obj, corev1.ConditionTrue, commonv1alpha1.ReasonScheduled, "Bound to pool "+pool); err != nil && !apierrors.IsNotFound(err) {
+	status, reason, message := corev1.ConditionTrue, commonv1alpha1.ReasonScheduled, "Bound to pool "+pool
+	if !s.state.poolExists(pool, key) {
+		status, reason, message = corev1.ConditionFalse, ReasonPoolNotFound,
+			fmt.Sprintf("Bound to %sPool %s, which does not exist: create it or delete this %s", s.adapter.Kind, pool, s.adapter.Kind)
+	} else if st, _, _, found := s.adapter.ScheduledCondition(obj); !found || st != corev1.ConditionFalse {
+		s.queue.Forget(key) // scheduled normally: the bind carries the news, no condition needed
+		return
+	}
+	wrote, err := s.applyScheduledCondition(ctx, obj, status, reason, message)
+	if err != nil && !apierrors.IsNotFound(err) {
 		s.queue.AddRateLimited(key)
 		return
 	}
+	if wrote && status == corev1.ConditionFalse {
+		s.recorder.Eventf(obj, nil, corev1.EventTypeWarning, ReasonPoolNotFound, "Schedule", "%s", message)
+	}
 	s.queue.Forget(key)
 }
+
+// ReasonPoolNotFound: the object is bound to a pool that does not exist.
+const ReasonPoolNotFound = "PoolNotFound"
 
 // reportUnschedulable sets Scheduled=False on the object and records a Warning event, both only
 // when the message changed, so a retry that fails the same way writes nothing.

@@ -42,6 +42,9 @@ type state struct {
 	pending map[types.NamespacedName]*pendingObject
 	// unschedulable objects wait here, by class, until a change could make room for them.
 	unschedulable map[types.NamespacedName]string
+	// orphans are bound objects whose pool does not exist, by pool name: told so, and
+	// re-examined when the pool appears.
+	orphans map[string]map[types.NamespacedName]struct{}
 }
 
 func newState() *state {
@@ -53,7 +56,38 @@ func newState() *state {
 		used:          map[string]map[string]int64{},
 		pending:       map[types.NamespacedName]*pendingObject{},
 		unschedulable: map[types.NamespacedName]string{},
+		orphans:       map[string]map[types.NamespacedName]struct{}{},
 	}
+}
+
+func (s *state) hasPool(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pools[name] != nil
+}
+
+// poolExists reports whether the pool named name is known; else it records key as an orphan
+// of it.
+func (s *state) poolExists(name string, key types.NamespacedName) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pools[name] != nil {
+		return true
+	}
+	if s.orphans[name] == nil {
+		s.orphans[name] = map[types.NamespacedName]struct{}{}
+	}
+	s.orphans[name][key] = struct{}{}
+	return false
+}
+
+// takeOrphans returns the objects bound to pool while it did not exist.
+func (s *state) takeOrphans(pool string) []types.NamespacedName {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := slices.Collect(maps.Keys(s.orphans[pool]))
+	delete(s.orphans, pool)
+	return keys
 }
 
 func (s *state) addUsage(b binding, sign int64) {
