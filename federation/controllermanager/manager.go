@@ -26,6 +26,7 @@ import (
 	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/federation/poollifecycle"
 	"github.com/ironfed/ironfed/federation/scheduler"
+	"github.com/ironfed/ironfed/federation/volumeclaim"
 )
 
 // NewScheme returns a scheme with Kubernetes' and ironfed's types.
@@ -90,6 +91,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		setupLifecycle(mgr, poollifecycle.MachinePoolAdapter(), o),
 		setupLifecycle(mgr, poollifecycle.VolumePoolAdapter(), o),
 		setupLifecycle(mgr, poollifecycle.BucketPoolAdapter(), o),
+		(&volumeclaim.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("volume-claim")}).SetupWithManager(mgr),
 	); err != nil {
 		return nil, err
 	}

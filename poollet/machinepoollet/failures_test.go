@@ -77,8 +77,17 @@ func TestMachineWaitsForPrerequisites(t *testing.T) {
 	}
 	waitPrerequisites(t, e, "vm", corev1.ConditionFalse, machinepoollet.ReasonWaitingForVolumes, "volume root-vol does not exist")
 
-	v := &storagev1alpha1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "root-vol"}}
+	// Claimed by another machine (the controller-manager's claim, made by hand here): exclusive.
+	other := commonv1alpha1.LocalUIDReference{Name: "other", UID: "0000-other"}
+	v := &storagev1alpha1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "root-vol"}, Spec: storagev1alpha1.VolumeSpec{ClaimRef: &other}}
 	if err := e.Client.Create(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	waitPrerequisites(t, e, "vm", corev1.ConditionFalse, machinepoollet.ReasonWaitingForVolumes, "volume root-vol is claimed by Machine other")
+	mine := commonv1alpha1.LocalUIDReferenceTo(getMachine(t, e, "vm"))
+	origV := v.DeepCopy()
+	v.Spec.ClaimRef = &mine
+	if err := e.Client.Patch(ctx, v, client.MergeFrom(origV)); err != nil {
 		t.Fatal(err)
 	}
 	waitPrerequisites(t, e, "vm", corev1.ConditionFalse, machinepoollet.ReasonWaitingForVolumes, "volume root-vol is not Available")

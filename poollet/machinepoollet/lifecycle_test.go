@@ -110,7 +110,7 @@ func TestMachineLifecycle(t *testing.T) {
 	waitState(t, e, "vm", computev1alpha1.MachineStateRunning)
 
 	// Attach a volume and a NIC.
-	createAvailableVolume(t, e, "data")
+	createAvailableVolume(t, e, "data", getMachine(t, e, "vm"))
 	nic := &networkingv1alpha1.NetworkInterface{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "nic"},
 		Spec: networkingv1alpha1.NetworkInterfaceSpec{NetworkRef: commonv1alpha1.LocalObjectReference{Name: "net"}}}
 	if err := e.Client.Create(ctx, nic); err != nil {
@@ -159,9 +159,12 @@ func TestMachineLifecycle(t *testing.T) {
 }
 
 // createAvailableVolume creates a Volume and writes the status a volumepoollet would.
-func createAvailableVolume(t *testing.T, e *poollettest.Env, name string) {
+// createAvailableVolume makes a Volume as a volumepoollet would, claimed by claimer as the
+// controller-manager (not running here) would claim it.
+func createAvailableVolume(t *testing.T, e *poollettest.Env, name string, claimer *computev1alpha1.Machine) {
 	t.Helper()
-	v := &storagev1alpha1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
+	claim := commonv1alpha1.LocalUIDReferenceTo(claimer)
+	v := &storagev1alpha1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}, Spec: storagev1alpha1.VolumeSpec{ClaimRef: &claim}}
 	if err := e.Client.Create(t.Context(), v); err != nil {
 		t.Fatal(err)
 	}

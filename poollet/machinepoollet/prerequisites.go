@@ -105,7 +105,7 @@ func prepare(ctx context.Context, c client.Reader, m *computev1alpha1.Machine) (
 				iv.LocalDisk.Image = &machinev1alpha1.ImageSpec{Image: v.LocalDisk.Image}
 			}
 		default:
-			conn, msg, err := volumeConnection(ctx, c, m.Namespace, VolumeName(m, v))
+			conn, msg, err := volumeConnection(ctx, c, m, VolumeName(m, v))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -153,14 +153,25 @@ func prepare(ctx context.Context, c client.Reader, m *computev1alpha1.Machine) (
 	return out, nil, nil
 }
 
-// volumeConnection returns how to reach an Available volume, or a message saying what is missing.
-func volumeConnection(ctx context.Context, c client.Reader, ns, name string) (*machinev1alpha1.VolumeConnection, string, error) {
+// volumeConnection returns how to reach an Available volume claimed by m, or a message saying
+// what is missing.
+func volumeConnection(ctx context.Context, c client.Reader, m *computev1alpha1.Machine, name string) (*machinev1alpha1.VolumeConnection, string, error) {
+	ns := m.Namespace
 	vol := &storagev1alpha1.Volume{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, vol); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Sprintf("volume %s does not exist", name), nil
 		}
 		return nil, "", err
+	}
+	switch claim := vol.Spec.ClaimRef; {
+	case vol.Spec.Unclaimable:
+		// Shared by design.
+	case claim == nil:
+		return nil, fmt.Sprintf("volume %s is not claimed by this machine yet", name), nil
+	case claim.UID != m.UID:
+		// Exclusive: the controller-manager passes the claim on when its holder lets go.
+		return nil, fmt.Sprintf("volume %s is claimed by Machine %s", name, claim.Name), nil
 	}
 	access := vol.Status.Access
 	if vol.Status.State != storagev1alpha1.VolumeStateAvailable || access == nil {
