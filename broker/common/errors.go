@@ -48,6 +48,8 @@ func (d *Downstream) ToStatus(what string, err error) error {
 		return status.Errorf(codes.AlreadyExists, "%s: %v", what, err)
 	case apierrors.IsConflict(err):
 		return status.Errorf(codes.Aborted, "%s: concurrent change downstream, retry: %v", what, err)
+	case apierrors.IsRequestEntityTooLargeError(err):
+		return status.Errorf(codes.ResourceExhausted, "%s: downstream cluster %s refused it as too large (labels, annotations and ignition must fit in one object of at most about 1.5 MiB): %v", what, d.Host, err)
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
 		return status.Errorf(codes.InvalidArgument, "%s: downstream cluster %s rejected it: %v", what, d.Host, err)
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):

@@ -71,7 +71,25 @@ func (b *Broker) ObjectMeta(id string, md *metav1alpha1.ObjectMetadata) (metav1.
 	if err := setJSON(om.Annotations, AnnotationsAnnotation, md.GetAnnotations()); err != nil {
 		return om, err
 	}
+	if err := checkAnnotationSize(om.Annotations); err != nil {
+		return om, err
+	}
 	return om, nil
+}
+
+// MaxMetadataBytes bounds the IRI labels and annotations of one object together, as JSON: they
+// are kept in downstream annotations, which Kubernetes limits to 256 KiB in all; the rest is
+// headroom for the broker's own.
+const MaxMetadataBytes = 240 << 10
+
+// checkAnnotationSize refuses what the downstream apiserver would refuse, before any write,
+// naming the limit (the apiserver's answer arrived as an Internal error).
+func checkAnnotationSize(a map[string]string) error {
+	n := len(a[LabelsAnnotation]) + len(a[AnnotationsAnnotation])
+	if n > MaxMetadataBytes {
+		return Invalidf("metadata.labels and metadata.annotations take %d bytes as JSON; at most %d (240 KiB) are allowed", n, MaxMetadataBytes)
+	}
+	return nil
 }
 
 func setJSON(into map[string]string, key string, m map[string]string) error {
@@ -127,6 +145,9 @@ func MatchesLabels(o client.Object, selector map[string]string) bool {
 func AnnotationsPatch(annotations map[string]string) (map[string]any, error) {
 	a := map[string]string{}
 	if err := setJSON(a, AnnotationsAnnotation, annotations); err != nil {
+		return nil, err
+	}
+	if err := checkAnnotationSize(a); err != nil {
 		return nil, err
 	}
 	return map[string]any{"metadata": map[string]any{"annotations": a}}, nil

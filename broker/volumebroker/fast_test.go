@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -74,5 +75,27 @@ func TestVolumeEncryptionAndExpand(t *testing.T) {
 	}})
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "at most 1125899906842624 (1 PiB)") {
 		t.Errorf("create of 2^63-1 bytes: %v; want InvalidArgument naming the limit", err)
+	}
+}
+
+// Regression (probe): oversized metadata reached the downstream apiserver and came back as
+// Internal. It is refused up front, naming the limit, and nothing is created.
+func TestOversizedMetadataIsInvalid(t *testing.T) {
+	b, c := fakeBroker(t, &storagev1alpha1.VolumeClass{ObjectMeta: metav1.ObjectMeta{Name: "fast"}})
+	ctx := context.Background()
+	_, err := b.CreateVolume(ctx, &volumev1alpha1.CreateVolumeRequest{Volume: &volumev1alpha1.Volume{
+		Metadata: &metav1alpha1.ObjectMetadata{Annotations: map[string]string{"big": strings.Repeat("x", 300<<10)}},
+		Spec:     &volumev1alpha1.VolumeSpec{Class: "fast", Resources: &volumev1alpha1.VolumeResources{StorageBytes: 1 << 30}},
+	}})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "at most 245760 (240 KiB)") {
+		t.Fatalf("create with 300 KiB of annotations: %v; want InvalidArgument naming the limit", err)
+	}
+	var list storagev1alpha1.VolumeList
+	if err := c.List(ctx, &list); err != nil || len(list.Items) != 0 {
+		t.Fatalf("created %d volumes (%v)", len(list.Items), err)
+	}
+	tooLarge := apierrors.NewRequestEntityTooLargeError("limit is 3145728")
+	if err := b.store.D.ToStatus("create volume", tooLarge); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("413 from the downstream: %v; want ResourceExhausted", err)
 	}
 }
