@@ -17,7 +17,9 @@ import (
 	"google.golang.org/grpc/status"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -65,6 +67,11 @@ func (r *Reconciler[K, I]) caps() *capabilities[K, I] {
 func (r *Reconciler[K, I]) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	if !r.watcher.Status().Synced {
 		return reconcile.Result{RequeueAfter: notSyncedRetry}, nil
+	}
+	if !validKey(req.NamespacedName) {
+		// IRI labels naming no possible object (a runtime's own objects, or hostile input):
+		// asking the apiserver would fail forever; such objects are orphans.
+		return reconcile.Result{}, r.collect(ctx, req)
 	}
 	obj := r.Adapter.New()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -271,7 +278,10 @@ func (r *Reconciler[K, I]) collect(ctx context.Context, req reconcile.Request) e
 		return nil
 	}
 	live := r.Adapter.New()
-	err := r.APIReader.Get(ctx, req.NamespacedName, live)
+	var err error = apierrors.NewNotFound(schema.GroupResource{}, req.Name)
+	if validKey(req.NamespacedName) {
+		err = r.APIReader.Get(ctx, req.NamespacedName, live)
+	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
@@ -319,4 +329,9 @@ func (r *Reconciler[K, I]) labelsFor(obj K) (map[string]string, error) {
 		out[labels.DownwardAPILabel(k, name)] = v
 	}
 	return out, nil
+}
+
+// validKey reports whether a namespaced object could have this key.
+func validKey(k types.NamespacedName) bool {
+	return len(validation.IsDNS1123Label(k.Namespace)) == 0 && len(validation.IsDNS1123Subdomain(k.Name)) == 0
 }

@@ -5,7 +5,6 @@ package core
 
 import (
 	"context"
-	"github.com/ironfed/ironfed/federation/api/conditions"
 	"slices"
 	"sync"
 	"testing"
@@ -19,6 +18,7 @@ import (
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
 	eventv1alpha1 "github.com/ironfed/ironfed/iri/apis/event/v1alpha1"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
@@ -66,7 +66,9 @@ func (*fakeAdapter) ListEvents(context.Context, int64, int64) ([]*eventv1alpha1.
 }
 
 // Two IRI objects for one UID (a non-idempotent runtime retried a create): the oldest is kept,
-// the other deleted, nothing is created and nothing panics.
+// the other deleted, nothing is created and nothing panics. An IRI object whose labels name no
+// possible Kubernetes object is an orphan and is collected (it used to loop on the apiserver's
+// refusal forever).
 func TestDuplicateIRIObjectsKeepOldest(t *testing.T) {
 	c := framework.StartClusters(t, framework.ClustersInput{Names: []string{"dup"}, WithoutControllerManager: true})[0]
 	scheme, err := NewScheme()
@@ -87,7 +89,11 @@ func TestDuplicateIRIObjectsKeepOldest(t *testing.T) {
 		return &machinev1alpha1.Machine{Metadata: &metav1alpha1.ObjectMetadata{Id: id, CreatedAt: created, Generation: 1, Labels: map[string]string{
 			labels.MachineUIDLabel: string(m.UID), labels.MachineNamespaceLabel: "default", labels.MachineNameLabel: "vm"}}}
 	}
-	objs := []*machinev1alpha1.Machine{iri("newer", 2), iri("older", 1)}
+	bogus := iri("bogus", 3)
+	bogus.Metadata.Labels[labels.MachineUIDLabel] = "other-uid"
+	bogus.Metadata.Labels[labels.MachineNamespaceLabel] = "Not_A_Namespace"
+	bogus.Metadata.Labels[labels.MachineNameLabel] = "no/such/name"
+	objs := []*machinev1alpha1.Machine{iri("newer", 2), iri("older", 1), bogus}
 	w, err := remote.NewWatcher(remote.SourceFuncs[*machinev1alpha1.Machine]{
 		ListFunc: func(context.Context) ([]*machinev1alpha1.Machine, error) { return objs, nil },
 		WatchFunc: func(context.Context) (remote.Stream[*machinev1alpha1.Machine], error) {
@@ -117,5 +123,11 @@ func TestDuplicateIRIObjectsKeepOldest(t *testing.T) {
 	}
 	if !slices.Equal(a.deleted, []string{"newer"}) {
 		t.Fatalf("deleted %v, want [newer]", a.deleted)
+	}
+	if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: "Not_A_Namespace", Name: "no/such/name"}}); err != nil {
+		t.Fatalf("reconciling an impossible key: %v", err)
+	}
+	if !slices.Equal(a.deleted, []string{"newer", "bogus"}) {
+		t.Fatalf("deleted %v, want [newer bogus]", a.deleted)
 	}
 }
