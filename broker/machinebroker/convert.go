@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 
 	"github.com/go-logr/logr"
@@ -50,14 +51,18 @@ type volumeSecrets struct {
 }
 
 // attachName is the downstream name of an IRI volume or network interface
-// attachment: the IRI name when it is a DNS subdomain, else a hash of it.
+// attachment: the IRI name when it is a DNS subdomain, else a hash of it. A
+// valid name that looks like a hash is hashed too, so two distinct IRI names
+// never map to one downstream name.
 func attachName(name string) string {
-	if len(validation.IsDNS1123Subdomain(name)) == 0 {
+	if len(validation.IsDNS1123Subdomain(name)) == 0 && !hashedName.MatchString(name) {
 		return name
 	}
 	h := sha256.Sum256([]byte(name))
-	return "x" + hex.EncodeToString(h[:8])
+	return "x" + hex.EncodeToString(h[:16])
 }
+
+var hashedName = regexp.MustCompile(`^x[0-9a-f]{32}$`)
 
 // stripped returns spec without secret bytes, for the spec annotation.
 func stripped(spec *machinev1alpha1.MachineSpec) *machinev1alpha1.MachineSpec {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/broker/common"
@@ -141,5 +142,27 @@ func TestMachineConversion(t *testing.T) {
 	out, err := toIRI(b.store.Broker, &m)
 	if !errors.Is(err, common.ErrIncomplete) || out == nil || out.Spec.IgnitionData != nil || out.Spec.Class != "small" {
 		t.Fatalf("missing secret: %v, %v; want the spec without bytes and ErrIncomplete", out, err)
+	}
+}
+
+// Regression (probe): a valid IRI name equal to the hash of an invalid one mapped both to one
+// downstream object. Distinct names stay distinct downstream, and every result is a valid name.
+func TestAttachNamesNeverCollide(t *testing.T) {
+	invalid := "Data_Disk"
+	hashed := attachName(invalid)
+	names := []string{"data", invalid, hashed, "x0123456789abcdef0123456789abcdef", "UPPER", "a.b"}
+	seen := map[string]string{}
+	for _, n := range names {
+		got := attachName(n)
+		if prev, dup := seen[got]; dup {
+			t.Fatalf("%q and %q both map to %q", prev, n, got)
+		}
+		seen[got] = n
+		if errs := validation.IsDNS1123Subdomain(got); len(errs) > 0 {
+			t.Errorf("%q maps to the invalid name %q: %v", n, got, errs)
+		}
+	}
+	if attachName("data") != "data" {
+		t.Errorf("a plain valid name must stay as it is")
 	}
 }
