@@ -24,6 +24,7 @@ import (
 
 	"github.com/ironfed/ironfed/federation/api"
 	"github.com/ironfed/ironfed/federation/app"
+	"github.com/ironfed/ironfed/federation/classprotection"
 	"github.com/ironfed/ironfed/federation/poollifecycle"
 	"github.com/ironfed/ironfed/federation/scheduler"
 	"github.com/ironfed/ironfed/federation/volumeclaim"
@@ -94,6 +95,11 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		(&volumeclaim.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("volume-claim")}).SetupWithManager(mgr),
 	); err != nil {
 		return nil, err
+	}
+	for _, k := range classprotection.Kinds() {
+		if err := (&classprotection.Reconciler{Kind: k, Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("class-protection")}).SetupWithManager(mgr); err != nil {
+			return nil, err
+		}
 	}
 
 	synced, err := app.AddCacheSynced(mgr)
