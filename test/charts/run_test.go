@@ -20,13 +20,15 @@ import (
 )
 
 // TestChartsRunAsRendered is the charts' behaviour without a kubelet: two clusters, "upper" and
-// "leaf". The control plane chart is applied to both, the leaf chart to the leaf and the broker
-// chart (with a kubeconfig from join, as ironfed join makes it) to the upper cluster. Every
+// "leaf". The control plane chart is installed (helm install) into both, the leaf chart into the
+// leaf and the broker chart (with a kubeconfig from join, as ironfed join makes it) into the upper
+// cluster. Every
 // container of the rendered Deployments then runs as a process with exactly the rendered command
 // line (sockets and ports moved into a temporary directory and onto free loopback ports) and as its
 // chart's ServiceAccount, so a missing RBAC rule or a wrong flag breaks the chain. A Machine with an
 // ephemeral Volume and NetworkInterface, a Volume and a Bucket created upstream must reach
-// Running/Available, and deleting them must empty the leaf.
+// Running/Available, deleting them must empty the leaf, and helm uninstall must leave nothing of the
+// releases.
 func TestChartsRunAsRendered(t *testing.T) {
 	h := framework.NewHelm(t)
 	bin := binaries(t)
@@ -39,9 +41,9 @@ func TestChartsRunAsRendered(t *testing.T) {
 	run := &runner{t: t, bin: bin, h: h}
 	for _, c := range clusters {
 		run.kubectl(c, nil, "create", "namespace", ns)
-		run.apply(c, release{"ironfed-control-plane", "control-plane", ns, nil})
+		run.install(c, release{"ironfed-control-plane", "control-plane", ns, nil})
 	}
-	run.apply(leaf, release{"ironfed-leaf", "leaf", ns, nil})
+	run.install(leaf, release{"ironfed-leaf", "leaf", ns, nil})
 
 	// What ironfed join does, and the Secret the operator makes of its kubeconfig.
 	res, err := join.Join(ctx, leaf.Config, join.Options{Name: "upper-broker", Namespace: joinNS})
@@ -54,7 +56,7 @@ func TestChartsRunAsRendered(t *testing.T) {
 	}
 	run.kubectl(upper, nil, "-n", ns, "create", "secret", "generic", "leaf-kubeconfig", "--from-file=kubeconfig="+downstream)
 	brokerRelease := release{"ironfed-broker", "leaf", ns, []string{"downstream.kubeconfigSecret=leaf-kubeconfig", "downstream.namespace=" + joinNS}}
-	run.apply(upper, brokerRelease)
+	run.install(upper, brokerRelease)
 
 	for _, c := range []struct {
 		cluster *localcluster.Cluster
@@ -98,8 +100,22 @@ func TestChartsRunAsRendered(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	stopping := time.Now()
 	run.stopAll()
+	t.Logf("every container stopped in %s", time.Since(stopping).Round(time.Millisecond))
 	run.checkLogs()
+
+	for _, c := range []struct {
+		cluster *localcluster.Cluster
+		r       release
+	}{
+		{upper, brokerRelease},
+		{upper, release{"ironfed-control-plane", "control-plane", ns, nil}},
+		{leaf, release{"ironfed-leaf", "leaf", ns, nil}},
+		{leaf, release{"ironfed-control-plane", "control-plane", ns, nil}},
+	} {
+		run.uninstall(c.cluster, c.r)
+	}
 }
 
 // runner applies rendered charts and runs their containers as processes.
@@ -145,9 +161,35 @@ func (r *runner) exited() string {
 	return b.String()
 }
 
-func (r *runner) apply(c *localcluster.Cluster, rel release) {
+// install runs helm install (without --wait: no kubelet runs the pods here).
+func (r *runner) install(c *localcluster.Cluster, rel release) {
 	r.t.Helper()
-	r.kubectl(c, render(r.t, r.h, rel, false), "apply", "-f", "-")
+	args := []string{"install", rel.name, filepath.Join(chartsDir, rel.chart), "--namespace", rel.namespace}
+	for _, s := range rel.set {
+		args = append(args, "--set", s)
+	}
+	if _, err := r.h.WithKubeconfig(c.KubeconfigPath).Run(context.Background(), args...); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// uninstall runs helm uninstall and checks that the release left nothing: no object of the chart's
+// kinds with its labels, no ClusterRole or binding of it, no class, and the lease namespace (when
+// the release made it) gone. CRDs stay (Helm never deletes crds/), and so do the pools the poollets
+// announced: they are the poollets' objects, not the chart's (ironfed forget removes them).
+func (r *runner) uninstall(c *localcluster.Cluster, rel release) {
+	r.t.Helper()
+	h := r.h.WithKubeconfig(c.KubeconfigPath)
+	start := time.Now()
+	if _, err := h.Run(context.Background(), "uninstall", rel.name, "--namespace", rel.namespace, "--wait", "--timeout", "2m"); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Logf("helm uninstall --wait %s in %s took %s", rel.name, c.Name, time.Since(start).Round(time.Millisecond))
+	sel := "app.kubernetes.io/instance=" + rel.name + ",app.kubernetes.io/name=" + rel.chart
+	kinds := "deployments,replicasets,serviceaccounts,configmaps,services,roles,rolebindings,clusterroles,clusterrolebindings,machineclasses,volumeclasses,bucketclasses,namespaces"
+	if out := strings.TrimSpace(r.kubectl(c, nil, "get", kinds, "-A", "-l", sel, "-o", "name")); out != "" {
+		r.t.Errorf("helm uninstall %s left in %s:\n%s", rel.name, c.Name, out)
+	}
 }
 
 var listenFlag = regexp.MustCompile(`^--(metrics|health-probe)-bind-address=:\d+$`)
