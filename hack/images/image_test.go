@@ -107,3 +107,21 @@ func TestWriteTarball(t *testing.T) {
 		t.Fatal("a relative image path was accepted")
 	}
 }
+
+// Only the newest content tag of the repository stays in the cache; other images are left alone.
+func TestPruneOlder(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"r.test_x_sha-111111111111.tar", "r.test_x_sha-222222222222.tar", "registry.k8s.io_pause_3.10.tar"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep := filepath.Join(dir, "r.test_x_sha-222222222222.tar")
+	if err := pruneOlder(dir, "r.test/x", keep); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(left) != 2 || left[0] != keep || filepath.Base(left[1]) != "registry.k8s.io_pause_3.10.tar" {
+		t.Fatalf("left %v", left)
+	}
+}

@@ -114,6 +114,9 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	if err := pruneOlder(o.out, o.repository, ironfedTar); err != nil {
+		return err
+	}
 
 	pause, err := buildImage(spec{Files: []file{{Path: "/pause", Source: filepath.Join(bin, "pause"), Mode: 0o755}}, Entrypoint: []string{"/pause"}, User: "65535:65535"}, o.arch)
 	if err != nil {
@@ -146,6 +149,24 @@ func goBuild(dir, arch string, pkgs []string) error {
 	return nil
 }
 
+// pruneOlder removes the tarballs of earlier content tags of repository, so the cache holds one.
+func pruneOlder(dir, repository, keep string) error {
+	old, err := filepath.Glob(filepath.Join(dir, tarName(repository+":sha-")+"*.tar"))
+	if err != nil {
+		return err
+	}
+	for _, f := range old {
+		if f != keep {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func tarName(ref string) string { return strings.NewReplacer("/", "_", ":", "_").Replace(ref) }
+
 // write saves img as a docker-archive under ref's name, unless a tarball with the same image is
 // already there.
 func write(dir, ref string, img v1.Image) (string, error) {
@@ -153,7 +174,7 @@ func write(dir, ref string, img v1.Image) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("image name %q: %w", ref, err)
 	}
-	file := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(ref)+".tar")
+	file := filepath.Join(dir, tarName(ref)+".tar")
 	want, err := img.Digest()
 	if err != nil {
 		return "", err
