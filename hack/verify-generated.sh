@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 snapshot() {
-  find . -path ./.git -prune -o -type f \( -name '*.pb.go' -o -name 'zz_generated*.go' -o -path './federation/api/crds/*.yaml' \) -print0 |
+  find . -path ./.git -prune -o -type f \( -name '*.pb.go' -o -name 'zz_generated*.go' -o -path './federation/api/crds/*.yaml' \
+    -o -path './charts/*/crds/*.yaml' -o -path './charts/*/templates/_helpers.tpl' -o -path './charts/*/templates/_poollet.tpl' \) -print0 |
     sort -z | xargs -0 -r sha256sum
 }
 before=$(snapshot)

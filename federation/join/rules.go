@@ -36,8 +36,9 @@ func NamespaceRules() []rbacv1.PolicyRule {
 		// Ignition and volume-key Secrets it writes; the volume and bucket
 		// brokers also read the access Secrets the downstream poollets write.
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: owned},
-		// ListEvents reads core/v1 Events from the informer cache.
-		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"list", "watch"}},
+		// ListEvents reads core/v1 Events from the informer cache; leader election
+		// (--leader-elect) records "became leader" as a core/v1 Event on its Lease.
+		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"list", "watch", "create", "patch"}},
 		// Events the broker records about its objects (events.k8s.io/v1;
 		// an event series is patched).
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},

@@ -1,0 +1,201 @@
+{{/* Generated from hack/charts/_poollet.tpl by hack/gen-charts.sh: edit the source, then run make generate. */}}
+{{/*
+Poollet pieces shared by the broker and leaf charts. Call with
+  (dict "root" $ "kind" "machine" "name" NAME "pool" POOLNAME "endpoint" "unix:///var/run/..."
+        "metricsPort" N "probePort" N "values" KINDVALUES)
+*/}}
+
+{{/* The poollet's rules in its own cluster (poollet/core, poollet/<kind>poollet): read and patch its
+kind's objects and their status, announce the pool (create it, patch its status), read classes,
+create and delete a Machine's ephemeral Volumes and NetworkInterfaces, write access Secrets, record
+Events. */}}
+{{- define "ironfed.poolletRules" -}}
+{{- $g := ternary "compute.ironcore.dev" "storage.ironcore.dev" (eq .kind "machine") -}}
+- apiGroups: [{{ $g }}]
+  resources: [{{ .kind }}s]
+  verbs: [get, list, watch, patch]
+- apiGroups: [{{ $g }}]
+  resources: [{{ .kind }}s/status, {{ .kind }}pools/status]
+  verbs: [patch]
+- apiGroups: [{{ $g }}]
+  resources: [{{ .kind }}pools]
+  verbs: [get, list, watch, create]
+- apiGroups: [{{ $g }}]
+  resources: [{{ .kind }}classes]
+  verbs: [get, list, watch]
+{{- if eq .kind "machine" }}
+# A Machine's ephemeral Volumes and NetworkInterfaces, and the ones it references.
+- apiGroups: [storage.ironcore.dev]
+  resources: [volumes]
+  verbs: [get, list, watch, create, delete]
+- apiGroups: [networking.ironcore.dev]
+  resources: [networkinterfaces]
+  verbs: [get, list, watch, create, delete]
+# Ignition and volume access Secrets it hands to the runtime: read without a cache, and watched
+# (metadata only) so a Machine waiting for its Secret is retried when it appears.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch]
+{{- else if eq .kind "volume" }}
+# Access Secrets written for volumes, encryption Secrets read (without a cache) and watched
+# (metadata only) so a Volume waiting for its Secret is retried when it appears.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, patch]
+{{- else }}
+# Access Secrets written for buckets (read without a cache).
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, create, patch]
+{{- end }}
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}
+
+{{- define "ironfed.poolletRBAC" -}}
+{{- $labels := include "ironfed.labels" .root -}}
+{{- $cr := printf "ironfed:%spoollet:%s:%s" .kind .root.Release.Namespace .name | trunc 253 -}}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {{ $cr }}
+  labels:
+    {{- $labels | nindent 4 }}
+rules:
+  {{- include "ironfed.poolletRules" . | nindent 2 }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {{ $cr }}
+  labels:
+    {{- $labels | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: {{ $cr }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ .name }}
+    namespace: {{ .root.Release.Namespace }}
+---
+# The pool's heartbeat Lease.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ .name }}-{{ .kind }}poollet-heartbeat
+  namespace: {{ .root.Values.poolLeaseNamespace }}
+  labels:
+    {{- $labels | nindent 4 }}
+rules:
+  - apiGroups: [coordination.k8s.io]
+    resources: [leases]
+    verbs: [get, create, update]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ .name }}-{{ .kind }}poollet-heartbeat
+  namespace: {{ .root.Values.poolLeaseNamespace }}
+  labels:
+    {{- $labels | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ .name }}-{{ .kind }}poollet-heartbeat
+subjects:
+  - kind: ServiceAccount
+    name: {{ .name }}
+    namespace: {{ .root.Release.Namespace }}
+{{- if .root.Values.leaderElection.enabled }}
+---
+# Leader election of poollet replicas: a Lease in the release namespace.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ .name }}-{{ .kind }}poollet-leader-election
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- $labels | nindent 4 }}
+rules:
+  - apiGroups: [coordination.k8s.io]
+    resources: [leases]
+    verbs: [get, create, update]
+  # "became leader" is recorded as a core/v1 Event on the Lease.
+  - apiGroups: [""]
+    resources: [events]
+    verbs: [create, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ .name }}-{{ .kind }}poollet-leader-election
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- $labels | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ .name }}-{{ .kind }}poollet-leader-election
+subjects:
+  - kind: ServiceAccount
+    name: {{ .name }}
+    namespace: {{ .root.Release.Namespace }}
+{{- end }}
+{{- end -}}
+
+{{/* The poollet container; the runtime socket is in the pod's shared /var/run. */}}
+{{- define "ironfed.poolletContainer" -}}
+{{- $v := .values -}}
+{{- $le := .root.Values.leaderElection -}}
+- name: {{ .kind }}poollet
+  image: {{ include "ironfed.image" .root }}
+  imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+  command: [/usr/local/bin/{{ .kind }}poollet]
+  args:
+    - --{{ .kind }}-pool-name={{ .pool }}
+    - --provider-id={{ .providerID }}
+    {{- range $k, $val := $v.poolLabels }}
+    - --pool-labels={{ $k }}={{ $val }}
+    {{- end }}
+    - --pool-lease-namespace={{ .root.Values.poolLeaseNamespace }}
+    - --{{ .kind }}-runtime-endpoint={{ .endpoint }}
+    - --{{ .kind }}-runtime-socket-discovery-timeout=1m
+    {{- if eq .kind "bucket" }}
+    - --bucket-pool-capacity={{ $v.poolCapacity }}
+    {{- end }}
+    - --leader-elect={{ $le.enabled }}
+    - --leader-elect-resource-namespace={{ .root.Release.Namespace }}
+    - --leader-elect-lease-duration={{ $le.leaseDuration }}
+    - --leader-elect-renew-deadline={{ $le.renewDeadline }}
+    - --leader-elect-retry-period={{ $le.retryPeriod }}
+    - --metrics-bind-address=:{{ .metricsPort }}
+    - --health-probe-bind-address=:{{ .probePort }}
+    - --zap-log-level={{ .root.Values.logLevel }}
+    {{- range $v.poollet.extraArgs }}
+    - {{ . | quote }}
+    {{- end }}
+  ports:
+    - name: {{ .kind }}-metrics
+      containerPort: {{ .metricsPort }}
+    - name: {{ .kind }}-probes
+      containerPort: {{ .probePort }}
+  livenessProbe:
+    httpGet: {path: /healthz, port: {{ .kind }}-probes}
+    initialDelaySeconds: 5
+    periodSeconds: 10
+  readinessProbe:
+    httpGet: {path: /readyz, port: {{ .kind }}-probes}
+    periodSeconds: 5
+  securityContext:
+    allowPrivilegeEscalation: false
+    readOnlyRootFilesystem: true
+    capabilities: {drop: [ALL]}
+  {{- with $v.poollet.resources }}
+  resources:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  volumeMounts:
+    - {name: run, mountPath: /var/run}
+{{- end -}}
