@@ -71,8 +71,8 @@ func DefaultOptions(kind string) Options {
 		Namespace:               "default",
 		Address:                 "/var/run/iri-" + kind + "broker.sock",
 		SocketMode:              remote.DefaultSocketMode, // 0600: only the poollet beside it (same user) may call
-		MetricsBindAddress:      ":8080",
-		HealthProbeBindAddress:  ":8081",
+		MetricsBindAddress:      "127.0.0.1:8080",
+		HealthProbeBindAddress:  "127.0.0.1:8081",
 		KubeAPIQPS:              200,
 		KubeAPIBurst:            400,
 		Breaker:                 BreakerOptions{ConsecutiveFailures: 5, OpenTimeout: 10 * time.Second, HalfOpenRequests: 1},
@@ -127,8 +127,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.StringToStringVar(&o.PoolSelector, kind+"-pool-selector", o.PoolSelector, "Labels k=v of the downstream "+kind+" pools objects may be scheduled onto (spec."+kind+"PoolSelector); Status counts the Ready pools matching it.")
 	fs.StringVar(&o.Address, "address", o.Address, "Unix socket path the IRI server listens on.")
 	fs.Var(modeValue{&o.SocketMode}, "socket-mode", "File mode of the socket, octal.")
-	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics endpoint; \"0\" disables it.")
-	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of /healthz and /readyz; \"0\" disables it.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics endpoint (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables it.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "QPS to the downstream API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst to the downstream API server.")
 	fs.Uint32Var(&o.Breaker.ConsecutiveFailures, "breaker-consecutive-failures", o.Breaker.ConsecutiveFailures, "Consecutive failed downstream writes that open the circuit breaker.")
