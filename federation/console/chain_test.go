@@ -1,0 +1,297 @@
+// Copyright 2026 The ironfed Authors.
+// SPDX-License-Identifier: Apache-2.0
+
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	authnv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/crds"
+	"github.com/ironfed/ironfed/federation/console"
+	"github.com/ironfed/ironfed/federation/localfed"
+	"github.com/ironfed/ironfed/federation/topology"
+	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/consoletest"
+)
+
+const wait5 = 10 * time.Second
+
+type chain struct {
+	fed  *localfed.Federation
+	root client.Client
+}
+
+// up starts root → region → leaf with memory machines at the leaf.
+func up(t *testing.T) *chain {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs real clusters: run make test")
+	}
+	defs, err := crds.CRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := topology.Parse([]byte(`clusters: [{name: root}, {name: region, parent: root}, {name: leaf, parent: region}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fed, err := localfed.Up(t.Context(), localfed.Options{Dir: t.TempDir(), Topology: top, CRDs: defs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fed.Down() })
+	return &chain{fed: fed, root: fed.Client("root")}
+}
+
+func (c *chain) machine(t *testing.T, name string, selector map[string]string) types.NamespacedName {
+	t.Helper()
+	m := &computev1alpha1.Machine{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+		Spec:       computev1alpha1.MachineSpec{MachineClassRef: commonv1alpha1.LocalObjectReference{Name: "m-small"}, MachinePoolSelector: selector},
+	}
+	if err := c.root.Create(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	return client.ObjectKeyFromObject(m)
+}
+
+// running waits until the root sees the machine Running and its pool
+// advertises a console endpoint, and returns the leaf's machine id.
+func (c *chain) running(t *testing.T, key types.NamespacedName) string {
+	t.Helper()
+	if err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := console.URL(ctx, c.root, console.Options{Machine: key})
+		return err == nil, nil
+	}); err != nil {
+		_, err := console.URL(t.Context(), c.root, console.Options{Machine: key})
+		t.Fatalf("machine %s never became reachable: %v", key, err)
+	}
+	// Every hop's pool advertises its poollet's console endpoint.
+	for _, cl := range []string{"root", "region", "leaf"} {
+		var pools computev1alpha1.MachinePoolList
+		if err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			if err := c.fed.Client(cl).List(ctx, &pools); err != nil {
+				return false, nil
+			}
+			for _, p := range pools.Items {
+				if p.Status.DaemonEndpoints.MachinepoolletEndpoint.Port == 0 {
+					return false, nil
+				}
+			}
+			return len(pools.Items) > 0, nil
+		}); err != nil {
+			t.Fatalf("pools of %s never advertised a console endpoint: %+v", cl, pools.Items)
+		}
+	}
+	ms, err := c.fed.Providers["leaf"].Machines.List(memory.Filter{})
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("leaf machines: %d (%v), want 1", len(ms), err)
+	}
+	return ms[0].GetMetadata().GetId()
+}
+
+// session opens a console at the root with cfg's identity.
+func (c *chain) session(t *testing.T, cfg *rest.Config, key types.NamespacedName, proto consoletest.Protocol) (*consoletest.Session, error) {
+	t.Helper()
+	u, err := console.URL(t.Context(), c.root, console.Options{Machine: key})
+	if err != nil {
+		return nil, err
+	}
+	u.RawQuery = "input=1&output=1&tty=1"
+	var e remotecommand.Executor
+	if proto == "" {
+		e, err = console.Executor(cfg, u, nil)
+	} else {
+		cc := rest.CopyConfig(cfg)
+		cc.TLSClientConfig.CAData, cc.TLSClientConfig.CAFile, cc.TLSClientConfig.Insecure = nil, "", true
+		e, err = consoletest.Executor(proto, cc, u.String())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return consoletest.Start(t.Context(), e, true), nil
+}
+
+func settled(t *testing.T, base int) {
+	t.Helper()
+	// Sessions end asynchronously at every hop; the count must come back.
+	var n int
+	if err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+		n = runtime.NumGoroutine()
+		return n <= base+30, nil
+	}); err != nil {
+		t.Errorf("goroutines did not settle after the sessions: %d now, %d before", n, base)
+	}
+}
+
+// TestConsoleThroughChain types a line at the root and reads it back from
+// the leaf's memory machine, through the root poollet, the root→region
+// broker, the region poollet, the region→leaf broker, the leaf poollet and
+// the memory provider; then the error paths.
+func TestConsoleThroughChain(t *testing.T) {
+	c := up(t)
+	admin := c.fed.Config("root")
+	key := c.machine(t, "con", nil)
+	leafID := c.running(t, key)
+	base := runtime.NumGoroutine()
+
+	for _, proto := range []consoletest.Protocol{"", consoletest.WebSocket, consoletest.SPDY} {
+		name := string(proto)
+		if name == "" {
+			name = "ironfed-console-executor"
+		}
+		t.Run("echo-"+name, func(t *testing.T) {
+			s, err := c.session(t, admin, key, proto)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.WaitFor("console of memory machine "+leafID, wait5); err != nil {
+				t.Fatal(err)
+			}
+			line := "hello from the root over " + name
+			if err := s.Type(line + "\r"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.WaitFor("\r\n"+line+"\r\n"+memory.Prompt(leafID), wait5); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(wait5); err != nil {
+				t.Fatalf("session end: %v", err)
+			}
+		})
+	}
+
+	t.Run("20-concurrent", func(t *testing.T) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for i := range 20 {
+			proto := []consoletest.Protocol{consoletest.WebSocket, consoletest.SPDY}[i%2]
+			wg.Go(func() {
+				s, err := c.session(t, admin, key, proto)
+				if err != nil {
+					errs <- err
+					return
+				}
+				line := fmt.Sprintf("session-%02d", i)
+				if err := s.WaitFor(memory.Prompt(leafID), wait5); err != nil {
+					errs <- err
+					return
+				}
+				_ = s.Type(line + "\r")
+				if err := s.WaitFor("\r\n"+line+"\r\n", wait5); err != nil {
+					errs <- err
+				}
+				if err := s.Close(wait5); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
+	settled(t, base)
+
+	t.Run("rbac-decides", func(t *testing.T) {
+		cfg := c.serviceAccount(t, "viewer")
+		s, err := c.session(t, cfg, key, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Wait(wait5)
+		if err == nil || !strings.Contains(err.Error(), `user "system:serviceaccount:default:viewer" may not open the console of machine default/con`) {
+			t.Fatalf("console without machines/exec: %v, want a SubjectAccessReview denial", err)
+		}
+		c.grantExec(t, "viewer")
+		if err := wait.PollUntilContextTimeout(t.Context(), 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			s, err := c.session(t, cfg, key, "")
+			if err != nil {
+				return false, err
+			}
+			if s.WaitFor(memory.Prompt(leafID), wait5) != nil {
+				_ = s.Close(wait5)
+				return false, nil
+			}
+			return true, s.Close(wait5)
+		}); err != nil {
+			t.Fatalf("console after granting machines/exec: %v", err)
+		}
+	})
+
+	t.Run("not-running", func(t *testing.T) {
+		pending := c.machine(t, "nowhere", map[string]string{"zone": "none"})
+		_, err := console.URL(t.Context(), c.root, console.Options{Machine: pending})
+		if err == nil || !strings.Contains(err.Error(), "root cluster: machine default/nowhere is not Running") {
+			t.Fatalf("console of an unscheduled machine: %v", err)
+		}
+	})
+
+	t.Run("deleted-mid-session", func(t *testing.T) {
+		s, err := c.session(t, admin, key, consoletest.WebSocket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WaitFor(memory.Prompt(leafID), wait5); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.root.Delete(t.Context(), &computev1alpha1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}); err != nil {
+			t.Fatal(err)
+		}
+		err = s.Wait(time.Minute)
+		if err == nil || !strings.Contains(err.Error(), "machine "+leafID+" was deleted") {
+			t.Fatalf("session after deleting the machine: %v, want the leaf's 'was deleted'", err)
+		}
+		_ = s.Close(wait5)
+	})
+	settled(t, base)
+}
+
+func (c *chain) serviceAccount(t *testing.T, name string) *rest.Config {
+	t.Helper()
+	cs := kubernetes.NewForConfigOrDie(c.fed.Config("root"))
+	if _, err := cs.CoreV1().ServiceAccounts("default").Create(t.Context(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := cs.CoreV1().ServiceAccounts("default").CreateToken(t.Context(), name, &authnv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.AnonymousClientConfig(c.fed.Config("root"))
+	cfg.BearerToken = tr.Status.Token
+	return cfg
+}
+
+func (c *chain) grantExec(t *testing.T, sa string) {
+	t.Helper()
+	cs := kubernetes.NewForConfigOrDie(c.fed.Config("root"))
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "console"}, Rules: []rbacv1.PolicyRule{{APIGroups: []string{"compute.ironcore.dev"}, Resources: []string{"machines/exec"}, Verbs: []string{"create"}}}}
+	if _, err := cs.RbacV1().Roles("default").Create(t.Context(), role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "console"}, RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "console"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa, Namespace: "default"}}}
+	if _, err := cs.RbacV1().RoleBindings("default").Create(t.Context(), rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
