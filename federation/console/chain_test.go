@@ -6,12 +6,16 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -29,6 +33,9 @@ import (
 	"github.com/ironfed/ironfed/federation/console"
 	"github.com/ironfed/ironfed/federation/localfed"
 	"github.com/ironfed/ironfed/federation/topology"
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/providers/memory"
 	"github.com/ironfed/ironfed/test/consoletest"
 )
@@ -180,6 +187,86 @@ func TestConsoleThroughChain(t *testing.T) {
 		})
 	}
 
+	// The root broker's IRI Exec URL, used as upstream irictl exec does:
+	// client-go's executors against the URL; single use.
+	t.Run("iri-exec-url", func(t *testing.T) {
+		conn, err := remote.Dial(t.Context(), "unix://"+c.fed.BrokerSocket("root", "region", "machine"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		rt := machinev1alpha1.NewMachineRuntimeClient(conn)
+		m := &computev1alpha1.Machine{}
+		if err := c.root.Get(t.Context(), key, m); err != nil {
+			t.Fatal(err)
+		}
+		list, err := rt.ListMachines(t.Context(), &machinev1alpha1.ListMachinesRequest{Filter: &machinev1alpha1.MachineFilter{LabelSelector: map[string]string{labels.MachineUIDLabel: string(m.UID)}}})
+		if err != nil || len(list.GetMachines()) != 1 {
+			t.Fatalf("root broker machines of %s: %v %v", key, list, err)
+		}
+		if _, err := rt.Exec(t.Context(), &machinev1alpha1.ExecRequest{MachineId: strings.Repeat("0", 63)}); status.Code(err) != codes.NotFound {
+			t.Errorf("Exec of an unknown machine: %v, want NotFound", err)
+		}
+		for _, proto := range []consoletest.Protocol{consoletest.SPDY, consoletest.WebSocket} {
+			resp, err := rt.Exec(t.Context(), &machinev1alpha1.ExecRequest{MachineId: list.GetMachines()[0].GetMetadata().GetId()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			use := func() (*consoletest.Session, error) {
+				e, err := consoletest.Executor(proto, nil, resp.GetUrl())
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := consoletest.Start(t.Context(), e, true)
+				return s, s.WaitFor(memory.Prompt(leafID), wait5)
+			}
+			s, err := use()
+			if err != nil {
+				t.Fatalf("%s: %v", proto, err)
+			}
+			_ = s.Type("via the IRI URL\r")
+			if err := s.WaitFor("\r\nvia the IRI URL\r\n", wait5); err != nil {
+				t.Fatalf("%s: %v", proto, err)
+			}
+			if err := s.Close(wait5); err != nil {
+				t.Fatalf("%s: session end: %v", proto, err)
+			}
+			if _, err := use(); err == nil || !strings.Contains(err.Error(), "exec token already used") {
+				t.Errorf("%s: reusing the broker's URL: %v, want 'already used'", proto, err)
+			}
+		}
+	})
+
+	// ironfed console's own path, on a pipe: a line, then the escape detaches.
+	t.Run("run-terminal-pipe", func(t *testing.T) {
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer inR.Close()
+		out := &lockedBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			done <- console.RunTerminal(t.Context(), c.root, console.Options{Config: admin, Machine: key}, inR, out, io.Discard)
+		}()
+		_, _ = inW.WriteString("typed at the root\n")
+		if err := wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, wait5, true, func(context.Context) (bool, error) {
+			return strings.Contains(out.String(), "\ntyped at the root\n"+memory.Prompt(leafID)), nil
+		}); err != nil {
+			t.Fatalf("no echo from the leaf; output %q", out.String())
+		}
+		_, _ = inW.Write([]byte{console.Escape})
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("detach: %v", err)
+			}
+		case <-time.After(wait5):
+			t.Fatal("Ctrl-] did not detach")
+		}
+		_ = inW.Close()
+	})
+
 	t.Run("20-concurrent", func(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make(chan error, 20)
@@ -265,6 +352,23 @@ func TestConsoleThroughChain(t *testing.T) {
 		_ = s.Close(wait5)
 	})
 	settled(t, base)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (c *chain) serviceAccount(t *testing.T, name string) *rest.Config {

@@ -139,7 +139,7 @@ func (f *Federation) joinUnderParent(ctx context.Context, c topology.Cluster) er
 	f.logf("joined %-8s under %-8s brokers act as %s in namespace %s", c.Name, c.Parent, res.ServiceAccount, ns)
 	sockets := map[string]string{}
 	for _, kind := range Kinds {
-		sockets[kind] = filepath.Join(f.sockDir, c.Parent+"-"+c.Name+"-"+kind+"broker.sock")
+		sockets[kind] = f.BrokerSocket(c.Parent, c.Name, kind)
 		if err := f.startBroker(c, kind, res.Config, ns, sockets[kind]); err != nil {
 			return err
 		}
