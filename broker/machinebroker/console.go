@@ -70,7 +70,7 @@ func (c *consoleProxy) url(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	if err := c.s.D.Unreachable(); err != nil {
-		return "", status.Errorf(codes.Unavailable, "console of machine %s: %v", id, err)
+		return "", status.Errorf(codes.Unavailable, "console of machine %s in %s: %v", id, c.level(), err)
 	}
 	if m.Status.State != computev1alpha1.MachineStateRunning {
 		return "", status.Errorf(codes.FailedPrecondition, "machine %s is not Running in %s (state %q): its console opens once it runs", id, c.level(), m.Status.State)

@@ -335,21 +335,57 @@ func TestConsoleThroughChain(t *testing.T) {
 	})
 
 	t.Run("deleted-mid-session", func(t *testing.T) {
-		s, err := c.session(t, admin, key, consoletest.WebSocket)
+		gone := c.machine(t, "gone", nil)
+		if err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := console.URL(ctx, c.root, console.Options{Machine: gone})
+			return err == nil, nil
+		}); err != nil {
+			t.Fatal("machine default/gone never ran")
+		}
+		s, err := c.session(t, admin, gone, consoletest.WebSocket)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.WaitFor(memory.Prompt(leafID), wait5); err != nil {
+		if err := s.WaitFor("console of memory machine ", wait5); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.root.Delete(t.Context(), &computev1alpha1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}); err != nil {
+		if err := c.root.Delete(t.Context(), &computev1alpha1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: gone.Namespace, Name: gone.Name}}); err != nil {
 			t.Fatal(err)
 		}
 		err = s.Wait(time.Minute)
-		if err == nil || !strings.Contains(err.Error(), "machine "+leafID+" was deleted") {
+		if err == nil || !strings.Contains(err.Error(), " was deleted: console closed") {
 			t.Fatalf("session after deleting the machine: %v, want the leaf's 'was deleted'", err)
 		}
 		_ = s.Close(wait5)
+	})
+	settled(t, base)
+
+	// The leaf's apiserver crashes: the region→leaf broker's probes mark it
+	// unreachable and the console fails fast, naming the pool and the cause.
+	t.Run("level-unreachable", func(t *testing.T) {
+		leaf := c.fed.Cluster("leaf")
+		if err := leaf.APIServer.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if leaf.APIServer.PID() == 0 {
+				_ = leaf.APIServer.Start(context.Background())
+			}
+		})
+		var last error
+		if err := wait.PollUntilContextTimeout(t.Context(), 500*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+			s, err := c.session(t, admin, key, consoletest.WebSocket)
+			if err != nil {
+				last = err
+				return false, nil
+			}
+			last = s.Wait(wait5)
+			_ = s.Close(wait5)
+			return last != nil && strings.Contains(last.Error(), "pool leaf: runtime Exec: console of machine") && strings.Contains(last.Error(), "in downstream cluster leaf: downstream cluster") && strings.Contains(last.Error(), "unreachable"), nil
+		}); err != nil {
+			t.Fatalf("console with the leaf down: %v, want Unavailable from the region→leaf broker naming pool leaf", last)
+		}
+		t.Logf("with the leaf down: %v", last)
 	})
 	settled(t, base)
 }
