@@ -105,6 +105,10 @@ func Describe(m types.NamespacedName, err error) error {
 	if err == nil {
 		return nil
 	}
+	var uf *httpstream.UpgradeFailureError
+	if errors.As(err, &uf) && uf.Cause != nil {
+		err = uf.Cause // the hop's refusal, without client-go's "unable to upgrade"
+	}
 	var se *apierrors.StatusError
 	if errors.As(err, &se) {
 		return fmt.Errorf("console of %s: %s", m, se.ErrStatus.Message)
