@@ -29,6 +29,7 @@ import (
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	apiconsole "github.com/ironfed/ironfed/federation/api/console"
 	"github.com/ironfed/ironfed/federation/api/crds"
 	"github.com/ironfed/ironfed/federation/console"
 	"github.com/ironfed/ironfed/federation/localfed"
@@ -140,6 +141,12 @@ func (c *chain) session(t *testing.T, cfg *rest.Config, key types.NamespacedName
 
 func settled(t *testing.T, base int) {
 	t.Helper()
+	// Every proxy hop runs in this process: none may still splice.
+	if err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+		return apiconsole.ActiveSessions() == 0, nil
+	}); err != nil {
+		t.Errorf("%d proxied console sessions still open after every client ended", apiconsole.ActiveSessions())
+	}
 	// Sessions end asynchronously at every hop; the count must come back.
 	var n int
 	if err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
@@ -180,6 +187,11 @@ func TestConsoleThroughChain(t *testing.T) {
 			}
 			if err := s.WaitFor("\r\n"+line+"\r\n"+memory.Prompt(leafID), wait5); err != nil {
 				t.Fatal(err)
+			}
+			// Five hops splice this session: root poollet, root broker, region
+			// poollet, region broker, leaf poollet.
+			if n := apiconsole.ActiveSessions(); n < 5 {
+				t.Errorf("%d proxied sessions while one console is open, want at least 5 hops", n)
 			}
 			if err := s.Close(wait5); err != nil {
 				t.Fatalf("session end: %v", err)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -144,9 +145,18 @@ func dial(r *http.Request, t Target) (net.Conn, *bufio.Reader, *http.Response, e
 	return conn, br, resp, nil
 }
 
+// active counts the sessions being spliced in this process.
+var active atomic.Int64
+
+// ActiveSessions is the number of console sessions this process is proxying
+// right now (every hop of a local federation counts its own).
+func ActiveSessions() int64 { return active.Load() }
+
 // splice copies both ways and closes both connections once either side ends,
 // so no goroutine or connection outlives the session.
 func splice(down net.Conn, downBuf io.Reader, up net.Conn, upBuf io.Reader) {
+	active.Add(1)
+	defer active.Add(-1)
 	var once sync.Once
 	closeBoth := func() { once.Do(func() { _ = down.Close(); _ = up.Close() }) }
 	var wg sync.WaitGroup
