@@ -266,6 +266,7 @@ Try it (see docs/local-federation.md):
   %s apply -f examples/federation.yaml
   %s get machines,volumes,buckets -A -w      # until the Machine is Running
   %s get machinepools,volumepools,bucketpools   # one pool per child cluster
+  ironfed console default/web-0                 # its console, from the root through every level (Ctrl-] detaches)
 Each level holds a counterpart, labelled with the UID of the object above it:
   %s --kubeconfig %s get machines -A -L broker.ironfed.dev/uid
 

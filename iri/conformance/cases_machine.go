@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"maps"
+	"net/http"
 	"net/url"
 	"strconv"
 
@@ -249,14 +250,34 @@ func caseMachineExec(ctx context.Context, c *C) {
 		c.Skipf("not supported: Exec answered Unimplemented (%v)", err)
 	}
 	checkCode(c, "Exec of an unknown machine", err, codes.NotFound)
-	resp, err := c.Machine().Exec(ctx, &machinev1alpha1.ExecRequest{MachineId: id})
-	if isUnimplemented(err) {
-		c.Skipf("not supported: Exec answered Unimplemented (%v)", err)
-	}
-	if err != nil {
-		c.Fatalf("Exec: %v", err)
-	}
-	if u, err := url.Parse(resp.GetUrl()); err != nil || !u.IsAbs() {
-		c.Errorf("Exec answered URL %q, want an absolute URL (%v)", resp.GetUrl(), err)
+	waitMachine(ctx, c, id, "running", stateIs(machinev1alpha1.MachineState_MACHINE_RUNNING))
+	// The URL speaks Kubernetes remotecommand: WebSocket v5 (client-go's
+	// WebSocket executor) and SPDY v4 (its SPDY executor, upstream irictl).
+	for _, proto := range []string{"websocket", "spdy"} {
+		resp, err := c.Machine().Exec(ctx, &machinev1alpha1.ExecRequest{MachineId: id})
+		if isUnimplemented(err) {
+			c.Skipf("not supported: Exec answered Unimplemented (%v)", err)
+		}
+		if err != nil {
+			c.Fatalf("Exec: %v", err)
+		}
+		u, err := url.Parse(resp.GetUrl())
+		if err != nil || !u.IsAbs() {
+			c.Fatalf("Exec answered URL %q, want an absolute URL (%v)", resp.GetUrl(), err)
+		}
+		code, got, err := upgrade(ctx, u, proto)
+		if err != nil {
+			c.Fatalf("%s upgrade of the Exec URL: %v", proto, err)
+		}
+		if code != http.StatusSwitchingProtocols {
+			c.Errorf("%s upgrade of the Exec URL answered %d, want 101 (remotecommand)", proto, code)
+			continue
+		}
+		if want := map[string]string{"websocket": "v5.channel.k8s.io", "spdy": "v4.channel.k8s.io"}[proto]; got != want {
+			c.Errorf("%s upgrade negotiated protocol %q, want %q", proto, got, want)
+		}
+		if code, _, err := upgrade(ctx, u, proto); err != nil || code < 400 {
+			c.Errorf("second use of a single-use Exec URL answered %d (%v), want a 4xx refusal", code, err)
+		}
 	}
 }
