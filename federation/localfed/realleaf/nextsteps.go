@@ -11,14 +11,15 @@ import (
 // it attaches, to create at the root of the federation.
 func (l *Leaves) Manifest() string {
 	var b strings.Builder
-	b.WriteString(`# Created by ironfed up --leaf: apply at the root of the local federation.
+	b.WriteString(`# Created by ironfed up --leaf: apply at the root of the local federation. The Machine's ignition is
+# the Secret's key ignition.yaml (IronCore's default key); the guest prints its sha256 on its console.
 apiVersion: v1
 kind: Secret
 metadata:
   name: vm-0-ignition
   namespace: default
 stringData:
-  ignition.json: '{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"/etc/hello","contents":{"source":"data:,hello%20from%20the%20root"}}]}}'
+  ignition.yaml: '{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"/etc/hello","contents":{"source":"data:,hello%20from%20the%20root"}}]}}'
 `)
 	if l.Storage != nil {
 		fmt.Fprintf(&b, `---

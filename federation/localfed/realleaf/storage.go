@@ -70,7 +70,7 @@ func (l *Leaves) startStorage(ctx context.Context, o Options, co CephOptions) (*
 	if s.VolumeEndpoint, err = l.serve("volume", log, s.Volumes.Register); err != nil {
 		return nil, err
 	}
-	l.logf("ceph volume provider %s (RBD pool %s)", s.VolumeEndpoint, c.Pool)
+	l.logf("ceph RBD provider   %s (volumes in pool %s)", s.VolumeEndpoint, c.Pool)
 
 	if s.RGW, err = bucket.NewRGW(c.RGWEndpoint, c.AdminAccessKey, c.AdminSecretKey); err != nil {
 		return nil, fmt.Errorf("ceph leaf: %w", err)
@@ -85,6 +85,6 @@ func (l *Leaves) startStorage(ctx context.Context, o Options, co CephOptions) (*
 	if s.BucketEndpoint, err = l.serve("bucket", log, s.Buckets.Register); err != nil {
 		return nil, err
 	}
-	l.logf("ceph bucket provider %s (RGW %s)", s.BucketEndpoint, c.RGWEndpoint)
+	l.logf("ceph RGW provider   %s (buckets at %s)", s.BucketEndpoint, c.RGWEndpoint)
 	return s, nil
 }
