@@ -44,7 +44,8 @@ const guestWait = 5 * time.Minute
 // its serial console: it booted the image from the local registry with the root Machine's ignition
 // (same sha256 as the bytes in the root's Secret), it sees the Ceph disk with its serial and the
 // marker the test wrote through librbd with the credentials that reached the root, and the marker
-// the guest wrote back is read through librbd. Growing the Volume at the root is seen in the guest.
+// the guest wrote back is read through librbd. A second Volume attached to the running Machine at
+// the root, and growing the first one there, are seen in the guest.
 // Deleting at the root empties every level: no Machine or Volume in any cluster, no domain, no
 // machine directory, no RBD image. One guest boots.
 func TestMachineThroughTheChain(t *testing.T) {
@@ -168,6 +169,30 @@ func TestMachineThroughTheChain(t *testing.T) {
 		t.Fatalf("read back what the guest wrote: %q, %v; want %q", back, err, wrote)
 	}
 
+	// Hot attach: a second Ceph Volume added to the running Machine at the root shows up in the guest.
+	extra := &storagev1alpha1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "extra"},
+		Spec: storagev1alpha1.VolumeSpec{VolumeClassRef: &commonv1alpha1.LocalObjectReference{Name: "fast"},
+			Resources: commonv1alpha1.ResourceList{commonv1alpha1.ResourceStorage: resource.MustParse("32Mi")}}}
+	attached := time.Now()
+	if err := root.Create(ctx, extra); err != nil {
+		t.Fatal(err)
+	}
+	waitRoot(t, ctx, root, extra, func() bool {
+		return extra.Status.State == storagev1alpha1.VolumeStateAvailable && extra.Status.Access != nil
+	})
+	_, extraImage, _ := strings.Cut(extra.Status.Access.Handle, "/")
+	odc := "odc"
+	if err := root.Get(ctx, client.ObjectKeyFromObject(m), m); err != nil {
+		t.Fatal(err)
+	}
+	m.Spec.Volumes = append(m.Spec.Volumes, computev1alpha1.Volume{Name: "extra", Device: &odc,
+		VolumeSource: computev1alpha1.VolumeSource{VolumeRef: &commonv1alpha1.LocalObjectReference{Name: "extra"}}})
+	if err := root.Update(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	console.waitRE(`IRONFED-GUEST disk vd[a-z]+ serial=extra sectors=`+fmt.Sprint(32<<20/512)+`\b`, 1)
+	t.Logf("guest saw the volume hot-attached at the root %s after the Volume's creation", time.Since(attached).Round(100*time.Millisecond))
+
 	// Grow the Volume at the root: the guest sees the new size.
 	grown := time.Now()
 	if err := root.Get(ctx, client.ObjectKeyFromObject(vol), vol); err != nil {
@@ -187,7 +212,7 @@ func TestMachineThroughTheChain(t *testing.T) {
 
 	// Delete at the root: every level empties, the domain, its directory and the RBD image go.
 	deleted := time.Now()
-	for _, o := range []client.Object{m, vol} {
+	for _, o := range []client.Object{m, vol, extra} {
 		if err := root.Delete(ctx, o); err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +229,8 @@ func TestMachineThroughTheChain(t *testing.T) {
 			}
 		}
 		images, err := conn.ListImages(ctx)
-		return err == nil && !slices.Contains(images, image) && len(leaves.Machines.Provider.List("", nil)) == 0, nil
+		return err == nil && !slices.Contains(images, image) && !slices.Contains(images, extraImage) &&
+			len(leaves.Machines.Provider.List("", nil)) == 0, nil
 	})
 	if err != nil {
 		t.Fatalf("objects left after deleting at the root: %v", err)
@@ -220,7 +246,7 @@ func TestMachineThroughTheChain(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(leaves.Machines.RootDir, "machines", id)); !os.IsNotExist(err) {
 		t.Errorf("machine directory of %s still there after deleting at the root (%v)", id, err)
 	}
-	t.Logf("every level empty %s after deleting at the root (domain, machine directory and RBD image gone)", time.Since(deleted).Round(100*time.Millisecond))
+	t.Logf("every level empty %s after deleting at the root (domain, machine directory and RBD images gone)", time.Since(deleted).Round(100*time.Millisecond))
 }
 
 // waitRoot polls obj at the root until ready, up to guestWait.
