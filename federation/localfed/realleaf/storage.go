@@ -2,7 +2,6 @@ package realleaf
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -42,6 +41,9 @@ func (l *Leaves) startStorage(ctx context.Context, o Options, co CephOptions) (*
 	if co.Classes != nil {
 		s.Classes = *co.Classes
 	}
+	if !rbd.Built {
+		return nil, fmt.Errorf("ceph leaf: %w; `make run-leaf` builds it so", rbd.ErrNotBuilt)
+	}
 	if s.Cluster == nil {
 		start := time.Now()
 		c, err := localceph.Start(ctx, localceph.Options{Dir: filepath.Join(o.Dir, "ceph"), Cephx: true})
@@ -54,9 +56,6 @@ func (l *Leaves) startStorage(ctx context.Context, o Options, co CephOptions) (*
 	}
 	c := s.Cluster
 	conn, err := rbd.Open(ctx, rbd.Options{Monitors: c.MonAddrs, Pool: c.Pool, Key: c.AdminKey})
-	if errors.Is(err, rbd.ErrNotBuilt) {
-		return nil, fmt.Errorf("ceph leaf: %w; `make run-leaf` builds it so", err)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("ceph leaf: %w", err)
 	}
