@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -257,6 +260,9 @@ func (f *Federation) PrintNextSteps(w io.Writer, kubectl string) {
 		}
 		if f.Topology.IsLeaf(c.Name) {
 			role += ", memory provider"
+			if len(f.opts.LeafRuntimes) > 0 {
+				role += " (real providers for " + strings.Join(slices.Sorted(maps.Keys(f.opts.LeafRuntimes)), ", ") + ")"
+			}
 		}
 		fmt.Fprintf(w, "  %-10s %s   # %s; path %v\n", c.Name, f.Cluster(c.Name).KubeconfigPath, role, path)
 	}

@@ -158,10 +158,23 @@ func testVolume(name string, size int64) *machinev1alpha1.Volume {
 	}}
 }
 
+// attachedVolume is testVolume with the connection of Config.MachineVolume, if set.
+func (c *C) attachedVolume(ctx context.Context, name string, size int64) *machinev1alpha1.Volume {
+	v := testVolume(name, size)
+	if f := c.env.cfg.MachineVolume; f != nil {
+		conn, err := f(ctx, name, size)
+		if err != nil {
+			c.Fatalf("the volume %s to attach (Config.MachineVolume): %v", name, err)
+		}
+		v.Connection = conn
+	}
+	return v
+}
+
 func caseMachineVolumes(ctx context.Context, c *C) {
 	m := c.Machine()
 	id := newM(ctx, c, nil).GetMetadata().GetId()
-	vol := testVolume("data", 1<<30)
+	vol := c.attachedVolume(ctx, "data", 1<<30)
 	if _, err := m.AttachVolume(ctx, &machinev1alpha1.AttachVolumeRequest{MachineId: id, Volume: vol}); err != nil {
 		c.Fatalf("AttachVolume: %v", err)
 	}
@@ -169,7 +182,7 @@ func caseMachineVolumes(ctx context.Context, c *C) {
 	_, err := m.AttachVolume(ctx, &machinev1alpha1.AttachVolumeRequest{MachineId: id, Volume: vol})
 	checkCode(c, "attaching volume data twice", err, codes.AlreadyExists)
 
-	grown := testVolume("data", 2<<30)
+	grown := c.attachedVolume(ctx, "data", 2<<30)
 	if _, err := m.UpdateVolume(ctx, &machinev1alpha1.UpdateVolumeRequest{MachineId: id, Volume: grown}); err != nil {
 		c.Fatalf("UpdateVolume: %v", err)
 	}
@@ -213,7 +226,7 @@ func caseMachineCreateAttached(ctx context.Context, c *C) {
 	m := newM(ctx, c, func(m *machine) {
 		m.Spec.Volumes = []*machinev1alpha1.Volume{
 			{Name: "root", Device: "oda", LocalDisk: &machinev1alpha1.LocalDisk{SizeBytes: 1 << 30}},
-			testVolume("data", 1<<30),
+			c.attachedVolume(ctx, "data", 1<<30),
 		}
 		m.Spec.NetworkInterfaces = []*machinev1alpha1.NetworkInterface{{Name: "primary", NetworkId: "conformance"}}
 	})
