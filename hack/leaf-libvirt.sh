@@ -140,6 +140,20 @@ EOS
 else
   say "eth0 missing"
 fi
+# A disk whose first bytes are "IRONFED-MARKER-<token>" (written by a test through librbd before boot):
+# report the marker, then answer once at byte 4096 with "IRONFED-GUEST-WROTE-<token>" for the test to
+# read back from the storage side.
+marker() {
+  m=$(head -c 64 /dev/$1 2>/dev/null | tr -cd 'A-Za-z0-9_.:-')
+  case $m in IRONFED-MARKER-*) ;; *) return ;; esac
+  say "disk $1 marker=$m"
+  [ -e /tmp/wrote-$1 ] && return
+  w=IRONFED-GUEST-WROTE-${m#IRONFED-MARKER-}
+  printf '%s' "$w" | dd of=/dev/$1 bs=512 seek=8 2>/dev/null
+  sync
+  touch /tmp/wrote-$1
+  say "disk $1 wrote=$w"
+}
 # Disks: report each vd* with serial and size; report changes (hot plug, resize, unplug) by polling.
 ( seen=""
   while :; do
@@ -147,7 +161,7 @@ fi
     for b in /sys/block/vd*; do
       [ -e "$b" ] || continue
       n=${b##*/}; s=$(cat $b/size); now="$now $n:$s"
-      case " $seen " in *" $n:$s "*) ;; *) say "disk $n serial=$(cat $b/serial 2>/dev/null) sectors=$s";; esac
+      case " $seen " in *" $n:$s "*) ;; *) say "disk $n serial=$(cat $b/serial 2>/dev/null) sectors=$s"; marker $n ;; esac
     done
     for e in $seen; do
       case " $now " in *" ${e%%:*}:"*) ;; *) say "disk-gone ${e%%:*}";; esac

@@ -41,6 +41,8 @@ type Downstream struct {
 	Host string
 	// Cache serves every read.
 	Cache cache.Cache
+	// Config is the broker's identity downstream (consoles authenticate with it).
+	Config *rest.Config
 	// client writes (and reads uncached objects in the rare cases that need it).
 	client  client.Client
 	breaker *gobreaker.CircuitBreaker[struct{}]
@@ -173,7 +175,7 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	if b.HalfOpenRequests == 0 {
 		b.HalfOpenRequests = 1
 	}
-	d := &Downstream{Host: host, Cache: c, client: cl, timeout: o.WriteTimeout, waiters: newWaiters()}
+	d := &Downstream{Host: host, Cache: c, Config: cfg, client: cl, timeout: o.WriteTimeout, waiters: newWaiters()}
 	d.leading.Store(true) // Run clears it when it elects a leader
 	if d.timeout == 0 {
 		d.timeout = 15 * time.Second

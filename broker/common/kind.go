@@ -40,6 +40,9 @@ type Spec[O client.Object, T remote.Object] struct {
 	AllSecrets bool
 	// Register registers the kind's IRI service, built over s, on g.
 	Register func(g *grpc.Server, s *Store[O, T])
+	// Servers, if set, returns what the kind serves besides gRPC (the machine
+	// broker's console endpoint), run on every replica.
+	Servers func(s *Store[O, T]) ([]func(ctx context.Context) error, error)
 }
 
 // Version is the runtime version every broker reports.
@@ -61,7 +64,13 @@ func Serve[O client.Object, T remote.Object](ctx context.Context, cfg *rest.Conf
 		if err != nil {
 			return nil, err
 		}
-		return &service{setup: s.Setup, register: func(g *grpc.Server) { spec.Register(g, s) }, sweepers: []Sweeper{s}}, nil
+		svc := &service{setup: s.Setup, register: func(g *grpc.Server) { spec.Register(g, s) }, sweepers: []Sweeper{s}}
+		if spec.Servers != nil {
+			if svc.servers, err = spec.Servers(s); err != nil {
+				return nil, err
+			}
+		}
+		return svc, nil
 	}, onReady)
 }
 
@@ -70,6 +79,7 @@ type service struct {
 	setup    func(context.Context) error
 	register func(*grpc.Server)
 	sweepers []Sweeper
+	servers  []func(ctx context.Context) error
 }
 
 // Filter is what every IRI list and watch filter has.

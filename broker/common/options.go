@@ -45,8 +45,21 @@ type Options struct {
 	// not bounded by it).
 	KubeAPITimeout time.Duration
 	LeaderElection
+	Console ConsoleOptions
 	// Clock is the sweeper's clock (not a flag; tests inject a fake one).
 	Clock clock.PassiveClock
+}
+
+// ConsoleOptions configure the machine broker's console endpoint (Exec).
+type ConsoleOptions struct {
+	// BindAddress of the HTTP server behind the Exec URLs; empty makes Exec
+	// answer Unimplemented.
+	BindAddress string
+	// URL is the base of the Exec URLs (default http://<bind address>).
+	URL string
+	// PoolletCAFile verifies the downstream machinepoollets' console
+	// certificates; empty does not verify them (they self-sign by default).
+	PoolletCAFile string
 }
 
 // LeaderElection configures the Lease that makes one replica the writer of
@@ -71,8 +84,8 @@ func DefaultOptions(kind string) Options {
 		Namespace:               "default",
 		Address:                 "/var/run/iri-" + kind + "broker.sock",
 		SocketMode:              remote.DefaultSocketMode, // 0600: only the poollet beside it (same user) may call
-		MetricsBindAddress:      ":8080",
-		HealthProbeBindAddress:  ":8081",
+		MetricsBindAddress:      "127.0.0.1:8080",
+		HealthProbeBindAddress:  "127.0.0.1:8081",
 		KubeAPIQPS:              200,
 		KubeAPIBurst:            400,
 		Breaker:                 BreakerOptions{ConsecutiveFailures: 5, OpenTimeout: 10 * time.Second, HalfOpenRequests: 1},
@@ -126,9 +139,14 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.StringVar(&o.PoolName, kind+"-pool-name", o.PoolName, "Downstream "+kind+" pool every object is pinned to (spec."+kind+"PoolRef); also the only pool counted by Status.")
 	fs.StringToStringVar(&o.PoolSelector, kind+"-pool-selector", o.PoolSelector, "Labels k=v of the downstream "+kind+" pools objects may be scheduled onto (spec."+kind+"PoolSelector); Status counts the Ready pools matching it.")
 	fs.StringVar(&o.Address, "address", o.Address, "Unix socket path the IRI server listens on.")
+	if kind == "machine" {
+		fs.StringVar(&o.Console.BindAddress, "exec-bind-address", o.Console.BindAddress, "Address of the HTTP server behind Exec URLs, which proxies consoles to the downstream machinepoollets; empty makes Exec answer Unimplemented.")
+		fs.StringVar(&o.Console.URL, "exec-url", o.Console.URL, "Base URL Exec hands out (default http://<exec-bind-address>).")
+		fs.StringVar(&o.Console.PoolletCAFile, "downstream-console-ca-file", o.Console.PoolletCAFile, "CA bundle (PEM) that signs the downstream machinepoollets' console certificates; empty: not verified.")
+	}
 	fs.Var(modeValue{&o.SocketMode}, "socket-mode", "File mode of the socket, octal.")
-	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics endpoint; \"0\" disables it.")
-	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of /healthz and /readyz; \"0\" disables it.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics endpoint (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables it.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "QPS to the downstream API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst to the downstream API server.")
 	fs.Uint32Var(&o.Breaker.ConsecutiveFailures, "breaker-consecutive-failures", o.Breaker.ConsecutiveFailures, "Consecutive failed downstream writes that open the circuit breaker.")

@@ -39,6 +39,8 @@ type RunOptions struct {
 	Register func(*grpc.Server)
 	// OnReady is called once the broker serves (tests use it).
 	OnReady func()
+	// Servers run on every replica beside the gRPC server.
+	Servers []func(ctx context.Context) error
 	// Sweepers remove incomplete leftovers of crashed creates every
 	// IncompleteSweepInterval once the cache has synced; only the leader.
 	Sweepers []Sweeper
@@ -147,12 +149,16 @@ func Run(ctx context.Context, o RunOptions) error {
 		<-ctx.Done()
 		return nil
 	}
-	for _, r := range []runnable{
+	runnables := []runnable{
 		{fn: d.Cache.Start},
 		{fn: func(ctx context.Context) error { d.RunProbes(ctx); return nil }},
 		{fn: serve},
 		{fn: lead, leader: true},
-	} {
+	}
+	for _, fn := range o.Servers {
+		runnables = append(runnables, runnable{fn: fn})
+	}
+	for _, r := range runnables {
 		if err := mgr.Add(r); err != nil {
 			return err
 		}
@@ -232,5 +238,5 @@ func serveKind(ctx context.Context, cfg *rest.Config, opts Options, log logr.Log
 		}
 		return d.TrackWrites(ctx, append(objects, &corev1.Secret{})...)
 	}
-	return Run(ctx, RunOptions{Options: opts, Name: name, Log: log, Config: cfg, Downstream: d, Setup: setup, Register: svc.register, OnReady: onReady, Sweepers: svc.sweepers})
+	return Run(ctx, RunOptions{Options: opts, Name: name, Log: log, Config: cfg, Downstream: d, Setup: setup, Register: svc.register, OnReady: onReady, Sweepers: svc.sweepers, Servers: svc.servers})
 }

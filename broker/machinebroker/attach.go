@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 
 	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -132,6 +134,9 @@ func (b *Broker) AttachVolume(ctx context.Context, req *machinev1alpha1.AttachVo
 		if sub, err = b.volumeFor(cur, v); err != nil {
 			return nil, common.Invalidf("encode volume connection: %v", err)
 		}
+		if err := b.createVolumeSecret(ctx, cur, v); err != nil {
+			return nil, b.D.ToStatus("create the secret of volume "+v.Name+" of machine "+id, err)
+		}
 		if err := b.createSub(ctx, sub); err != nil {
 			return nil, b.D.ToStatus("create volume "+v.Name+" of machine "+id, err)
 		}
@@ -172,6 +177,9 @@ func (b *Broker) UpdateVolume(ctx context.Context, req *machinev1alpha1.UpdateVo
 		if err != nil {
 			return nil, common.Invalidf("encode volume connection: %v", err)
 		}
+		if err := b.createVolumeSecret(ctx, cur, v); err != nil {
+			return nil, b.D.ToStatus("update the secret of volume "+v.Name+" of machine "+id, err)
+		}
 		if err := b.createSub(ctx, sub); err != nil {
 			return nil, b.D.ToStatus("update volume "+v.Name+" of machine "+id, err)
 		}
@@ -201,7 +209,19 @@ func (b *Broker) DetachVolume(ctx context.Context, req *machinev1alpha1.DetachVo
 	if err != nil {
 		return nil, err
 	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: common.SubName(req.GetMachineId(), req.GetName()), Namespace: b.Namespace}}
+	if err := b.store.DeleteSub(ctx, secret); err != nil {
+		b.Log.Error(err, "Deleting the secret of a detached volume failed; the garbage collector removes it with the machine", "id", req.GetMachineId(), "name", req.GetName())
+	}
 	return &machinev1alpha1.DetachVolumeResponse{}, nil
+}
+
+// createVolumeSecret creates or updates the Secret of a connection volume with secret_data.
+func (b *Broker) createVolumeSecret(ctx context.Context, owner *computev1alpha1.Machine, v *machinev1alpha1.Volume) error {
+	if s := b.volumeSecretFor(owner, v); s != nil {
+		return b.store.CreateSub(ctx, s)
+	}
+	return nil
 }
 
 // detach removes the named entry from the machine's spec (remove reports whether it was there)

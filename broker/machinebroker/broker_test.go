@@ -108,6 +108,15 @@ func TestMachineBroker(t *testing.T) {
 					v.Status.Access.Handle != "pool/img" || v.Status.Access.VolumeAttributes["monitors"] != "m1" || size.Value() != 1<<30 {
 					t.Errorf("static volume status: %+v", v.Status)
 				}
+				// The connection's secret_data reaches the next level's poollet through the
+				// access Secret, as any Volume's does (e.g. a Ceph leaf's cephx user and key).
+				var vs corev1.Secret
+				if v.Status.Access == nil || v.Status.Access.SecretRef == nil {
+					t.Errorf("static volume access without a secretRef: %+v", v.Status.Access)
+				} else if err := e.kube.Get(ctx, client.ObjectKey{Namespace: testNamespace, Name: v.Status.Access.SecretRef.Name}, &vs); err != nil ||
+					string(vs.Data["key"]) != "s3cr3t" || len(vs.OwnerReferences) != 1 || vs.OwnerReferences[0].UID != m.UID {
+					t.Errorf("static volume access Secret: %v, %+v", err, vs)
+				}
 			}
 		}
 		for k, v := range m.Annotations {

@@ -173,6 +173,9 @@ func (b *Broker) subObjects(owner *computev1alpha1.Machine, spec *machinev1alpha
 			if err != nil {
 				return nil, err
 			}
+			if s := b.volumeSecretFor(owner, v); s != nil {
+				out = append(out, s) // before the Volume that names it
+			}
 			out = append(out, vol)
 		}
 	}
@@ -198,6 +201,11 @@ func (b *Broker) volumeFor(owner *computev1alpha1.Machine, v *machinev1alpha1.Vo
 	// attaches Available volumes with an access.
 	vol.Status.State = storagev1alpha1.VolumeStateAvailable
 	vol.Status.Access = &storagev1alpha1.VolumeAccess{Driver: c.Driver, Handle: c.Handle, VolumeAttributes: c.Attributes}
+	if len(v.Connection.SecretData) > 0 {
+		// The downstream machinepoollet hands the Secret's data on as the connection's secret_data
+		// (e.g. a Ceph leaf's userID/userKey), as it does for any Volume's access.
+		vol.Status.Access.SecretRef = &corev1.LocalObjectReference{Name: vol.Name}
+	}
 	if c.EffectiveStorageBytes > 0 {
 		vol.Status.Resources = commonv1alpha1.ResourceList{commonv1alpha1.ResourceStorage: *resource.NewQuantity(c.EffectiveStorageBytes, resource.BinarySI)}
 	}
@@ -242,6 +250,19 @@ func (b *Broker) nicFor(owner *computev1alpha1.Machine, n *machinev1alpha1.Netwo
 		nic.Spec.IPs = append(nic.Spec.IPs, networkingv1alpha1.IPSource{Value: &v})
 	}
 	return nic
+}
+
+// volumeSecretFor is the Secret holding a connection volume's secret_data, named like its
+// static Volume (volumeFor); nil when the connection has none.
+func (b *Broker) volumeSecretFor(owner *computev1alpha1.Machine, v *machinev1alpha1.Volume) *corev1.Secret {
+	if len(v.GetConnection().GetSecretData()) == 0 {
+		return nil
+	}
+	return &corev1.Secret{
+		ObjectMeta: b.store.SubMeta(common.SubName(owner.Name, v.Name), v.Name, owner, computev1alpha1.SchemeGroupVersion.String(), "Machine"),
+		Type:       corev1.SecretTypeOpaque,
+		Data:       v.Connection.SecretData,
+	}
 }
 
 func (b *Broker) secretFor(owner *computev1alpha1.Machine, data map[string][]byte) *corev1.Secret {

@@ -107,8 +107,17 @@ func (b *Broker) UpdateMachinePower(ctx context.Context, req *machinev1alpha1.Up
 	return &machinev1alpha1.UpdateMachinePowerResponse{}, nil
 }
 
-func (b *Broker) Exec(context.Context, *machinev1alpha1.ExecRequest) (*machinev1alpha1.ExecResponse, error) {
-	return nil, errUnimplemented("Exec: the machine broker does not forward consoles yet")
+// Exec returns a single-use URL of this broker that proxies the machine's
+// console from the downstream cluster (console.go).
+func (b *Broker) Exec(ctx context.Context, req *machinev1alpha1.ExecRequest) (*machinev1alpha1.ExecResponse, error) {
+	if b.console == nil {
+		return nil, errUnimplemented("Exec: this machine broker runs without an exec server (start it with --exec-bind-address)")
+	}
+	url, err := b.console.url(ctx, req.GetMachineId())
+	if err != nil {
+		return nil, err
+	}
+	return &machinev1alpha1.ExecResponse{Url: url}, nil
 }
 
 func (b *Broker) WatchMachines(req *machinev1alpha1.WatchMachinesRequest, stream grpc.ServerStreamingServer[machinev1alpha1.WatchMachinesEvent]) error {

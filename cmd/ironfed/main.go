@@ -15,12 +15,13 @@ import (
 )
 
 func main() {
-	cmds := map[string]func(args []string) error{"up": up, "join": joinCmd, "forget": forgetCmd}
+	cmds := map[string]func(args []string) error{"up": up, "join": joinCmd, "forget": forgetCmd, "console": consoleCmd}
 	if len(os.Args) < 2 || cmds[os.Args[1]] == nil {
 		fmt.Fprintln(os.Stderr, `usage:
   ironfed up [flags]     start a local federation (root → region → leaf by default); --help for flags
   ironfed join [flags]   give a broker a namespace-limited identity in a downstream cluster; --help for flags
-  ironfed forget [flags] release the objects of a pool whose provider is gone for good; --help for flags`)
+  ironfed forget [flags] release the objects of a pool whose provider is gone for good; --help for flags
+  ironfed console <namespace>/<machine>  open a Machine's console through every level (detach: Ctrl-])`)
 		os.Exit(2)
 	}
 	if err := cmds[os.Args[1]](os.Args[2:]); err != nil {

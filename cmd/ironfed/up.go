@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -29,6 +30,8 @@ func up(args []string) error {
 	providerPath := flags.String("provider-config", "", "Memory provider config of the leaves (classes, capacity, state delay); empty: built-in classes m-small, m-large, fast, standard.")
 	readyTimeout := flags.Duration("ready-timeout", 3*time.Minute, "How long to wait for every pool of the chain to be announced.")
 	keep := flags.Bool("keep-state", false, "Keep the state directory after Ctrl-C (logs, etcd data).")
+	var leafOpts leafOptions
+	leafOpts.addFlags(flags)
 	_ = flags.Parse(args)
 
 	top := topology.Default()
@@ -77,7 +80,22 @@ func up(args []string) error {
 	if err != nil {
 		return err
 	}
-	fed, err := localfed.Up(ctx, localfed.Options{Dir: *dir, Topology: top, Provider: &prov, CRDs: defs, ReadyTimeout: *readyTimeout, Progress: os.Stdout})
+	leaves, err := leafOpts.start(ctx, *dir, logger)
+	if err != nil {
+		return err
+	}
+	var runtimes map[string]string
+	if leaves != nil {
+		defer func() {
+			if err := leaves.Stop(); err != nil {
+				fmt.Fprintf(os.Stderr, "stopping the real leaves: %v\n", err)
+			} else if !*keep {
+				_ = os.RemoveAll(filepath.Join(*dir, "leaves"))
+			}
+		}()
+		prov, runtimes = leaves.ProviderConfig(prov), leaves.Runtimes
+	}
+	fed, err := localfed.Up(ctx, localfed.Options{Dir: *dir, Topology: top, Provider: &prov, CRDs: defs, ReadyTimeout: *readyTimeout, Progress: os.Stdout, LeafRuntimes: runtimes})
 	if err != nil {
 		return err
 	}
@@ -86,6 +104,11 @@ func up(args []string) error {
 		kubectl = b.Kubectl
 	}
 	fed.PrintNextSteps(os.Stdout, kubectl)
+	if leaves != nil {
+		if err := printLeafSteps(leaves, *dir, kubectl); err != nil {
+			return errors.Join(err, fed.Down())
+		}
+	}
 	<-ctx.Done()
 	fmt.Println()
 	err = fed.Down()

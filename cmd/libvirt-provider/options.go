@@ -54,10 +54,10 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.pcieRootPorts, "pcie-root-ports", 16, "PCIe root ports per domain: how many disks and NICs can be hot-plugged.")
 	fs.StringSliceVar(&o.registry.plainHTTP, "insecure-registries", nil, "Registry hosts (host:port) to pull from over plain HTTP; \"*\" for all.")
 	fs.StringVar(&o.registry.credentialsFile, "registry-credentials-file", "", "JSON file {\"<host>\": {\"username\": ..., \"password\": ...}} with registry credentials.")
-	fs.StringVar(&o.exec.bindAddress, "exec-bind-address", "", "Address of the HTTP server behind Exec URLs (the serial console as a full-duplex HTTP stream); empty makes Exec answer Unimplemented.")
+	fs.StringVar(&o.exec.bindAddress, "exec-bind-address", "", "Address of the HTTP server behind Exec URLs (the serial console over Kubernetes remotecommand, SPDY and WebSocket); empty makes Exec answer Unimplemented.")
 	fs.StringVar(&o.exec.url, "exec-url", "", "Base URL Exec hands out (default http://<exec-bind-address>).")
-	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; \"0\" disables them.")
-	fs.StringVar(&o.metricsAdr, "metrics-bind-address", ":8080", "Address of /metrics; \"0\" disables it.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "Address of /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables them.")
+	fs.StringVar(&o.metricsAdr, "metrics-bind-address", "127.0.0.1:8080", "Address of /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
 }
 
 // config builds the provider config from the flags (the libvirt socket is filled in by run).

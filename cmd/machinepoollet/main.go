@@ -19,8 +19,9 @@ import (
 
 func main() {
 	opts := core.DefaultOptions()
-	app.Main("machinepoollet", func(fs *pflag.FlagSet) { opts.AddFlags(fs, "machine") },
+	var console machinepoollet.ConsoleOptions
+	app.Main("machinepoollet", func(fs *pflag.FlagSet) { opts.AddFlags(fs, "machine"); console.AddFlags(fs) },
 		app.StartManager(func(ctx context.Context, cfg *rest.Config) (manager.Manager, error) {
-			return machinepoollet.New(ctx, cfg, opts)
+			return machinepoollet.NewWithConsole(ctx, cfg, opts, console)
 		}))
 }

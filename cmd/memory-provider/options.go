@@ -32,10 +32,10 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.sockets.runtimes, "runtimes", []string{"machine", "volume", "bucket"}, "Runtimes to serve.")
 	fs.StringVar(&o.configFile, "config", "", "YAML or JSON file with classes and settings (see docs/memory-provider.md); empty uses the defaults.")
 	fs.DurationVar(&o.stateDelay, "state-delay", 0, "Delay of every state transition and of the removal of deleted objects; overrides the config file's stateDelay when set.")
-	fs.StringVar(&o.exec.bindAddress, "exec-bind-address", "", "Address of the HTTP server behind Exec URLs (an echo console); empty makes Exec answer Unimplemented.")
+	fs.StringVar(&o.exec.bindAddress, "exec-bind-address", "", "Address of the HTTP server behind Exec URLs (Kubernetes remotecommand, SPDY and WebSocket: a fake echo console); empty makes Exec answer Unimplemented.")
 	fs.StringVar(&o.exec.url, "exec-url", "", "Base URL Exec hands out (default http://<exec-bind-address>).")
-	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; \"0\" disables them.")
-	fs.StringVar(&o.metricsAdr, "metrics-bind-address", ":8080", "Address of /metrics; \"0\" disables it.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "Address of /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables them.")
+	fs.StringVar(&o.metricsAdr, "metrics-bind-address", "127.0.0.1:8080", "Address of /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
 }
 
 // socketFor returns the socket of a runtime, or "" when it is not served.

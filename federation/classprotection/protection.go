@@ -3,8 +3,8 @@
 
 // Package classprotection keeps a class (MachineClass, VolumeClass, BucketClass) from going away
 // while objects still use it, as Kubernetes protects PVCs in use: every class carries a
-// finalizer, removed only once no object refers to the class. Until then the class stays
-// (Terminating) and a Warning event says what still uses it.
+// finalizer while objects refer to it. A class deleted while in use stays (Terminating) with a
+// Warning event saying what still uses it, and goes with its last user.
 package classprotection
 
 import (
@@ -26,7 +26,7 @@ import (
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 )
 
-// Finalizer is on every class while the controller-manager runs.
+// Finalizer is on every class that objects use.
 const Finalizer = "ironfed.dev/class-in-use-protection"
 
 // ReasonClassInUse is the Warning event on a class deleted while in use.
@@ -104,20 +104,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// Reconcile adds the finalizer to a live class and removes it from a deleted one nobody uses.
+// Reconcile keeps the finalizer on a class exactly while objects use it: an unused class goes at
+// once (also when the controller-manager itself is being uninstalled), a used one waits.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	class := r.Kind.NewClass()
 	if err := r.Client.Get(ctx, req.NamespacedName, class); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
-	}
-	if class.GetDeletionTimestamp().IsZero() {
-		if controllerutil.ContainsFinalizer(class, Finalizer) {
-			return reconcile.Result{}, nil
-		}
-		return reconcile.Result{}, r.patchFinalizer(ctx, class, controllerutil.AddFinalizer)
-	}
-	if !controllerutil.ContainsFinalizer(class, Finalizer) {
-		return reconcile.Result{}, nil
 	}
 	users := r.Kind.NewUserList()
 	if err := r.Client.List(ctx, users, client.MatchingFields{r.index(): class.GetName()}); err != nil {
@@ -127,8 +119,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	if len(items) == 0 {
+	protected := controllerutil.ContainsFinalizer(class, Finalizer)
+	switch {
+	case len(items) == 0 && protected:
 		return reconcile.Result{}, r.patchFinalizer(ctx, class, controllerutil.RemoveFinalizer)
+	case len(items) == 0:
+		return reconcile.Result{}, nil
+	case !protected && class.GetDeletionTimestamp().IsZero():
+		return reconcile.Result{}, r.patchFinalizer(ctx, class, controllerutil.AddFinalizer)
+	case class.GetDeletionTimestamp().IsZero():
+		return reconcile.Result{}, nil
 	}
 	var names []string
 	for _, o := range items[:min(3, len(items))] {

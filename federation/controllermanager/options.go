@@ -51,8 +51,8 @@ func DefaultOptions() Options {
 		LeaderElectLeaseDuration:     15 * time.Second,
 		LeaderElectRenewDeadline:     10 * time.Second,
 		LeaderElectRetryPeriod:       2 * time.Second,
-		MetricsBindAddress:           ":8080",
-		HealthProbeBindAddress:       ":8081",
+		MetricsBindAddress:           "127.0.0.1:8080",
+		HealthProbeBindAddress:       "127.0.0.1:8081",
 		PoolLeaseNamespace:           commonv1alpha1.DefaultPoolLeaseNamespace,
 		PoolMonitorGracePeriod:       40 * time.Second,
 		SchedulerBindWorkers:         16,
@@ -69,8 +69,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaderElectLeaseDuration, "leader-elect-lease-duration", o.LeaderElectLeaseDuration, "How long a standby waits before taking over an unrenewed leadership.")
 	fs.DurationVar(&o.LeaderElectRenewDeadline, "leader-elect-renew-deadline", o.LeaderElectRenewDeadline, "How long the leader retries renewing before giving up leadership.")
 	fs.DurationVar(&o.LeaderElectRetryPeriod, "leader-elect-retry-period", o.LeaderElectRetryPeriod, "How often to try acquiring or renewing leadership.")
-	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address serving Prometheus /metrics; \"0\" disables it.")
-	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address serving /healthz and /readyz; \"0\" disables it.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address serving Prometheus /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address serving /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables it.")
 	fs.StringVar(&o.PoolLeaseNamespace, "pool-lease-namespace", o.PoolLeaseNamespace, "Namespace of the poollets' heartbeat Leases.")
 	fs.DurationVar(&o.PoolMonitorGracePeriod, "pool-monitor-grace-period", o.PoolMonitorGracePeriod, "How long a pool's heartbeat may be silent before the pool turns Ready=Unknown.")
 	fs.IntVar(&o.SchedulerBindWorkers, "scheduler-bind-workers", o.SchedulerBindWorkers, "Binds each scheduler sends in parallel.")

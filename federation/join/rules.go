@@ -25,6 +25,9 @@ var readOnly = []string{"get", "list", "watch"}
 func NamespaceRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{computeGroup}, Resources: []string{"machines"}, Verbs: owned},
+		// Consoles: the machine broker opens its machines' consoles at the
+		// downstream machinepoollets, which check this by SubjectAccessReview.
+		{APIGroups: []string{computeGroup}, Resources: []string{"machines/exec"}, Verbs: []string{"create"}},
 		// Volumes: the volume broker's, and the machine broker's static
 		// connection Volumes; buckets: the bucket broker's.
 		{APIGroups: []string{storageGroup}, Resources: []string{"volumes", "buckets"}, Verbs: owned},

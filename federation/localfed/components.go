@@ -3,6 +3,8 @@ package localfed
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -81,10 +83,22 @@ func (f *Federation) startControllerManager(c *localcluster.Cluster) error {
 
 // startLeaf serves a memory provider on a unix socket and runs the leaf's poollets on it.
 func (f *Federation) startLeaf(c topology.Cluster) error {
-	p, err := memory.New(*f.opts.Provider)
+	execLis, err := net.Listen("tcp", "127.0.0.1:0") // its console URLs (Exec)
 	if err != nil {
+		return err
+	}
+	pcfg := *f.opts.Provider
+	if pcfg.ExecBaseURL == "" {
+		pcfg.ExecBaseURL = "http://" + execLis.Addr().String()
+	}
+	p, err := memory.New(pcfg)
+	if err != nil {
+		_ = execLis.Close()
 		return fmt.Errorf("memory provider of %s: %w", c.Name, err)
 	}
+	execSrv := &http.Server{Handler: p.ExecHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = execSrv.Serve(execLis) }()
+	f.onStop(func() { _ = execSrv.Close() })
 	f.Providers[c.Name] = p
 	socket := filepath.Join(f.sockDir, c.Name+"-memory.sock")
 	srv, err := remote.NewServer(remote.ServeOptions{
@@ -125,7 +139,7 @@ func (f *Federation) joinUnderParent(ctx context.Context, c topology.Cluster) er
 	f.logf("joined %-8s under %-8s brokers act as %s in namespace %s", c.Name, c.Parent, res.ServiceAccount, ns)
 	sockets := map[string]string{}
 	for _, kind := range Kinds {
-		sockets[kind] = filepath.Join(f.sockDir, c.Parent+"-"+c.Name+"-"+kind+"broker.sock")
+		sockets[kind] = f.BrokerSocket(c.Parent, c.Name, kind)
 		if err := f.startBroker(c, kind, res.Config, ns, sockets[kind]); err != nil {
 			return err
 		}
@@ -137,6 +151,7 @@ func (f *Federation) startBroker(c topology.Cluster, kind string, cfg *rest.Conf
 	t := f.opts.Timing
 	o := common.DefaultOptions(kind)
 	o.Namespace, o.Address, o.DownstreamName = ns, socket, c.Name
+	o.Console.BindAddress = "127.0.0.1:0" // machine consoles (only the machine broker serves them)
 	o.MetricsBindAddress, o.HealthProbeBindAddress = "0", "0"
 	o.Breaker = t.Breaker
 	o.ProbeInterval, o.UnreachableThreshold = t.DownstreamProbeInterval, t.DownstreamUnreachableThreshold
@@ -168,7 +183,7 @@ func (f *Federation) startPoollets(in, pool, providerID string, labels map[strin
 		build := func(ctx context.Context) (manager.Manager, error) {
 			switch kind {
 			case "machine":
-				return machinepoollet.New(ctx, cfg, o)
+				return machinepoollet.NewWithConsole(ctx, cfg, o, machinepoollet.ConsoleOptions{BindAddress: "127.0.0.1:0"})
 			case "volume":
 				return volumepoollet.New(ctx, cfg, o)
 			}

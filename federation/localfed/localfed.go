@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -257,6 +260,9 @@ func (f *Federation) PrintNextSteps(w io.Writer, kubectl string) {
 		}
 		if f.Topology.IsLeaf(c.Name) {
 			role += ", memory provider"
+			if len(f.opts.LeafRuntimes) > 0 {
+				role += " (real providers for " + strings.Join(slices.Sorted(maps.Keys(f.opts.LeafRuntimes)), ", ") + ")"
+			}
 		}
 		fmt.Fprintf(w, "  %-10s %s   # %s; path %v\n", c.Name, f.Cluster(c.Name).KubeconfigPath, role, path)
 	}
@@ -266,6 +272,7 @@ Try it (see docs/local-federation.md):
   %s apply -f examples/federation.yaml
   %s get machines,volumes,buckets -A -w      # until the Machine is Running
   %s get machinepools,volumepools,bucketpools   # one pool per child cluster
+  ironfed console default/web-0                 # its console, from the root through every level (Ctrl-] detaches)
 Each level holds a counterpart, labelled with the UID of the object above it:
   %s --kubeconfig %s get machines -A -L broker.ironfed.dev/uid
 

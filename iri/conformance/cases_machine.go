@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"maps"
+	"net/http"
 	"net/url"
 	"strconv"
 
@@ -157,10 +158,23 @@ func testVolume(name string, size int64) *machinev1alpha1.Volume {
 	}}
 }
 
+// attachedVolume is testVolume with the connection of Config.MachineVolume, if set.
+func (c *C) attachedVolume(ctx context.Context, name string, size int64) *machinev1alpha1.Volume {
+	v := testVolume(name, size)
+	if f := c.env.cfg.MachineVolume; f != nil {
+		conn, err := f(ctx, name, size)
+		if err != nil {
+			c.Fatalf("the volume %s to attach (Config.MachineVolume): %v", name, err)
+		}
+		v.Connection = conn
+	}
+	return v
+}
+
 func caseMachineVolumes(ctx context.Context, c *C) {
 	m := c.Machine()
 	id := newM(ctx, c, nil).GetMetadata().GetId()
-	vol := testVolume("data", 1<<30)
+	vol := c.attachedVolume(ctx, "data", 1<<30)
 	if _, err := m.AttachVolume(ctx, &machinev1alpha1.AttachVolumeRequest{MachineId: id, Volume: vol}); err != nil {
 		c.Fatalf("AttachVolume: %v", err)
 	}
@@ -168,7 +182,7 @@ func caseMachineVolumes(ctx context.Context, c *C) {
 	_, err := m.AttachVolume(ctx, &machinev1alpha1.AttachVolumeRequest{MachineId: id, Volume: vol})
 	checkCode(c, "attaching volume data twice", err, codes.AlreadyExists)
 
-	grown := testVolume("data", 2<<30)
+	grown := c.attachedVolume(ctx, "data", 2<<30)
 	if _, err := m.UpdateVolume(ctx, &machinev1alpha1.UpdateVolumeRequest{MachineId: id, Volume: grown}); err != nil {
 		c.Fatalf("UpdateVolume: %v", err)
 	}
@@ -212,7 +226,7 @@ func caseMachineCreateAttached(ctx context.Context, c *C) {
 	m := newM(ctx, c, func(m *machine) {
 		m.Spec.Volumes = []*machinev1alpha1.Volume{
 			{Name: "root", Device: "oda", LocalDisk: &machinev1alpha1.LocalDisk{SizeBytes: 1 << 30}},
-			testVolume("data", 1<<30),
+			c.attachedVolume(ctx, "data", 1<<30),
 		}
 		m.Spec.NetworkInterfaces = []*machinev1alpha1.NetworkInterface{{Name: "primary", NetworkId: "conformance"}}
 	})
@@ -249,14 +263,34 @@ func caseMachineExec(ctx context.Context, c *C) {
 		c.Skipf("not supported: Exec answered Unimplemented (%v)", err)
 	}
 	checkCode(c, "Exec of an unknown machine", err, codes.NotFound)
-	resp, err := c.Machine().Exec(ctx, &machinev1alpha1.ExecRequest{MachineId: id})
-	if isUnimplemented(err) {
-		c.Skipf("not supported: Exec answered Unimplemented (%v)", err)
-	}
-	if err != nil {
-		c.Fatalf("Exec: %v", err)
-	}
-	if u, err := url.Parse(resp.GetUrl()); err != nil || !u.IsAbs() {
-		c.Errorf("Exec answered URL %q, want an absolute URL (%v)", resp.GetUrl(), err)
+	waitMachine(ctx, c, id, "running", stateIs(machinev1alpha1.MachineState_MACHINE_RUNNING))
+	// The URL speaks Kubernetes remotecommand: WebSocket v5 (client-go's
+	// WebSocket executor) and SPDY v4 (its SPDY executor, upstream irictl).
+	for _, proto := range []string{"websocket", "spdy"} {
+		resp, err := c.Machine().Exec(ctx, &machinev1alpha1.ExecRequest{MachineId: id})
+		if isUnimplemented(err) {
+			c.Skipf("not supported: Exec answered Unimplemented (%v)", err)
+		}
+		if err != nil {
+			c.Fatalf("Exec: %v", err)
+		}
+		u, err := url.Parse(resp.GetUrl())
+		if err != nil || !u.IsAbs() {
+			c.Fatalf("Exec answered URL %q, want an absolute URL (%v)", resp.GetUrl(), err)
+		}
+		code, got, err := upgrade(ctx, u, proto)
+		if err != nil {
+			c.Fatalf("%s upgrade of the Exec URL: %v", proto, err)
+		}
+		if code != http.StatusSwitchingProtocols {
+			c.Errorf("%s upgrade of the Exec URL answered %d, want 101 (remotecommand)", proto, code)
+			continue
+		}
+		if want := map[string]string{"websocket": "v5.channel.k8s.io", "spdy": "v4.channel.k8s.io"}[proto]; got != want {
+			c.Errorf("%s upgrade negotiated protocol %q, want %q", proto, got, want)
+		}
+		if code, _, err := upgrade(ctx, u, proto); err != nil || code < 400 {
+			c.Errorf("second use of a single-use Exec URL answered %d (%v), want a 4xx refusal", code, err)
+		}
 	}
 }

@@ -75,6 +75,11 @@ type Config struct {
 	PollInterval time.Duration
 	// DialTimeout bounds connecting to an endpoint (default 10s).
 	DialTimeout time.Duration
+	// MachineVolume, if set, returns the connection of the remote volume named name (at least
+	// sizeBytes) that machine cases attach; it is called again with a larger size when a case
+	// grows the volume. Default: a ceph volume "conformance/<name>" on 127.0.0.1:6789 that need not
+	// exist. A runtime that really opens the volume (the libvirt provider's QEMU) needs a real one.
+	MachineVolume func(ctx context.Context, name string, sizeBytes int64) (*machinev1alpha1.VolumeConnection, error)
 }
 
 func (cfg Config) withDefaults() Config {

@@ -111,8 +111,8 @@ func DefaultOptions() Options {
 		Manager: ManagerOptions{
 			MaxConcurrentReconciles:      16,
 			MaxRetryDelay:                30 * time.Second,
-			MetricsBindAddress:           ":8080",
-			HealthProbeBindAddress:       ":8081",
+			MetricsBindAddress:           "127.0.0.1:8080",
+			HealthProbeBindAddress:       "127.0.0.1:8081",
 			LeaderElectResourceNamespace: "kube-system",
 			LeaderElectLeaseDuration:     15 * time.Second,
 			LeaderElectRenewDeadline:     10 * time.Second,
@@ -143,8 +143,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 
 	fs.IntVar(&m.MaxConcurrentReconciles, "max-concurrent-reconciles", m.MaxConcurrentReconciles, "Objects reconciled in parallel.")
 	fs.DurationVar(&m.MaxRetryDelay, "max-retry-delay", m.MaxRetryDelay, "Longest backoff before an object whose reconcile failed is retried (exponential from 5ms).")
-	fs.StringVar(&m.MetricsBindAddress, "metrics-bind-address", m.MetricsBindAddress, "Address serving Prometheus /metrics; \"0\" disables it.")
-	fs.StringVar(&m.HealthProbeBindAddress, "health-probe-bind-address", m.HealthProbeBindAddress, "Address serving /healthz and /readyz; \"0\" disables it.")
+	fs.StringVar(&m.MetricsBindAddress, "metrics-bind-address", m.MetricsBindAddress, "Address serving Prometheus /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
+	fs.StringVar(&m.HealthProbeBindAddress, "health-probe-bind-address", m.HealthProbeBindAddress, "Address serving /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables it.")
 	fs.BoolVar(&m.LeaderElect, "leader-elect", m.LeaderElect, "Elect a leader before running; required when more than one replica runs.")
 	fs.StringVar(&m.LeaderElectResourceNamespace, "leader-elect-resource-namespace", m.LeaderElectResourceNamespace, "Namespace of the leader election Lease.")
 	fs.DurationVar(&m.LeaderElectLeaseDuration, "leader-elect-lease-duration", m.LeaderElectLeaseDuration, "How long a standby waits before taking over an unrenewed leadership.")

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -21,6 +22,11 @@ import (
 // New connects to the machine runtime and builds the manager; the connection closes when ctx
 // ends.
 func New(ctx context.Context, cfg *rest.Config, o core.Options) (manager.Manager, error) {
+	return NewWithConsole(ctx, cfg, o, ConsoleOptions{})
+}
+
+// NewWithConsole is New plus the console server of c (none when c.BindAddress is empty).
+func NewWithConsole(ctx context.Context, cfg *rest.Config, o core.Options, c ConsoleOptions) (manager.Manager, error) {
 	return core.New(ctx, cfg, o, remote.KindMachine, func(ctx context.Context, conn *grpc.ClientConn, wo remote.WatcherOptions) (core.Parts[*computev1alpha1.Machine, *machinev1alpha1.Machine], error) {
 		var p core.Parts[*computev1alpha1.Machine, *machinev1alpha1.Machine]
 		rt, err := remote.NewMachineRuntime(ctx, conn)
@@ -41,7 +47,28 @@ func New(ctx context.Context, cfg *rest.Config, o core.Options) (manager.Manager
 			Watcher:      w,
 			RuntimeName:  v.GetRuntimeName(),
 			PoolRefField: computev1alpha1.MachinePoolRefNameField,
-			Setup:        setupEphemeral,
+			Setup:        withConsole(ctx, c, rt, setupEphemeral),
 		}, nil
 	})
+}
+
+// withConsole adds the console server to setup.
+func withConsole(ctx context.Context, c ConsoleOptions, rt remote.MachineRuntime, setup func(manager.Manager, core.Options) error) func(manager.Manager, core.Options) error {
+	if c.BindAddress == "" {
+		return setup
+	}
+	return func(mgr manager.Manager, o core.Options) error {
+		if err := setup(mgr, o); err != nil {
+			return err
+		}
+		cs, err := kubernetes.NewForConfig(mgr.GetConfig())
+		if err != nil {
+			return err
+		}
+		s, err := newConsoleServer(ctx, c, o.Pool.Name, rt, mgr.GetClient(), cs, mgr.GetLogger().WithName("console"))
+		if err != nil {
+			return err
+		}
+		return mgr.Add(s)
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/ironfed/ironfed/providers/libvirt"
 	"github.com/ironfed/ironfed/providers/libvirt/image"
 	"github.com/ironfed/ironfed/providers/libvirt/localdaemon"
+	"github.com/ironfed/ironfed/test/consoletest"
 )
 
 // guestWait bounds each wait for the guest: a TCG boot takes 25-150 s on two loaded cores.
@@ -174,43 +175,32 @@ func TestGuestBoot(t *testing.T) {
 	}
 }
 
-// execConsole redeems an Exec URL and runs a command in the guest's shell through it.
+// execConsole redeems an Exec URL with client-go's SPDY executor (remotecommand, as kubectl and
+// upstream irictl) and runs a command in the guest's shell through it.
 func execConsole(t *testing.T, p *libvirt.Provider, id string) {
 	t.Helper()
 	url, err := p.Exec(id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, pw := io.Pipe()
-	req, _ := http.NewRequest(http.MethodPost, url, pr)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	e, err := consoletest.Executor(consoletest.SPDY, nil, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("exec: %s: %s", resp.Status, b)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s := consoletest.Start(ctx, e, true)
 	go func() {
 		for ctx.Err() == nil {
-			_, _ = pw.Write([]byte("echo EXEC-$((6*7))\n"))
+			_ = s.Type("echo EXEC-$((6*7))\n")
 			time.Sleep(3 * time.Second)
 		}
-		_ = pw.Close()
 	}()
-	var got strings.Builder
-	buf := make([]byte, 1024)
-	for !strings.Contains(got.String(), "EXEC-42") {
-		n, err := resp.Body.Read(buf)
-		got.Write(buf[:n])
-		if err != nil {
-			t.Fatalf("exec stream ended before the guest answered: %v; got %q", err, got.String())
-		}
+	if err := s.WaitFor("EXEC-42", 2*time.Minute); err != nil {
+		t.Fatal(err)
 	}
 	cancel()
+	_ = s.Close(10 * time.Second)
 }
 
 type consoleLog struct {

@@ -17,7 +17,8 @@ func TestConformance(t *testing.T) {
 		Focus:           "^machine/",
 		// The suite attaches a ceph volume "conformance/data" on monitors 127.0.0.1:6789, where no
 		// cluster with that pool runs here: QEMU fails to open it (or waits for the monitor), so it
-		// cannot become attached. RBD attach is covered by the Ceph leaf; the XML by domainxml tests.
+		// cannot become attached. This case runs with real RBD volumes in providers/ceph/realceph
+		// (TestLibvirtVolumeConformance), where the package's Ceph runs.
 		Skip:         "^machine/attach-detach-volume$",
 		WaitTimeout:  90 * time.Second,
 		PollInterval: 200 * time.Millisecond,

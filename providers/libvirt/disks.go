@@ -3,6 +3,7 @@ package libvirt
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -92,6 +93,11 @@ func (p *Provider) ensureCephSecret(machineID, volume string, key []byte) (strin
 	sec, err := p.lv.SecretDefineXML(x, 0)
 	if err != nil {
 		return "", fmt.Errorf("defining the ceph secret of volume %s: %w", volume, err)
+	}
+	// libvirt stores a secret's raw bytes and hands QEMU their base64; a cephx key arrives as the
+	// base64 text Ceph prints, so it is stored decoded (stored as text, librbd gets a wrong key: EINVAL).
+	if raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(key))); err == nil {
+		key = raw
 	}
 	if err := p.lv.SecretSetValue(sec, key, 0); err != nil {
 		return "", fmt.Errorf("setting the ceph secret of volume %s: %w", volume, err)

@@ -23,6 +23,7 @@ import (
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/runtimeerr"
+	"github.com/ironfed/ironfed/providers/internal/console"
 	"github.com/ironfed/ironfed/providers/libvirt/image"
 	"github.com/ironfed/ironfed/providers/libvirt/localdaemon"
 )
@@ -44,7 +45,7 @@ type Provider struct {
 	// attach or a start within a minute instead of hanging libvirt's job (librbd's default is 300 s).
 	cephConf string
 	events   *eventLog
-	exec     *execTokens
+	console  *console.Server
 
 	mu       sync.Mutex
 	machines map[string]*record
@@ -100,7 +101,6 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	p := &Provider{
 		cfg: cfg, log: cfg.Log, lv: lv, images: images, cephConf: cephConf,
 		events:   newEventLog(4096),
-		exec:     newExecTokens(cfg.ExecBaseURL),
 		machines: map[string]*record{},
 		byUID:    map[string]string{},
 		watchers: map[*watcher]struct{}{},
@@ -108,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		dirty:    map[string]bool{},
 		stopped:  make(chan struct{}),
 	}
+	p.console = console.New(cfg.ExecBaseURL, ptyConsole{p}, cfg.Log.WithName("console"))
 	if p.domType, err = p.detectDomainType(); err != nil {
 		_ = lv.Disconnect()
 		return nil, err

@@ -1,83 +1,136 @@
 package memory
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
+
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/runtimeerr"
+	"github.com/ironfed/ironfed/providers/internal/console"
 )
 
-// execTokenTTL bounds how long an Exec URL stays usable.
-const execTokenTTL = time.Minute
+// consolePoll is how often a console session checks that its machine still
+// exists (a deleted machine ends the session with an error).
+const consolePoll = 100 * time.Millisecond
 
-// execTokens hands out one-time tokens for console URLs, like upstream's
-// runtimes: Exec returns <base>/exec/<token>; the HTTP server redeems it.
-type execTokens struct {
-	baseURL string
-
-	mu     sync.Mutex
-	tokens map[string]execToken
+// newConsole serves the URLs Exec hands out with Kubernetes' remotecommand
+// protocol. A memory machine has no guest: its console is a fake shell that
+// greets, prompts and echoes each line typed, enough to prove a session
+// reaches the right machine through every hop.
+func newConsole(baseURL string, m *Machines) *console.Server {
+	return console.New(baseURL, fakeConsole{m}, logr.Discard())
 }
 
-type execToken struct {
-	machineID string
-	expires   time.Time
-}
+// ExecHandler serves the URLs Exec hands out.
+func (p *Provider) ExecHandler() http.Handler { return p.console.Handler() }
 
-func newExecTokens(baseURL string) *execTokens {
-	return &execTokens{baseURL: strings.TrimSuffix(baseURL, "/"), tokens: map[string]execToken{}}
-}
+type fakeConsole struct{ m *Machines }
 
-func (t *execTokens) issue(machineID string) (string, error) {
-	if t.baseURL == "" {
-		return "", runtimeerr.Errorf(runtimeerr.KindUnsupported, "Exec is not available: this memory provider runs without an exec server (start it with --exec-bind-address)")
+// Check answers NotFound for a deleted machine and FailedPrecondition for one
+// that does not run.
+func (c fakeConsole) Check(id string) error { return c.m.checkRunning(id) }
+
+func (m *Machines) checkRunning(id string) error {
+	o, err := m.get(id)
+	if err != nil {
+		return err
 	}
-	token := newID()
-	now := time.Now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for k, v := range t.tokens { // tokens are few and short-lived: a sweep is cheap
-		if now.After(v.expires) {
-			delete(t.tokens, k)
+	if st := o.GetStatus().GetState(); st != machinev1alpha1.MachineState_MACHINE_RUNNING {
+		return runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "machine %s is %s, not running: its console opens once it runs", id, strings.TrimPrefix(st.String(), "MACHINE_"))
+	}
+	return nil
+}
+
+// Prompt is what the fake console prints before each line.
+func Prompt(id string) string { return "memory:" + id[:min(8, len(id))] + "$ " }
+
+// Attach runs the fake shell: with a terminal it echoes keystrokes as a line
+// discipline would, and answers each line with the line itself.
+func (c fakeConsole) Attach(ctx context.Context, s console.Session) error {
+	id := s.Target
+	nl := "\n"
+	if s.TTY {
+		nl = "\r\n"
+	}
+	if _, err := fmt.Fprintf(s.Stdout, "console of memory machine %s (echo)%s%s", id, nl, Prompt(id)); err != nil {
+		return nil // the client went away
+	}
+	if s.Stdin == nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	gone := make(chan error, 1)
+	go func() {
+		t := time.NewTicker(consolePoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := c.m.get(id); err != nil {
+					gone <- runtimeerr.Errorf(runtimeerr.KindNotFound, "machine %s was deleted: console closed", id)
+					return
+				}
+			}
+		}
+	}()
+	lines := make(chan error, 1)
+	go func() { lines <- echoLines(s, nl) }()
+	select {
+	case err := <-lines:
+		return err
+	case err := <-gone:
+		return err // the caller closes the streams, which ends echoLines
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+func echoLines(s console.Session, nl string) error {
+	r := bufio.NewReader(s.Stdin)
+	var line []byte
+	for {
+		b, err := r.ReadByte()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return nil // the client went away
+		}
+		var out string
+		switch {
+		case b == '\r' || b == '\n':
+			if b == '\n' && s.TTY {
+				continue // a terminal sends \r; \n after it adds nothing
+			}
+			out = nl + string(line) + nl + Prompt(s.Target)
+			line = line[:0]
+		case b == 0x7f || b == 0x08:
+			if len(line) > 0 {
+				line = line[:len(line)-1]
+				if s.TTY {
+					out = "\b \b"
+				}
+			}
+		default:
+			line = append(line, b)
+			if s.TTY {
+				out = string(b)
+			}
+		}
+		if out != "" {
+			if _, err := io.WriteString(s.Stdout, out); err != nil {
+				return nil
+			}
 		}
 	}
-	t.tokens[token] = execToken{machineID: machineID, expires: now.Add(execTokenTTL)}
-	return t.baseURL + "/exec/" + token, nil
-}
-
-func (t *execTokens) redeem(token string) (string, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	v, ok := t.tokens[token]
-	delete(t.tokens, token)
-	if !ok || time.Now().After(v.expires) {
-		return "", false
-	}
-	return v.machineID, true
-}
-
-// ExecHandler serves the URLs Exec hands out. A memory machine has no real
-// console: the session greets and echoes the request body back, which is
-// enough to test that a caller reaches the right machine through its URL.
-func (p *Provider) ExecHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/exec/{token}", func(w http.ResponseWriter, r *http.Request) {
-		id, ok := p.exec.redeem(r.PathValue("token"))
-		if !ok {
-			http.Error(w, "unknown or expired exec token; call Exec again for a new URL", http.StatusNotFound)
-			return
-		}
-		if _, err := p.Machines.get(id); err != nil {
-			http.Error(w, err.Error(), http.StatusGone)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = fmt.Fprintf(w, "console of memory machine %s (echo)\n", id)
-		_, _ = io.Copy(w, io.LimitReader(r.Body, 1<<20))
-	})
-	return mux
 }

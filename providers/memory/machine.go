@@ -17,11 +17,11 @@ type Machines struct {
 	*Store[*machine]
 	classes []MachineClass
 	byName  map[string]MachineClass
-	exec    *execTokens
+	exec    func(id string) (string, error)
 }
 
-func newMachines(cfg Config, events *EventLog, exec *execTokens) *Machines {
-	m := &Machines{classes: cfg.MachineClasses, byName: map[string]MachineClass{}, exec: exec}
+func newMachines(cfg Config, events *EventLog) *Machines {
+	m := &Machines{classes: cfg.MachineClasses, byName: map[string]MachineClass{}}
 	capacity := map[string]int64{}
 	for _, c := range cfg.MachineClasses {
 		m.byName[c.Name] = c
@@ -279,13 +279,14 @@ func (m *Machines) Status() []*machinev1alpha1.MachineClassStatus {
 	return out
 }
 
-// Exec returns the URL of a console session for the machine. Without an
-// exec server (Config.ExecBaseURL) it is Unsupported.
+// Exec returns a single-use URL of the running machine's console (a
+// remotecommand endpoint). Without an exec server (Config.ExecBaseURL) it is
+// Unsupported.
 func (m *Machines) Exec(id string) (string, error) {
-	if _, err := m.get(id); err != nil {
+	if err := m.checkRunning(id); err != nil {
 		return "", err
 	}
-	return m.exec.issue(id)
+	return m.exec(id)
 }
 
 // checkNewMetadata checks the metadata of a create request.

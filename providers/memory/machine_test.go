@@ -1,9 +1,6 @@
 package memory
 
 import (
-	"io"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -114,47 +111,6 @@ func TestMachineAttachments(t *testing.T) {
 	wantKind(t, p.Machines.SetPower(missing, machinev1alpha1.Power_POWER_ON), runtimeerr.ErrNotFound)
 	wantKind(t, p.Machines.AttachVolume(id, nil), runtimeerr.ErrInvalid)
 	wantKind(t, p.Machines.AttachNetworkInterface(id, nil), runtimeerr.ErrInvalid)
-}
-
-func TestExec(t *testing.T) {
-	p := newProvider(t, nil)
-	m, _ := p.Machines.Create(newMachine("m-small", nil))
-	_, err := p.Machines.Exec(m.Metadata.Id)
-	wantKind(t, err, runtimeerr.ErrUnsupported)
-
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p = newProvider(t, func(c *Config) { c.ExecBaseURL = "http://" + lis.Addr().String() })
-	srv := &http.Server{Handler: p.ExecHandler()}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(func() { _ = srv.Close() })
-
-	m, _ = p.Machines.Create(newMachine("m-small", nil))
-	_, err = p.Machines.Exec(strings.Repeat("0", IDLength))
-	wantKind(t, err, runtimeerr.ErrNotFound)
-	url, err := p.Machines.Exec(m.Metadata.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(url, "text/plain", strings.NewReader("hello"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), m.Metadata.Id) || !strings.HasSuffix(string(body), "hello") {
-		t.Fatalf("console answered %d %q", resp.StatusCode, body)
-	}
-	resp, err = http.Post(url, "text/plain", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("second use of a one-time token answered %d, want 404", resp.StatusCode)
-	}
 }
 
 func TestSetGuestState(t *testing.T) {

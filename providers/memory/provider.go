@@ -13,6 +13,8 @@ import (
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 	"google.golang.org/grpc"
+
+	"github.com/ironfed/ironfed/providers/internal/console"
 )
 
 // RuntimeName and RuntimeVersion are what Version reports.
@@ -28,7 +30,7 @@ type Provider struct {
 	Buckets  *Buckets
 
 	machineEvents, volumeEvents, bucketEvents *EventLog
-	exec                                      *execTokens
+	console                                   *console.Server
 }
 
 // New returns a provider for cfg (see DefaultConfig).
@@ -41,9 +43,10 @@ func New(cfg Config) (*Provider, error) {
 		machineEvents: NewEventLog(cfg.EventCapacity),
 		volumeEvents:  NewEventLog(cfg.EventCapacity),
 		bucketEvents:  NewEventLog(cfg.EventCapacity),
-		exec:          newExecTokens(cfg.ExecBaseURL),
 	}
-	p.Machines = newMachines(cfg, p.machineEvents, p.exec)
+	p.Machines = newMachines(cfg, p.machineEvents)
+	p.console = newConsole(cfg.ExecBaseURL, p.Machines)
+	p.Machines.exec = p.console.URL
 	p.Volumes = newVolumes(cfg, p.volumeEvents)
 	p.Buckets = newBuckets(cfg, p.bucketEvents)
 	return p, nil

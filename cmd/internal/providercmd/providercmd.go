@@ -32,8 +32,8 @@ type HTTPOptions struct {
 
 // AddFlags adds --health-probe-bind-address and --metrics-bind-address.
 func (o *HTTPOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; \"0\" disables them.")
-	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "Address of /metrics; \"0\" disables it.")
+	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", "127.0.0.1:8081", "Address of /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables them.")
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", "127.0.0.1:8080", "Address of /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
 }
 
 // Main parses the flags (with zap's), builds the logger and runs run until

@@ -16,6 +16,9 @@ import (
 	"github.com/ironfed/ironfed/providers/ceph/volume"
 )
 
+// Built reports whether this build links librbd (the ceph build tag).
+const Built = true
+
 type conn struct {
 	opts  Options
 	rados *rados.Conn
