@@ -79,14 +79,8 @@ func (c *consoleProxy) url(ctx context.Context, id string) (string, error) {
 }
 
 func (c *consoleProxy) serve(w http.ResponseWriter, r *http.Request) {
-	id, err := c.tokens.Redeem(r.PathValue("token"))
-	if err != nil {
-		var re *exectoken.RedeemError
-		if errors.As(err, &re) {
-			apiconsole.WriteError(w, re.Status, re.Msg)
-			return
-		}
-		apiconsole.WriteError(w, http.StatusInternalServerError, err.Error())
+	id, ok := apiconsole.Redeem(w, r, c.tokens)
+	if !ok {
 		return
 	}
 	level := c.level()

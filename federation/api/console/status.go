@@ -9,9 +9,12 @@ package console
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ironfed/ironfed/iri/exectoken"
 )
 
 // WriteError answers a console request that cannot be upgraded with a
@@ -50,4 +53,20 @@ func reasonFor(code int) metav1.StatusReason {
 		return metav1.StatusReasonTimeout
 	}
 	return metav1.StatusReasonInternalError
+}
+
+// Redeem redeems the request's {token} path value; when it cannot, it answers the request (a
+// Status naming why: unknown, used or expired) and returns false.
+func Redeem(w http.ResponseWriter, r *http.Request, tokens *exectoken.Tokens) (string, bool) {
+	target, err := tokens.Redeem(r.PathValue("token"))
+	if err == nil {
+		return target, true
+	}
+	var re *exectoken.RedeemError
+	if errors.As(err, &re) {
+		WriteError(w, re.Status, re.Msg)
+	} else {
+		WriteError(w, http.StatusInternalServerError, err.Error())
+	}
+	return "", false
 }

@@ -82,14 +82,8 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	target, err := s.Tokens.Redeem(r.PathValue("token"))
-	if err != nil {
-		var re *exectoken.RedeemError
-		if errors.As(err, &re) {
-			apiconsole.WriteError(w, re.Status, re.Msg)
-			return
-		}
-		apiconsole.WriteError(w, http.StatusInternalServerError, err.Error())
+	target, ok := apiconsole.Redeem(w, r, s.Tokens)
+	if !ok {
 		return
 	}
 	if err := s.Backend.Check(target); err != nil {
