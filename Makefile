@@ -16,7 +16,8 @@ MODULE      := github.com/ironfed/ironfed
 # test-short does not link them, which is most of its time. make test runs them all.
 CLUSTER_ONLY_PKGS := federation/console federation/controllermanager federation/forget federation/localfed \
 	poollet/bucketpoollet poollet/machinepoollet poollet/volumepoollet providers/ceph/realceph \
-	providers/libvirt/localdaemon test/charts test/e2e test/framework test/ownership
+	providers/libvirt/localdaemon test/charts test/e2e test/framework test/ownership \
+	federation/localcluster
 
 # The cluster binaries live in a versioned cache outside the repo (hack/cluster-binaries.sh).
 ASSETS = $(shell hack/cluster-binaries.sh --print 2>/dev/null)

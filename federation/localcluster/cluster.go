@@ -223,6 +223,9 @@ func (c *Cluster) RSS() int64 {
 	return sum
 }
 
+// EtcdURL is the etcd client URL (plain HTTP, no authentication: local clusters only).
+func (c *Cluster) EtcdURL() string { return "http://127.0.0.1:" + strconv.Itoa(c.etcdPort) }
+
 // Host is the apiserver URL.
 func (c *Cluster) Host() string { return "https://127.0.0.1:" + strconv.Itoa(c.apiPort) }
 
@@ -274,6 +277,7 @@ func (c *Cluster) build(opts Options, bins Binaries) {
 		"--service-account-signing-key-file=" + c.pki.serviceAcctKey,
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--authorization-mode=RBAC",
+		"--encryption-provider-config=" + c.pki.encryptionConfig,
 		// Many concurrent clients per cluster in tests and benchmarks: no fairness queuing, wide limits.
 		"--enable-priority-and-fairness=false",
 		"--max-requests-inflight=3000",

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -28,6 +29,9 @@ type pki struct {
 	servingCertFile string
 	servingKeyFile  string
 	caFile          string
+	// encryptionConfig encrypts Secrets at rest (secretbox): the local etcd is unauthenticated,
+	// so at least what it stores of Secrets is unreadable without the key.
+	encryptionConfig string
 }
 
 func newPKI(dir string) (*pki, error) {
@@ -35,11 +39,15 @@ func newPKI(dir string) (*pki, error) {
 		return nil, err
 	}
 	p := &pki{
-		dir:             dir,
-		caFile:          filepath.Join(dir, "ca.crt"),
-		servingCertFile: filepath.Join(dir, "apiserver.crt"),
-		servingKeyFile:  filepath.Join(dir, "apiserver.key"),
-		serviceAcctKey:  filepath.Join(dir, "service-account.key"),
+		dir:              dir,
+		caFile:           filepath.Join(dir, "ca.crt"),
+		servingCertFile:  filepath.Join(dir, "apiserver.crt"),
+		servingKeyFile:   filepath.Join(dir, "apiserver.key"),
+		serviceAcctKey:   filepath.Join(dir, "service-account.key"),
+		encryptionConfig: filepath.Join(dir, "encryption.yaml"),
+	}
+	if err := writeEncryptionConfig(p.encryptionConfig); err != nil {
+		return nil, err
 	}
 	if p.load() == nil {
 		return p, nil
@@ -188,4 +196,28 @@ func keyPEM(key crypto.PrivateKey) ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// writeEncryptionConfig writes, once, an EncryptionConfiguration that encrypts Secrets with a
+// random secretbox key; identity comes second so Secrets written before it can still be read.
+func writeEncryptionConfig(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	cfg := fmt.Sprintf(`apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: [secrets]
+    providers:
+      - secretbox:
+          keys:
+            - name: key1
+              secret: %s
+      - identity: {}
+`, base64.StdEncoding.EncodeToString(key))
+	return os.WriteFile(path, []byte(cfg), 0o600)
 }
