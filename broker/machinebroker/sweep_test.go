@@ -138,7 +138,10 @@ func TestSweepIncomplete(t *testing.T) {
 		return false, "no IncompleteSwept event about " + old.Name
 	})
 
-	// A young incomplete machine survives many sweeps until the grace period ends.
+	// A young incomplete machine survives many sweeps until the grace period ends. The clock is
+	// back at "now" before it is made: a sweep between its creation and the next SetTime would
+	// otherwise see it through the "past" clock above.
+	clk.SetTime(time.Now())
 	young, youngSubs := leftover(t, ctx, e.kube, machinebroker.Name, "")
 	clk.SetTime(young.CreationTimestamp.Add(sweepGrace - time.Second))
 	brokertest.SweepRounds(t, machinebroker.Name, 3)
