@@ -58,8 +58,11 @@ type ConsoleOptions struct {
 	// URL is the base of the Exec URLs (default http://<bind address>).
 	URL string
 	// PoolletCAFile verifies the downstream machinepoollets' console
-	// certificates; empty does not verify them (they self-sign by default).
+	// certificates; empty: the downstream kubeconfig's CA does.
 	PoolletCAFile string
+	// InsecureSkipVerify skips that verification (poollets with a
+	// self-signed certificate).
+	InsecureSkipVerify bool
 }
 
 // LeaderElection configures the Lease that makes one replica the writer of
@@ -142,7 +145,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	if kind == "machine" {
 		fs.StringVar(&o.Console.BindAddress, "exec-bind-address", o.Console.BindAddress, "Address of the HTTP server behind Exec URLs, which proxies consoles to the downstream machinepoollets; empty makes Exec answer Unimplemented.")
 		fs.StringVar(&o.Console.URL, "exec-url", o.Console.URL, "Base URL Exec hands out (default http://<exec-bind-address>).")
-		fs.StringVar(&o.Console.PoolletCAFile, "downstream-console-ca-file", o.Console.PoolletCAFile, "CA bundle (PEM) that signs the downstream machinepoollets' console certificates; empty: not verified.")
+		fs.StringVar(&o.Console.PoolletCAFile, "downstream-console-ca-file", o.Console.PoolletCAFile, "CA bundle (PEM) that signs the downstream machinepoollets' console certificates; empty: the downstream kubeconfig's CA.")
+		fs.BoolVar(&o.Console.InsecureSkipVerify, "insecure-downstream-console", o.Console.InsecureSkipVerify, "Do not verify the downstream machinepoollets' console certificates (e.g. self-signed ones). Insecure: the broker's bearer token goes to whoever answers.")
 	}
 	fs.Var(modeValue{&o.SocketMode}, "socket-mode", "File mode of the socket, octal.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics endpoint (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")

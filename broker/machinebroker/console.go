@@ -61,6 +61,9 @@ func newConsoleProxy(s *store) (*consoleProxy, error) {
 	return c, nil
 }
 
+// hop names the broker in the console session metrics.
+const hop = "machinebroker"
+
 func (c *consoleProxy) level() string { return "downstream cluster " + c.s.DownstreamName() }
 
 // url checks that machine id runs downstream and returns a single-use URL.
@@ -79,13 +82,14 @@ func (c *consoleProxy) url(ctx context.Context, id string) (string, error) {
 }
 
 func (c *consoleProxy) serve(w http.ResponseWriter, r *http.Request) {
-	id, ok := apiconsole.Redeem(w, r, c.tokens)
+	id, ok := apiconsole.Redeem(w, r, c.tokens, hop)
 	if !ok {
 		return
 	}
 	level := c.level()
 	u, err := apiconsole.Resolve(r.Context(), c.s.D.Cache, types.NamespacedName{Namespace: c.s.Namespace, Name: id}, level)
 	if err != nil {
+		apiconsole.CountSession(hop, apiconsole.ResultRefused)
 		var ce *apiconsole.Error
 		if errors.As(err, &ce) {
 			apiconsole.WriteError(w, ce.Status, ce.Msg)
@@ -94,11 +98,13 @@ func (c *consoleProxy) serve(w http.ResponseWriter, r *http.Request) {
 		apiconsole.WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	t, err := apiconsole.TargetFor(c.s.D.Config, u, c.serverCA, "machinepoollet of "+level+" at "+u.Host)
+	t, err := apiconsole.TargetFor(c.s.D.Config, u, c.serverCA, c.s.Opts.Console.InsecureSkipVerify, "machinepoollet of "+level+" at "+u.Host)
 	if err != nil {
+		apiconsole.CountSession(hop, apiconsole.ResultError)
 		apiconsole.WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	t.Hop = hop
 	c.s.Log.V(1).Info("Proxying a console", "machine", id, "to", u.String())
 	apiconsole.Proxy(w, r, t)
 }

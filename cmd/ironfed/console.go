@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/federation/console"
@@ -16,7 +17,8 @@ import (
 func consoleCmd(args []string) error {
 	flags := pflag.NewFlagSet("ironfed console <namespace>/<machine>", pflag.ExitOnError)
 	kubeconfig := flags.String("kubeconfig", "", "Kubeconfig of the cluster that holds the Machine (empty: $KUBECONFIG / in-cluster); its identity needs create on machines/exec.")
-	caFile := flags.String("poollet-ca-file", "", "CA bundle (PEM) of the machinepoollet's console certificate; empty: not verified (poollets self-sign by default).")
+	caFile := flags.String("poollet-ca-file", "", "CA bundle (PEM) of the machinepoollet's console certificate; empty: the kubeconfig's CA.")
+	insecure := flags.Bool("insecure-skip-tls-verify-poollet", false, "Do not verify the machinepoollet's console certificate (e.g. a self-signed one). Insecure: your credentials go to whoever answers.")
 	_ = flags.Parse(args)
 	if flags.NArg() != 1 || !strings.Contains(flags.Arg(0), "/") {
 		return fmt.Errorf("usage: ironfed console [flags] <namespace>/<machine>")
@@ -36,6 +38,10 @@ func consoleCmd(args []string) error {
 	}
 	defer stop()
 	o.Config = cfg
+	if *insecure {
+		o.Config = rest.CopyConfig(cfg)
+		o.Config.TLSClientConfig.Insecure = true
+	}
 	c, err := client.New(cfg, client.Options{Scheme: controllermanager.NewScheme()})
 	if err != nil {
 		return err

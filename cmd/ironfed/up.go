@@ -30,6 +30,9 @@ func up(args []string) error {
 	providerPath := flags.String("provider-config", "", "Memory provider config of the leaves (classes, capacity, state delay); empty: built-in classes m-small, m-large, fast, standard.")
 	readyTimeout := flags.Duration("ready-timeout", 3*time.Minute, "How long to wait for every pool of the chain to be announced.")
 	keep := flags.Bool("keep-state", false, "Keep the state directory after Ctrl-C (logs, etcd data).")
+	binDir := flags.String("bin-dir", os.Getenv(localfed.BinDirEnv), "Directory of the component binaries (controller-manager, poollets, brokers, memory-provider): each runs as its own process with the flags its Helm chart sets, "+
+		"logging to <dir>/logs/. make run builds them (make component-binaries). Default $"+localfed.BinDirEnv+"; empty: every component runs inside ironfed.")
+	inProcess := flags.Bool("in-process", false, "Run every component inside ironfed even when --bin-dir is set.")
 	var leafOpts leafOptions
 	leafOpts.addFlags(flags)
 	_ = flags.Parse(args)
@@ -59,8 +62,12 @@ func up(args []string) error {
 		return err
 	}
 	defer unlock()
+	subs := []string{"logs", "pids", "components"}
 	for _, c := range top.Clusters {
-		if err := os.RemoveAll(filepath.Join(*dir, c.Name)); err != nil {
+		subs = append(subs, c.Name)
+	}
+	for _, sub := range subs {
+		if err := os.RemoveAll(filepath.Join(*dir, sub)); err != nil {
 			return err
 		}
 	}
@@ -74,7 +81,15 @@ func up(args []string) error {
 	logger := zap.New(zap.WriteTo(logFile))
 	ctrl.SetLogger(logger)
 	klog.SetLogger(logger) // client-go's leader election and event broadcasters log through klog
-	fmt.Printf("[ironfed] component logs: %s\n", logPath)
+	if *inProcess {
+		*binDir = ""
+	}
+	if *binDir == "" {
+		fmt.Printf("[ironfed] components run inside this process (no --bin-dir or $%s; make run runs each as its own process); their logs: %s\n", localfed.BinDirEnv, logPath)
+	} else {
+		fmt.Printf("[ironfed] components run as processes from %s; logs in %s, pids in %s (ironfed's own log: %s)\n",
+			*binDir, filepath.Join(*dir, "logs"), filepath.Join(*dir, "pids"), logPath)
+	}
 
 	defs, err := crds.CRDs()
 	if err != nil {
@@ -95,7 +110,7 @@ func up(args []string) error {
 		}()
 		prov, runtimes = leaves.ProviderConfig(prov), leaves.Runtimes
 	}
-	fed, err := localfed.Up(ctx, localfed.Options{Dir: *dir, Topology: top, Provider: &prov, CRDs: defs, ReadyTimeout: *readyTimeout, Progress: os.Stdout, LeafRuntimes: runtimes})
+	fed, err := localfed.Up(ctx, localfed.Options{Dir: *dir, Topology: top, Provider: &prov, CRDs: defs, ReadyTimeout: *readyTimeout, Progress: os.Stdout, LeafRuntimes: runtimes, BinDir: *binDir})
 	if err != nil {
 		return err
 	}

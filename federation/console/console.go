@@ -36,7 +36,8 @@ type Options struct {
 	// Level names the cluster in errors (default "root cluster").
 	Level string
 	// PoolletCA (PEM) verifies the machinepoollet's serving certificate;
-	// empty does not verify it (poollets self-sign by default).
+	// empty: Config's CA (the cluster's) does. Config's
+	// TLSClientConfig.Insecure skips the verification.
 	PoolletCA []byte
 	Stdin     io.Reader
 	Stdout    io.Writer
@@ -76,12 +77,18 @@ func Run(ctx context.Context, c client.Reader, o Options) error {
 // Executor returns client-go's executor for a console URL served by a
 // machinepoollet: WebSocket (v5.channel.k8s.io) first, SPDY when the
 // endpoint does not upgrade WebSocket. A refusal (a Status answer: not
-// authorized, not running, ...) is final, not retried over SPDY.
+// authorized, not running, ...) is final, not retried over SPDY. The
+// poollet's certificate is verified against poolletCA, or without one
+// against cfg's CA; only cfg.TLSClientConfig.Insecure skips that.
 func Executor(cfg *rest.Config, u *url.URL, poolletCA []byte) (remotecommand.Executor, error) {
 	c := rest.CopyConfig(cfg)
 	c.TLSClientConfig.ServerName = ""
-	c.TLSClientConfig.CAFile, c.TLSClientConfig.CAData = "", poolletCA
-	c.TLSClientConfig.Insecure = len(poolletCA) == 0
+	if len(poolletCA) > 0 {
+		c.TLSClientConfig.CAFile, c.TLSClientConfig.CAData = "", poolletCA
+	}
+	if c.TLSClientConfig.Insecure {
+		c.TLSClientConfig.CAFile, c.TLSClientConfig.CAData = "", nil
+	}
 	ws, err := remotecommand.NewWebSocketExecutor(c, http.MethodGet, u.String())
 	if err != nil {
 		return nil, err

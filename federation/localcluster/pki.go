@@ -142,6 +142,33 @@ func (p *pki) load() error {
 
 // SignClientCert issues a client certificate for user and groups, signed by the cluster CA.
 func (p *pki) signClientCert(user string, groups []string) (certPEMBytes, keyPEMBytes []byte, err error) {
+	ca, signer, err := p.signer()
+	if err != nil {
+		return nil, nil, err
+	}
+	return issue(ca, signer, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: user, Organization: groups},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+}
+
+// ServingCert issues a serving certificate for the loopback address and name, signed by the
+// cluster CA: what a component serving inside the cluster (a machinepoollet's console) presents
+// to clients that trust the cluster's kubeconfig CA.
+func (c *Cluster) ServingCert(name string) (certPEMBytes, keyPEMBytes []byte, err error) {
+	ca, signer, err := c.pki.signer()
+	if err != nil {
+		return nil, nil, err
+	}
+	return issue(ca, signer, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: name},
+		DNSNames:    []string{name, "localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+}
+
+func (p *pki) signer() (*x509.Certificate, crypto.Signer, error) {
 	caBlock, _ := pem.Decode(p.caCert)
 	keyBlock, _ := pem.Decode(p.caKey)
 	if caBlock == nil || keyBlock == nil {
@@ -159,10 +186,7 @@ func (p *pki) signClientCert(user string, groups []string) (certPEMBytes, keyPEM
 	if !ok {
 		return nil, nil, fmt.Errorf("cluster CA key is not a signer")
 	}
-	return issue(ca, signer, &x509.Certificate{
-		Subject:     pkix.Name{CommonName: user, Organization: groups},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
+	return ca, signer, nil
 }
 
 func issue(ca *x509.Certificate, caKey crypto.Signer, tmpl *x509.Certificate) (certPEMBytes, keyPEMBytes []byte, err error) {

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -59,6 +59,9 @@ func managerComponent(build func(ctx context.Context) (manager.Manager, error)) 
 
 // startControllerManager runs the cluster's schedulers and pool monitors in this process.
 func (f *Federation) startControllerManager(c *localcluster.Cluster) error {
+	if f.processMode() {
+		return f.startControllerManagerProcess(c)
+	}
 	ports, err := freeLoopbackAddrs(2)
 	if err != nil {
 		return err
@@ -83,6 +86,9 @@ func (f *Federation) startControllerManager(c *localcluster.Cluster) error {
 
 // startLeaf serves a memory provider on a unix socket and runs the leaf's poollets on it.
 func (f *Federation) startLeaf(c topology.Cluster) error {
+	if f.processMode() {
+		return f.startLeafProcess(c)
+	}
 	execLis, err := net.Listen("tcp", "127.0.0.1:0") // its console URLs (Exec)
 	if err != nil {
 		return err
@@ -120,7 +126,7 @@ func (f *Federation) startLeaf(c topology.Cluster) error {
 	f.logf("memory provider     %-8s unix://%s", c.Name, socket)
 	return f.startPoollets(c.Name, LeafPoolName(c.Name), "memory://"+c.Name, nil, func(kind string) string {
 		if ep := f.opts.LeafRuntimes[kind]; ep != "" {
-			return strings.TrimPrefix(ep, "unix://")
+			return trimUnix(ep)
 		}
 		return socket
 	})
@@ -140,14 +146,22 @@ func (f *Federation) joinUnderParent(ctx context.Context, c topology.Cluster) er
 	sockets := map[string]string{}
 	for _, kind := range Kinds {
 		sockets[kind] = f.BrokerSocket(c.Parent, c.Name, kind)
-		if err := f.startBroker(c, kind, res.Config, ns, sockets[kind]); err != nil {
+		if err := f.startBroker(c, kind, res, ns, sockets[kind]); err != nil {
 			return err
 		}
 	}
 	return f.startPoollets(c.Parent, c.Name, "ironfed://"+c.Name, c.PoolLabels, func(kind string) string { return sockets[kind] })
 }
 
-func (f *Federation) startBroker(c topology.Cluster, kind string, cfg *rest.Config, ns, socket string) error {
+func (f *Federation) startBroker(c topology.Cluster, kind string, res *join.Result, ns, socket string) error {
+	if f.processMode() {
+		if err := f.startBrokerProcess(c, kind, res.Kubeconfig, ns, socket); err != nil {
+			return err
+		}
+		f.logf("%-19s %-8s → %-8s unix://%s", kind+"broker", c.Parent, c.Name, socket)
+		return nil
+	}
+	cfg := res.Config
 	t := f.opts.Timing
 	o := common.DefaultOptions(kind)
 	o.Namespace, o.Address, o.DownstreamName = ns, socket, c.Name
@@ -170,7 +184,18 @@ func (f *Federation) startBroker(c topology.Cluster, kind string, cfg *rest.Conf
 func (f *Federation) startPoollets(in, pool, providerID string, labels map[string]string, socket func(kind string) string) error {
 	t := f.opts.Timing
 	cfg := f.Config(in)
+	cert, key, err := f.consoleCert(in)
+	if err != nil {
+		return err
+	}
 	for _, kind := range Kinds {
+		if f.processMode() {
+			// The leaf chart runs its poollets without leader election, the broker chart with it.
+			if err := f.startPoolletProcess(in, kind, pool, providerID+"/"+kind, labels, socket(kind), !f.Topology.IsLeaf(in) || pool != LeafPoolName(in)); err != nil {
+				return err
+			}
+			continue
+		}
 		o := core.DefaultOptions()
 		o.Pool.Name, o.Pool.ProviderID, o.Pool.Labels = pool, providerID+"/"+kind, labels
 		o.Pool.StatusPeriod, o.Pool.HeartbeatInterval = t.PoolStatusPeriod, t.HeartbeatInterval
@@ -183,7 +208,7 @@ func (f *Federation) startPoollets(in, pool, providerID string, labels map[strin
 		build := func(ctx context.Context) (manager.Manager, error) {
 			switch kind {
 			case "machine":
-				return machinepoollet.NewWithConsole(ctx, cfg, o, machinepoollet.ConsoleOptions{BindAddress: "127.0.0.1:0"})
+				return machinepoollet.NewWithConsole(ctx, cfg, o, machinepoollet.ConsoleOptions{BindAddress: "127.0.0.1:0", TLSCertFile: cert, TLSKeyFile: key})
 			case "volume":
 				return volumepoollet.New(ctx, cfg, o)
 			}
@@ -237,3 +262,31 @@ func freeLoopbackAddrs(n int) ([]string, error) {
 	}
 	return addrs, err
 }
+
+// consoleCert returns the files of the console serving certificate of cluster's machinepoollets,
+// issued by the cluster's CA: whoever trusts the cluster's kubeconfig (a broker above, ironfed
+// console) verifies it without further configuration.
+func (f *Federation) consoleCert(cluster string) (certFile, keyFile string, err error) {
+	dir := filepath.Join(f.Dir, "components")
+	certFile, keyFile = filepath.Join(dir, cluster+"-console.crt"), filepath.Join(dir, cluster+"-console.key")
+	if _, err := os.Stat(keyFile); err == nil {
+		return certFile, keyFile, nil
+	}
+	c := f.Cluster(cluster)
+	if c == nil {
+		return "", "", fmt.Errorf("no cluster %s", cluster)
+	}
+	cert, key, err := c.ServingCert("machinepoollet." + cluster)
+	if err != nil {
+		return "", "", fmt.Errorf("console certificate of %s: %w", cluster, err)
+	}
+	if _, err := f.componentFile(cluster+"-console.crt", cert, 0o644); err != nil {
+		return "", "", err
+	}
+	if _, err := f.componentFile(cluster+"-console.key", key, 0o600); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, nil
+}
+
+func trimUnix(endpoint string) string { return strings.TrimPrefix(endpoint, "unix://") }

@@ -53,6 +53,12 @@ type Options struct {
 	Progress io.Writer
 	// Log receives the components' logs. Default: controller-runtime's global logger.
 	Log *logr.Logger
+	// BinDir, when set, runs every component as its own process: the binaries in BinDir
+	// (Binaries; hack/component-binaries.sh builds them) with the flags their Helm charts set
+	// (args.go), supervised (restarted with backoff when they exit), each logging to
+	// Dir/logs/<component>.log with its pid in Dir/pids/. Empty: every component runs in this
+	// process (what the end-to-end tests use: they reach into Providers).
+	BinDir string
 }
 
 // Timing is how fast the chain notices changes; a local federation wants it fast.
@@ -89,7 +95,7 @@ type Federation struct {
 	Clusters []*localcluster.Cluster
 	// ControllerManagers holds the health/metrics addresses of each cluster's controller-manager.
 	ControllerManagers []ComponentEndpoints
-	// Providers are the memory providers by leaf name.
+	// Providers are the in-process memory providers by leaf name (empty in process mode).
 	Providers map[string]*memory.Provider
 	// Joins holds, per non-root cluster, the namespace its parent's brokers write to.
 	Joins map[string]string
@@ -103,6 +109,7 @@ type Federation struct {
 	mu       sync.Mutex
 	stop     []func()
 	restarts map[string]int
+	procs    []*Process
 }
 
 // ComponentEndpoints are where an in-process component serves its probes and metrics.
@@ -134,6 +141,11 @@ func Up(ctx context.Context, opts Options) (*Federation, error) {
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
+	}
+	if opts.BinDir != "" {
+		if err := CheckBinDir(opts.BinDir); err != nil {
+			return nil, fmt.Errorf("localfed: %w", err)
+		}
 	}
 	log := ctrl.Log
 	if opts.Log != nil {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -45,6 +46,10 @@ type ConsoleOptions struct {
 	// TLSCertFile and TLSKeyFile are the serving certificate; without them a
 	// self-signed one is made at start (as kubelet does).
 	TLSCertFile, TLSKeyFile string
+	// RuntimeCAFile verifies the runtime's https Exec URLs (default: the
+	// system roots); InsecureRuntime skips that verification.
+	RuntimeCAFile   string
+	InsecureRuntime bool
 }
 
 // AddFlags adds the console flags.
@@ -53,6 +58,8 @@ func (o *ConsoleOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.AdvertiseAddress, "console-advertise-address", o.AdvertiseAddress, "Host advertised in the MachinePool status for the console server (default: the bind address's host).")
 	fs.StringVar(&o.TLSCertFile, "console-tls-cert-file", o.TLSCertFile, "Serving certificate of the console server (PEM); empty: a self-signed one.")
 	fs.StringVar(&o.TLSKeyFile, "console-tls-private-key-file", o.TLSKeyFile, "Private key of --console-tls-cert-file.")
+	fs.StringVar(&o.RuntimeCAFile, "console-runtime-ca-file", o.RuntimeCAFile, "CA bundle (PEM) that verifies the runtime's https Exec URLs; empty: the system roots.")
+	fs.BoolVar(&o.InsecureRuntime, "insecure-console-runtime", o.InsecureRuntime, "Do not verify the certificate of the runtime's https Exec URLs. Insecure.")
 }
 
 func (o *ConsoleOptions) validate() error {
@@ -75,7 +82,12 @@ type consoleServer struct {
 	log    logr.Logger
 	lis    net.Listener
 	tlsCfg *tls.Config
+	// runtimeTLS verifies the runtime's https Exec URLs.
+	runtimeTLS *tls.Config
 }
+
+// consoleHop names the poollet in the console session metrics.
+const consoleHop = "machinepoollet"
 
 // clientCAConfigMap is where kube-apiserver publishes its client CA.
 var clientCAConfigMap = types.NamespacedName{Namespace: "kube-system", Name: "extension-apiserver-authentication"}
@@ -85,6 +97,17 @@ func newConsoleServer(ctx context.Context, o ConsoleOptions, pool string, rt rem
 		return nil, err
 	}
 	s := &consoleServer{o: o, pool: pool, rt: rt, kube: kube, cs: cs, log: log}
+	s.runtimeTLS = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureRuntime} //nolint:gosec // only on --insecure-console-runtime
+	if o.RuntimeCAFile != "" {
+		b, err := os.ReadFile(o.RuntimeCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--console-runtime-ca-file: %w", err)
+		}
+		s.runtimeTLS.RootCAs = x509.NewCertPool()
+		if !s.runtimeTLS.RootCAs.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--console-runtime-ca-file %s holds no PEM certificate", o.RuntimeCAFile)
+		}
+	}
 	cert, err := s.servingCert()
 	if err != nil {
 		return nil, err
@@ -208,20 +231,23 @@ func (s *consoleServer) serveExec(w http.ResponseWriter, r *http.Request) {
 	key := types.NamespacedName{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
 	user, err := s.authenticate(r)
 	if err != nil {
+		apiconsole.CountSession(consoleHop, apiconsole.ResultUnauthenticated)
 		apiconsole.WriteError(w, http.StatusUnauthorized, fmt.Sprintf("pool %s: %v", s.pool, err))
 		return
 	}
 	if err := s.authorize(r.Context(), user, key); err != nil {
+		apiconsole.CountSession(consoleHop, apiconsole.ResultForbidden)
 		apiconsole.WriteError(w, http.StatusForbidden, fmt.Sprintf("pool %s: %v", s.pool, err))
 		return
 	}
 	u, code, err := s.execURL(r.Context(), key)
 	if err != nil {
+		apiconsole.CountSession(consoleHop, apiconsole.ResultRefused)
 		apiconsole.WriteError(w, code, fmt.Sprintf("pool %s: %v", s.pool, err))
 		return
 	}
 	s.log.V(1).Info("Console session", "machine", key, "user", user.Username)
-	apiconsole.Proxy(w, r, apiconsole.Target{URL: u, Level: "the machine runtime of pool " + s.pool})
+	apiconsole.Proxy(w, r, apiconsole.Target{URL: u, TLS: s.runtimeTLS, Level: "the machine runtime of pool " + s.pool, Hop: consoleHop})
 }
 
 func (s *consoleServer) authenticate(r *http.Request) (authnv1.UserInfo, error) {

@@ -17,10 +17,12 @@ import (
 
 // TargetFor returns the credentials of cfg's identity (bearer token or
 // client certificate) for a machinepoollet's console endpoint at u. The
-// poollet's serving certificate is checked against serverCA (PEM); without
-// one it is not verified (poollets serve a self-signed certificate by
-// default, like kubelets; docs/console.md).
-func TargetFor(cfg *rest.Config, u *url.URL, serverCA []byte, level string) (Target, error) {
+// poollet's serving certificate is verified against serverCA (PEM), or
+// without one against cfg's CA (the poollet's cluster CA, which issues
+// the poollets' certificates in a local federation), or the system roots
+// when cfg has none. Only insecure skips the verification
+// (docs/console.md).
+func TargetFor(cfg *rest.Config, u *url.URL, serverCA []byte, insecure bool, level string) (Target, error) {
 	t := Target{URL: u, Header: http.Header{}, Level: level}
 	tlsCfg, err := rest.TLSConfigFor(cfg)
 	if err != nil {
@@ -35,10 +37,9 @@ func TargetFor(cfg *rest.Config, u *url.URL, serverCA []byte, level string) (Tar
 		if !pool.AppendCertsFromPEM(serverCA) {
 			return t, fmt.Errorf("%s: the console CA bundle holds no PEM certificate", level)
 		}
-		tlsCfg.RootCAs, tlsCfg.InsecureSkipVerify = pool, false
-	} else {
-		tlsCfg.InsecureSkipVerify = true //nolint:gosec // documented: poollets self-sign by default
+		tlsCfg.RootCAs = pool
 	}
+	tlsCfg.InsecureSkipVerify = insecure //nolint:gosec // only on an explicit --insecure-… flag
 	t.TLS = tlsCfg
 	token := cfg.BearerToken
 	if token == "" && cfg.BearerTokenFile != "" {

@@ -34,6 +34,8 @@ type Target struct {
 	Header http.Header
 	// Level names the next hop in errors ("downstream cluster eu-1").
 	Level string
+	// Hop names this hop in the session metrics ("machinepoollet", "machinebroker").
+	Hop string
 }
 
 // forwarded are the request headers a console upgrade needs end to end.
@@ -46,10 +48,12 @@ var forwarded = []string{"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Webs
 func Proxy(w http.ResponseWriter, r *http.Request, t Target) {
 	up, br, resp, err := dial(r, t)
 	if err != nil {
+		CountSession(t.Hop, ResultUnreachable)
 		WriteError(w, http.StatusBadGateway, err.Error())
 		return
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
+		CountSession(t.Hop, ResultRefused)
 		defer up.Close()
 		for k, v := range resp.Header {
 			w.Header()[k] = v
@@ -61,16 +65,22 @@ func Proxy(w http.ResponseWriter, r *http.Request, t Target) {
 	rc := http.NewResponseController(w)
 	down, dbuf, err := rc.Hijack()
 	if err != nil {
+		CountSession(t.Hop, ResultError)
 		_ = up.Close()
 		WriteError(w, http.StatusInternalServerError, "cannot take over the connection: "+err.Error())
 		return
 	}
 	if err := resp.Write(down); err != nil {
+		CountSession(t.Hop, ResultError)
 		_ = up.Close()
 		_ = down.Close()
 		return
 	}
+	g := sessionsActive.WithLabelValues(hopLabel(t.Hop))
+	g.Inc()
 	splice(down, dbuf.Reader, up, br)
+	g.Dec()
+	CountSession(t.Hop, ResultCompleted)
 }
 
 // dial sends r's upgrade to t and reads the answer.

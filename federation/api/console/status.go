@@ -56,12 +56,14 @@ func reasonFor(code int) metav1.StatusReason {
 }
 
 // Redeem redeems the request's {token} path value; when it cannot, it answers the request (a
-// Status naming why: unknown, used or expired) and returns false.
-func Redeem(w http.ResponseWriter, r *http.Request, tokens *exectoken.Tokens) (string, bool) {
+// Status naming why: unknown, used or expired), counts the session of hop as invalid_token and
+// returns false.
+func Redeem(w http.ResponseWriter, r *http.Request, tokens *exectoken.Tokens, hop string) (string, bool) {
 	target, err := tokens.Redeem(r.PathValue("token"))
 	if err == nil {
 		return target, true
 	}
+	CountSession(hop, ResultInvalidToken)
 	var re *exectoken.RedeemError
 	if errors.As(err, &re) {
 		WriteError(w, re.Status, re.Msg)

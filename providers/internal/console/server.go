@@ -82,7 +82,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	target, ok := apiconsole.Redeem(w, r, s.Tokens)
+	target, ok := apiconsole.Redeem(w, r, s.Tokens, "provider")
 	if !ok {
 		return
 	}
