@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -28,11 +29,13 @@ import (
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	"github.com/ironfed/ironfed/federation/api/crds"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	fedconsole "github.com/ironfed/ironfed/federation/console"
 	"github.com/ironfed/ironfed/federation/localfed"
 	"github.com/ironfed/ironfed/federation/localfed/realleaf"
 	"github.com/ironfed/ironfed/federation/topology"
 	"github.com/ironfed/ironfed/providers/ceph/volume/rbd"
 	"github.com/ironfed/ironfed/providers/memory"
+	"github.com/ironfed/ironfed/test/consoletest"
 )
 
 // guestWait bounds each wait for the guest: a TCG boot takes 25-150 s on two loaded cores.
@@ -168,6 +171,7 @@ func TestMachineThroughTheChain(t *testing.T) {
 	if err := conn.ReadAt(ctx, image, nil, back, 4096); err != nil || string(back) != wrote {
 		t.Fatalf("read back what the guest wrote: %q, %v; want %q", back, err, wrote)
 	}
+	shellFromRoot(t, ctx, fed, client.ObjectKeyFromObject(m))
 
 	// Hot attach: a second Ceph Volume added to the running Machine at the root shows up in the guest.
 	extra := &storagev1alpha1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "extra"},
@@ -247,6 +251,42 @@ func TestMachineThroughTheChain(t *testing.T) {
 		t.Errorf("machine directory of %s still there after deleting at the root (%v)", id, err)
 	}
 	t.Logf("every level empty %s after deleting at the root (domain, machine directory and RBD images gone)", time.Since(deleted).Round(100*time.Millisecond))
+}
+
+// shellFromRoot opens the Machine's console at the root, as `ironfed console` does (root
+// machinepoollet → root→region broker → region machinepoollet → region→leaf broker → leaf
+// machinepoollet → libvirt provider → the guest's serial pty, every TLS hop verified against its
+// cluster's CA), types a shell command that reads the disks' serials in the guest and reads the
+// answer back: a command typed at the root runs in the guest.
+func shellFromRoot(t *testing.T, ctx context.Context, fed *localfed.Federation, key types.NamespacedName) {
+	t.Helper()
+	u, err := fedconsole.URL(ctx, fed.Client("root"), fedconsole.Options{Machine: key})
+	if err != nil {
+		t.Fatalf("console of %s at the root: %v", key, err)
+	}
+	u.RawQuery = "input=1&output=1&tty=1"
+	e, err := fedconsole.Executor(fed.Config("root"), u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := time.Now()
+	s := consoletest.Start(ctx, e, true)
+	defer func() { _ = s.Close(10 * time.Second) }()
+	// The answer is computed in the guest: the typed line holds neither "EXEC-42-" nor a serial.
+	const cmd = "for f in /sys/block/vd*/serial; do echo \"EXEC-$((6*7))-$(cat $f)\"; done\n"
+	for attempt := 0; ; attempt++ {
+		if err := s.Type("\n" + cmd); err != nil {
+			t.Fatalf("typing at the root: %v", err)
+		}
+		err := s.WaitFor("EXEC-42-data", time.Minute)
+		if err == nil {
+			break
+		}
+		if attempt == 2 {
+			t.Fatalf("the guest never answered the command typed at the root: %v; console output:\n%s", err, s.Output())
+		}
+	}
+	t.Logf("shell command typed at the root answered by the guest %s after the console opened (EXEC-42-data: the data disk's serial)", time.Since(opened).Round(100*time.Millisecond))
 }
 
 // waitRoot polls obj at the root until ready, up to guestWait.
