@@ -210,7 +210,11 @@ func BenchmarkCreateThroughput(b *testing.B) {
 				d, total := writesDelta(before[l], apiWrites(b, fed.Config(name)))
 				perLevel[l] = total / float64(c.n)
 				writesBy[l] = formatWrites(d, c.n)
+				b.Logf("%s: %.2f apiserver writes per machine (%s)", name, perLevel[l], writesBy[l])
 			}
+			b.Logf("machine only: %d Running at the root after %s (%.1f/s); raw creates %.0f/s",
+				c.n, w.last(0, computev1alpha1.MachineStateRunning).Sub(start).Round(time.Millisecond),
+				float64(c.n)/w.last(0, computev1alpha1.MachineStateRunning).Sub(start).Seconds(), float64(n)/raw.Seconds())
 		}
 		r := row{name: c.name, n: c.n}
 		r.rootAll = w.last(0, computev1alpha1.MachineStateRunning).Sub(start)
