@@ -152,6 +152,8 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	copts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 	copts.ByObject = byObject
 	copts.DefaultUnsafeDisableDeepCopy = &noCopy
+	// Nothing of ours reads managed fields; they are a large part of every cached object.
+	copts.DefaultTransform = cache.TransformStripManagedFields()
 	copts.SyncPeriod = o.SyncPeriod
 	c, err := cache.New(cfg, copts)
 	if err != nil {

@@ -22,7 +22,8 @@ func isNotFound(err error) bool { return status.Code(err) == codes.NotFound }
 // CreateFuncs build a new object of class Class (checked by CheckClass):
 // Build returns the downstream object for the id and metadata; Subs creates
 // its sub-objects once the object exists (owner references need its UID).
-// Both may be called again on a retry.
+// Both may be called again on a retry. Without Subs the object is complete
+// at once: it is created with the created label, in one write.
 type CreateFuncs[O client.Object] struct {
 	Class string
 	Build func(id string, om metav1.ObjectMeta) (O, error)
@@ -60,6 +61,9 @@ func (s *Store[O, T]) Create(ctx context.Context, md *metav1alpha1.ObjectMetadat
 	if err != nil {
 		return zero, false, err
 	}
+	if f.Subs == nil {
+		om.Labels[CreatedLabel] = "true"
+	}
 	obj, err := f.Build(id, om)
 	if err != nil {
 		return zero, false, err
@@ -77,10 +81,10 @@ func (s *Store[O, T]) Create(ctx context.Context, md *metav1alpha1.ObjectMetadat
 		if err := f.Subs(ctx, obj); err != nil {
 			return rollback(s.D.ToStatus("create sub-objects of "+s.A.Kind+" "+id, err))
 		}
-	}
-	patch := map[string]any{"metadata": map[string]any{"labels": map[string]string{CreatedLabel: "true"}}}
-	if err := s.patch(ctx, obj, patch); err != nil {
-		return rollback(s.D.ToStatus("mark "+s.A.Kind+" "+id+" created", err))
+		patch := map[string]any{"metadata": map[string]any{"labels": map[string]string{CreatedLabel: "true"}}}
+		if err := s.patch(ctx, obj, patch); err != nil {
+			return rollback(s.D.ToStatus("mark "+s.A.Kind+" "+id+" created", err))
+		}
 	}
 	if uid != "" {
 		s.recent.Add(uid, id)

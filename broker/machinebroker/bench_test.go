@@ -3,7 +3,11 @@ package machinebroker_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -22,12 +28,21 @@ import (
 	"github.com/ironfed/ironfed/iri/labels"
 )
 
-// BenchmarkListMachines10k lists 10,000 brokered machines through the
-// broker and, in the same run, directly from the downstream apiserver; then
-// measures CreateMachine. Run with -bench ListMachines10k -benchtime=1x.
+// BenchmarkListMachines10k serves 10,000 brokered machines (as a poollet creates them: its
+// identity labels and generation annotations) and prints, each beside its same-run reference:
+//   - broker ListMachines over gRPC vs the in-process marshal floor (proto.Marshal + Unmarshal
+//     of the very answer: what any gRPC answer of these bytes costs without the transport);
+//   - a List by the poollet's UID label (how a poollet finds its machine);
+//   - answer bytes per machine vs the same machine in IronCore's broker answer shape (metadata,
+//     spec, status without conditions: ironcore broker/machinebroker/server/machine.go);
+//   - the process's heap and RSS after GC with the broker's cache warm (the test client holds
+//     no cache), and the downstream apiserver's RSS;
+//   - CreateMachine vs a direct apiserver List.
+//
+// Run: make bench-broker, or go test -run '^$' -bench ListMachines10k -benchtime=1x ./broker/machinebroker/
 func BenchmarkListMachines10k(b *testing.B) {
 	if testing.Short() {
-		b.Skip("needs a cluster; run make test")
+		b.Skip("needs a cluster; run make bench-broker")
 	}
 	const machines = 10000
 	e := startEnv(b, nil)
@@ -45,16 +60,40 @@ func BenchmarkListMachines10k(b *testing.B) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	heap, rss := settledMemory()
+	if path := os.Getenv("BENCH_HEAP_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		must(b, err)
+		must(b, pprof.WriteHeapProfile(f))
+		must(b, f.Close())
+	}
 
-	var broker, direct, create []time.Duration
+	var broker, floor, uidSel, direct, create []time.Duration
+	var answer *machinev1alpha1.ListMachinesResponse
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		for j := 0; j < 50; j++ {
+		// Interleaved, so both see the same load of a shared machine.
+		for j := 0; j < 30; j++ {
 			start := time.Now()
 			resp, err := e.m.ListMachines(ctx, &machinev1alpha1.ListMachinesRequest{})
 			broker = append(broker, time.Since(start))
 			if err != nil || len(resp.Machines) < machines {
 				b.Fatalf("list: %d, %v", len(resp.GetMachines()), err)
+			}
+			answer = resp
+			start = time.Now()
+			data, err := proto.Marshal(answer)
+			must(b, err)
+			must(b, proto.Unmarshal(data, &machinev1alpha1.ListMachinesResponse{}))
+			floor = append(floor, time.Since(start))
+		}
+		for j := 0; j < 200; j++ {
+			uid := benchUID(j * 37 % machines)
+			start := time.Now()
+			resp, err := e.m.ListMachines(ctx, &machinev1alpha1.ListMachinesRequest{Filter: &machinev1alpha1.MachineFilter{LabelSelector: map[string]string{labels.MachineUIDLabel: uid}}})
+			uidSel = append(uidSel, time.Since(start))
+			if err != nil || len(resp.Machines) != 1 {
+				b.Fatalf("list by uid %s: %d machines, %v", uid, len(resp.GetMachines()), err)
 			}
 		}
 		for j := 0; j < 5; j++ {
@@ -71,27 +110,68 @@ func BenchmarkListMachines10k(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	p50 := func(d []time.Duration) time.Duration { return pct(d, 50) }
 	report := func(name string, d []time.Duration) {
-		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-		p50, p99 := d[len(d)/2], d[min(len(d)-1, len(d)*99/100)]
-		b.ReportMetric(float64(p50.Microseconds())/1000, name+"-p50-ms")
-		b.ReportMetric(float64(p99.Microseconds())/1000, name+"-p99-ms")
-		b.Logf("%-24s n=%-4d p50 %-10s p99 %s", name, len(d), p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond))
+		b.ReportMetric(float64(pct(d, 50).Microseconds())/1000, name+"-p50-ms")
+		b.ReportMetric(float64(pct(d, 99).Microseconds())/1000, name+"-p99-ms")
+		b.Logf("%-30s n=%-4d p50 %-10s p99 %s", name, len(d), pct(d, 50).Round(10*time.Microsecond), pct(d, 99).Round(10*time.Microsecond))
 	}
 	report("broker-ListMachines", broker)
+	report("marshal-floor", floor)
+	b.Logf("%-30s %.2fx the marshal floor (target <= 1.2x)", "broker-ListMachines p50", float64(p50(broker))/float64(p50(floor)))
+	b.ReportMetric(float64(p50(broker))/float64(p50(floor)), "list/floor")
+	report("broker-List-by-UID-label", uidSel)
 	report("apiserver-List-direct", direct)
 	report("broker-CreateMachine", create)
-	if rss := selfRSS(); rss > 0 {
-		b.ReportMetric(float64(rss)/(1<<20), "test-process-RSS-MiB")
-		b.Logf("test process RSS (broker + test client) %d MiB; downstream cluster RSS %d MiB", rss>>20, e.cluster.RSS()>>20)
+
+	ours, theirs := 0, 0
+	for _, m := range answer.Machines {
+		ours += proto.Size(m)
+		theirs += proto.Size(ironcoreShape(m))
+	}
+	n := len(answer.Machines)
+	if os.Getenv("BENCH_DUMP") != "" {
+		fmt.Println(prototext.Format(answer.Machines[0]))
+	}
+	b.ReportMetric(float64(ours)/float64(n), "answer-B/machine")
+	b.ReportMetric(float64(theirs)/float64(n), "ironcore-shape-B/machine")
+	b.Logf("answer bytes per machine: ours %.1f, IronCore's shape of the same machine %.1f; whole answer %d KiB (gRPC default limit 4096 KiB: ~%d machines)",
+		float64(ours)/float64(n), float64(theirs)/float64(n), proto.Size(answer)>>10, (4<<20)*n/proto.Size(answer))
+	b.ReportMetric(float64(heap)/(1<<20), "heap-MiB")
+	b.ReportMetric(float64(rss)/(1<<20), "test-process-RSS-MiB")
+	b.Logf("with %d machines cached: heap in use %d MiB, test process RSS %d MiB (broker + test client, after GC); downstream apiserver RSS %d MiB",
+		machines, heap>>20, rss>>20, e.cluster.RSS()>>20)
+	proc := brokerProcessRSS(b, e, machines, "")
+	b.ReportMetric(float64(proc)/(1<<20), "broker-process-RSS-MiB")
+	b.Logf("machinebroker process (cmd/machinebroker, listed all %d once) RSS %d MiB (target <= 120 MiB)", machines, proc>>20)
+	if ref := os.Getenv("BENCH_BROKER_REF_BIN"); ref != "" {
+		// Another build (e.g. of an older commit) over the same cluster, as a same-run reference.
+		refRSS := brokerProcessRSS(b, e, machines, ref)
+		b.ReportMetric(float64(refRSS)/(1<<20), "ref-broker-process-RSS-MiB")
+		b.Logf("reference machinebroker %s: RSS %d MiB", ref, refRSS>>20)
 	}
 }
 
-// seed10k creates n brokered-looking machines directly downstream, in
-// parallel, as the broker would have (created, labels/annotations JSON).
+// ironcoreShape is m as IronCore's machine broker answers it: its metadata, spec and status
+// without conditions (it sets no machine_conditions).
+func ironcoreShape(m *machinev1alpha1.Machine) *machinev1alpha1.Machine {
+	out := proto.Clone(m).(*machinev1alpha1.Machine)
+	out.Status.MachineConditions = nil
+	return out
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func benchUID(i int) string { return fmt.Sprintf("2f1c6a2e-0000-4000-8000-%012d", i) }
+
+// seed10k creates n machines directly downstream, in parallel, as the broker does for a
+// poollet's create: the poollet's identity labels and generation annotations, the UID label.
 func seed10k(b *testing.B, ctx context.Context, kube client.Client, n int) {
 	start := time.Now()
-	lbl, _ := json.Marshal(map[string]string{"bench": "true"})
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < 32; w++ {
@@ -99,10 +179,18 @@ func seed10k(b *testing.B, ctx context.Context, kube client.Client, n int) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
+				uid, name := benchUID(i), fmt.Sprintf("machine-%05d", i)
+				lbl, _ := json.Marshal(map[string]string{
+					labels.MachineUIDLabel: uid, labels.MachineNamespaceLabel: "default", labels.MachineNameLabel: name,
+					labels.DownwardAPILabel(labels.Machine, "root-machine-uid"):       uid,
+					labels.DownwardAPILabel(labels.Machine, "root-machine-namespace"): "default",
+					labels.DownwardAPILabel(labels.Machine, "root-machine-name"):      name,
+				})
+				ann, _ := json.Marshal(map[string]string{labels.MachineGenerationAnnotation: "1", labels.IRIMachineGenerationAnnotation: "0"})
 				m := &computev1alpha1.Machine{ObjectMeta: metav1.ObjectMeta{
 					Namespace: testNamespace, Name: common.NewID(),
-					Labels:      map[string]string{common.ManagedByLabel: machinebroker.Name, common.CreatedLabel: "true"},
-					Annotations: map[string]string{common.LabelsAnnotation: string(lbl), common.AnnotationsAnnotation: `{"i":"` + strconv.Itoa(i) + `"}`},
+					Labels:      map[string]string{common.ManagedByLabel: machinebroker.Name, common.CreatedLabel: "true", common.UIDLabel: uid},
+					Annotations: map[string]string{common.LabelsAnnotation: string(lbl), common.AnnotationsAnnotation: string(ann), machinebroker.SpecAnnotation: "{}"},
 				}}
 				m.Spec.MachineClassRef = commonv1alpha1.LocalObjectReference{Name: testClass}
 				m.Spec.Power = computev1alpha1.PowerOn
@@ -118,6 +206,16 @@ func seed10k(b *testing.B, ctx context.Context, kube client.Client, n int) {
 	close(work)
 	wg.Wait()
 	b.Logf("seeded %d downstream machines in %s", n, time.Since(start).Round(time.Millisecond))
+}
+
+// settledMemory returns the heap in use and the RSS after a GC that returns freed memory to the
+// OS, so the seeding's garbage does not count.
+func settledMemory() (heap, rss int64) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse), selfRSS()
 }
 
 func selfRSS() int64 {

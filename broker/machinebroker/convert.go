@@ -185,6 +185,19 @@ func (b *Broker) subObjects(owner *computev1alpha1.Machine, spec *machinev1alpha
 	return out, nil
 }
 
+// hasSubObjects says whether spec needs sub-objects (subObjects returns some).
+func hasSubObjects(spec *machinev1alpha1.MachineSpec) bool {
+	if len(spec.NetworkInterfaces) > 0 {
+		return true
+	}
+	for _, v := range spec.Volumes {
+		if v.GetConnection() != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *Broker) volumeFor(owner *computev1alpha1.Machine, v *machinev1alpha1.Volume) (*storagev1alpha1.Volume, error) {
 	c := proto.Clone(v.Connection).(*machinev1alpha1.VolumeConnection)
 	c.SecretData, c.EncryptionData = nil, nil

@@ -42,7 +42,7 @@ func (b *Broker) CreateMachine(ctx context.Context, req *machinev1alpha1.CreateM
 	if err != nil {
 		return nil, common.Invalidf("encode secret data: %v", err)
 	}
-	res, created, err := b.Create(ctx, m.GetMetadata(), common.CreateFuncs[*computev1alpha1.Machine]{
+	f := common.CreateFuncs[*computev1alpha1.Machine]{
 		Class: spec.Class,
 		Build: func(id string, om metav1ObjectMeta) (*computev1alpha1.Machine, error) {
 			dm := &computev1alpha1.Machine{ObjectMeta: om}
@@ -71,7 +71,11 @@ func (b *Broker) CreateMachine(ctx context.Context, req *machinev1alpha1.CreateM
 			}
 			return nil
 		},
-	})
+	}
+	if data == nil && !hasSubObjects(spec) {
+		f.Subs = nil // complete at once: one write
+	}
+	res, created, err := b.Create(ctx, m.GetMetadata(), f)
 	if created {
 		// The Secret may not have reached the cache yet: answer with the request's spec.
 		res.Spec = proto.Clone(spec).(*machinev1alpha1.MachineSpec)

@@ -53,7 +53,7 @@ type Options struct {
 	// when no event suggests they might fit now. Default 1m.
 	UnschedulableRetryPeriod time.Duration
 	// SkipBindEvents suppresses the Normal "Scheduled" Event per bind. Each Event is one more
-	// apiserver write; at high bind rates it costs about a third of the throughput.
+	// apiserver write; they are written in the background, yielding to binds (bindEvents).
 	SkipBindEvents bool
 }
 
@@ -69,6 +69,8 @@ type Scheduler[O client.Object, P client.Object] struct {
 	state *state
 	queue workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	binds chan bindJob
+	// events writes the bind Events, yielding to binds.
+	events *bindEvents
 }
 
 type bindJob struct {
@@ -99,7 +101,8 @@ func New[O client.Object, P client.Object](a Adapter[O, P], c cache.Cache, cl cl
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName](),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "scheduler-" + a.Kind}),
-		binds: make(chan bindJob, 1024),
+		binds:  make(chan bindJob, 1024),
+		events: newBindEvents(),
 	}
 }
 
@@ -147,6 +150,9 @@ func (s *Scheduler[O, P]) Start(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { s.retryUnschedulablePeriodically(ctx) })
+	if !s.opts.SkipBindEvents {
+		wg.Go(func() { s.runBindEvents(ctx) })
+	}
 	go func() {
 		<-ctx.Done()
 		s.queue.ShutDown()
@@ -276,9 +282,11 @@ func (s *Scheduler[O, P]) scheduleNext(ctx context.Context) bool {
 	delete(s.state.pending, key) // back via the watch, bound, or via a failed bind
 	job := bindJob{key: key, uid: p.uid, rv: p.resourceVersion, pool: pool.Name}
 	s.state.mu.Unlock()
+	s.events.started()
 	select {
 	case s.binds <- job:
 	case <-ctx.Done():
+		s.events.finished(key, "", false)
 	}
 	return true
 }
@@ -321,6 +329,7 @@ func (s *Scheduler[O, P]) bind(ctx context.Context, job bindJob) {
 	start := time.Now()
 	err := s.client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch))
 	bindDuration.WithLabelValues(s.adapter.Kind).Observe(time.Since(start).Seconds())
+	s.events.finished(job.key, job.pool, err == nil && !s.opts.SkipBindEvents)
 	if err != nil {
 		scheduleAttempts.WithLabelValues(s.adapter.Kind, resultBindError).Inc()
 		s.state.forget(job.uid)
@@ -334,10 +343,6 @@ func (s *Scheduler[O, P]) bind(ctx context.Context, job bindJob) {
 	}
 	s.queue.Forget(job.key)
 	scheduleAttempts.WithLabelValues(s.adapter.Kind, resultScheduled).Inc()
-	if !s.opts.SkipBindEvents {
-		s.recorder.Eventf(obj, nil, corev1.EventTypeNormal, commonv1alpha1.ReasonScheduled, "Schedule",
-			"Bound to %s %s", s.adapter.Kind+"Pool", job.pool)
-	}
 	// Scheduled=False left by an earlier attempt is turned True by the bound object's next
 	// informer event (onObject → confirmScheduled).
 }

@@ -5,6 +5,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 
@@ -24,9 +25,10 @@ type index[I remote.Object] struct {
 	newObj  func() client.Object
 	events  chan event.GenericEvent
 
-	mu     sync.Mutex
-	byUID  map[string]map[string]struct{}
-	byName map[types.NamespacedName]map[string]struct{}
+	mu sync.Mutex
+	// Ids by owner; nearly always one, so a slice (a map per owner cost ~10x the memory).
+	byUID  map[string][]string
+	byName map[types.NamespacedName][]string
 	// created holds objects we created that the Watcher has not reported yet, so a reconcile
 	// in between does not create again (upstream runtimes mint a new id per create).
 	created map[string]I
@@ -36,8 +38,8 @@ func newIndex[I remote.Object](kind labels.Kind, w *remote.Watcher[I], newObj fu
 	return &index[I]{
 		kind: kind, watcher: w, newObj: newObj,
 		events:  make(chan event.GenericEvent, 1024),
-		byUID:   map[string]map[string]struct{}{},
-		byName:  map[types.NamespacedName]map[string]struct{}{},
+		byUID:   map[string][]string{},
+		byName:  map[types.NamespacedName][]string{},
 		created: map[string]I{},
 	}
 }
@@ -82,7 +84,7 @@ func (x *index[I]) handle(ctx context.Context, ev remote.Event[I]) {
 // forUID returns the cached IRI objects labelled with uid, oldest first.
 func (x *index[I]) forUID(uid string) []I {
 	x.mu.Lock()
-	ids := keys(x.byUID[uid])
+	ids := slices.Clone(x.byUID[uid])
 	created, pending := x.created[uid]
 	x.mu.Unlock()
 	out := x.resolve(ids)
@@ -103,7 +105,7 @@ func (x *index[I]) remember(uid string, obj I) {
 
 func (x *index[I]) forName(key types.NamespacedName) []I {
 	x.mu.Lock()
-	ids := keys(x.byName[key])
+	ids := slices.Clone(x.byName[key])
 	x.mu.Unlock()
 	return x.resolve(ids)
 }
@@ -125,28 +127,17 @@ func (x *index[I]) resolve(ids []string) []I {
 	return out
 }
 
-func add[K comparable](m map[K]map[string]struct{}, k K, id string) {
-	s := m[k]
-	if s == nil {
-		s = map[string]struct{}{}
-		m[k] = s
-	}
-	s[id] = struct{}{}
-}
-
-func remove[K comparable](m map[K]map[string]struct{}, k K, id string) {
-	if s := m[k]; s != nil {
-		delete(s, id)
-		if len(s) == 0 {
-			delete(m, k)
-		}
+func add[K comparable](m map[K][]string, k K, id string) {
+	if !slices.Contains(m[k], id) {
+		m[k] = append(m[k], id)
 	}
 }
 
-func keys(s map[string]struct{}) []string {
-	out := make([]string, 0, len(s))
-	for k := range s {
-		out = append(out, k)
+func remove[K comparable](m map[K][]string, k K, id string) {
+	ids := slices.DeleteFunc(m[k], func(s string) bool { return s == id })
+	if len(ids) == 0 {
+		delete(m, k)
+	} else {
+		m[k] = ids
 	}
-	return out
 }

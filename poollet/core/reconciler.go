@@ -4,8 +4,8 @@
 package core
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,12 +50,13 @@ type Reconciler[K client.Object, I remote.Object] struct {
 	written sync.Map // client.ObjectKey -> lastWrite
 }
 
-// lastWrite is a status patch: the resourceVersion it was based on and the status it wrote
-// (JSON, which is also what the apiserver keeps: times in seconds).
+// lastWrite is a status patch: the resourceVersion it was based on and the hash of the status
+// it wrote (of its JSON, which is also what the apiserver keeps: times in seconds). A hash, not
+// the JSON: one is kept per object.
 type lastWrite struct {
 	uid    types.UID
 	baseRV string
-	status []byte
+	status [sha256.Size]byte
 }
 
 // caps are the adapter's optional capabilities, detected on first use.
@@ -218,14 +219,15 @@ func (r *Reconciler[K, I]) patchStatus(ctx context.Context, orig, obj K) error {
 	if equality.Semantic.DeepEqual(statusOf(orig), statusOf(obj)) {
 		return nil
 	}
-	status, err := json.Marshal(statusOf(obj))
+	data, err := json.Marshal(statusOf(obj))
 	if err != nil {
 		return err
 	}
+	status := sha256.Sum256(data)
 	key := client.ObjectKeyFromObject(obj)
 	if v, ok := r.written.Load(key); ok {
 		lw := v.(lastWrite)
-		if lw.uid == obj.GetUID() && lw.baseRV == orig.GetResourceVersion() && bytes.Equal(lw.status, status) {
+		if lw.uid == obj.GetUID() && lw.baseRV == orig.GetResourceVersion() && lw.status == status {
 			return nil
 		}
 	}
