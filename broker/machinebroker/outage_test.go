@@ -27,7 +27,10 @@ func TestDownstreamOutage(t *testing.T) {
 		o.Breaker.ConsecutiveFailures = 3
 		o.Breaker.OpenTimeout = 2 * time.Second
 	})
-	ctx := ctxT(t)
+	// The calls' context spans an apiserver stop and restart, which takes
+	// well over ctxT's minute on a loaded host.
+	ctx, cancelCalls := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancelCalls()
 	before, err := e.m.CreateMachine(ctx, &machinev1alpha1.CreateMachineRequest{Machine: newMachine(map[string]string{"phase": "before"})})
 	must(t, err)
 	id := before.Machine.Metadata.Id
