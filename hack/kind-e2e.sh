@@ -38,9 +38,13 @@ images_env=$cache/images/images.env
 source "$images_env"
 
 work=$(mktemp -d)
+declare -A subnet=([root]=10.244.0.0/16 [region]=10.245.0.0/16 [leaf]=10.246.0.0/16)
 cleanup() {
   if [[ -z ${KEEP_CLUSTERS:-} ]]; then
-    for l in "${levels[@]}"; do "$kind" delete cluster --name "ironfed-$l" >/dev/null 2>&1 || true; done
+    for l in "${levels[@]}"; do
+      "$kind" delete cluster --name "ironfed-$l" >/dev/null 2>&1 || true
+      ip route del "${subnet[$l]}" 2>/dev/null || true
+    done
   else
     log "clusters kept; kubeconfigs in $work"
   fi
@@ -50,14 +54,26 @@ trap cleanup EXIT
 kubeconfigs=() servers=()
 for l in "${levels[@]}"; do
   name=ironfed-$l
-  log "creating kind cluster $name ($KIND_NODE_IMAGE)"
-  "$kind" create cluster --name "$name" --image "$KIND_NODE_IMAGE" --kubeconfig "$work/$l.kubeconfig" --wait 3m
+  log "creating kind cluster $name ($KIND_NODE_IMAGE, pods ${subnet[$l]})"
+  # Distinct pod ranges: the console endpoints the poollets advertise are pod IPs, routed below.
+  printf 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnetworking:\n  podSubnet: "%s"\n' "${subnet[$l]}" >"$work/$l.kind.yaml"
+  "$kind" create cluster --name "$name" --image "$KIND_NODE_IMAGE" --config "$work/$l.kind.yaml" --kubeconfig "$work/$l.kubeconfig" --wait 3m
   for tar in "$IRONFED_PAUSE_TAR" "$IRONFED_IMAGE_TAR"; do
     "$kind" load image-archive "$tar" --name "$name"
   done
   kubeconfigs+=("$l=$work/$l.kubeconfig")
   # The address the other clusters' pods reach (the node containers share Docker's kind network).
   servers+=("$l=$("$kind" get kubeconfig --internal --name "$name" | sed -n 's/^ *server: //p' | head -1)")
+done
+
+# Each cluster's pod range through its node container, from the other nodes and from this host (the
+# test opens a console at the root's poollet pod; adding the host route needs root).
+for l in "${levels[@]}"; do
+  ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "ironfed-$l-control-plane")
+  for o in "${levels[@]}"; do
+    [[ $o == "$l" ]] || docker exec "ironfed-$o-control-plane" ip route replace "${subnet[$l]}" via "$ip"
+  done
+  ip route replace "${subnet[$l]}" via "$ip" || log "cannot route ${subnet[$l]} from this host (not root?): the console step will fail"
 done
 
 log "running test/helme2e against the kind clusters"

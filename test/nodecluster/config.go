@@ -6,10 +6,6 @@ import (
 	"path/filepath"
 )
 
-// PodCIDR is every node's pod range: each node has its own netns, and pods leave it masqueraded,
-// so the clusters may share it.
-const PodCIDR = "10.244.0.0/24"
-
 // ServiceIP is the kubernetes Service's ClusterIP (the first of --service-cluster-ip-range).
 const ServiceIP = "10.96.0.1"
 
@@ -54,7 +50,7 @@ func (n *Node) cniConfig() string {
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
 }
-`, PodCIDR, filepath.Join(n.dir, "cni", "ipam"))
+`, n.PodCIDR, filepath.Join(n.dir, "cni", "ipam"))
 }
 
 // kubeletConfig: cgroup v1 with cgroupfs under the node's own cgroup root, x509 authentication of
@@ -96,7 +92,7 @@ healthzBindAddress: %s:10256
 metricsBindAddress: 127.0.0.1:10249
 clusterCIDR: %s
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
-`, kubeconfig, n.Name, n.IP, n.IP, PodCIDR)
+`, kubeconfig, n.Name, n.IP, n.IP, n.PodCIDR)
 }
 
 func writeFiles(files map[string]string) error {

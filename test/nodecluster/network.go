@@ -32,7 +32,7 @@ func inNetns(nsPath string, name string, args ...string) error {
 // addBridge creates the first free bridge ifnb<N> with 10.250.<N>.1/24. Creating the link is the
 // lock: two test binaries never get the same N.
 func addBridge() (name string, n int, err error) {
-	for n = 0; n < 250; n++ {
+	for n = 0; n < 50; n++ {
 		name = fmt.Sprintf("ifnb%d", n)
 		if err := run("ip", "link", "add", name, "type", "bridge"); err != nil {
 			if strings.Contains(err.Error(), "File exists") {
@@ -50,7 +50,7 @@ func addBridge() (name string, n int, err error) {
 		}
 		return name, n, nil
 	}
-	return "", 0, errors.New("no free bridge ifnb0..ifnb249")
+	return "", 0, errors.New("no free bridge ifnb0..ifnb49")
 }
 
 // addNetns creates netns name with a veth to bridge: eth0 with ip/24 inside, forwarding on (pods

@@ -108,6 +108,10 @@ type Node struct {
 	Name string
 	// IP of the node (its netns's eth0); the apiserver is at the bridge's address.
 	IP string
+	// PodCIDR is the node's pod range, 10.<200+N>.<i>.0/24 for bridge N and node i: unique on the
+	// host, routed from the host and from the other nodes, so pods of one cluster (and tests) reach
+	// pod IPs of another (consoles advertise pod IPs).
+	PodCIDR string
 	// NetNS is the path of the node's network namespace.
 	NetNS            string
 	ContainerdSocket string
@@ -147,6 +151,7 @@ func Start(ctx context.Context, opts Options) (*Set, error) {
 		s.Nodes = append(s.Nodes, &Node{
 			Name:             name,
 			IP:               fmt.Sprintf("10.250.%d.%d", n, 10+i),
+			PodCIDR:          fmt.Sprintf("10.%d.%d.0/24", 200+n, i),
 			netnsName:        fmt.Sprintf("ifn%d-%s", n, name),
 			NetNS:            fmt.Sprintf("/run/netns/ifn%d-%s", n, name),
 			cgroupRoot:       fmt.Sprintf("ifn%d-%s", n, name),
@@ -170,6 +175,19 @@ func Start(ctx context.Context, opts Options) (*Set, error) {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, errors.Join(err, s.Stop())
+	}
+	// Pod ranges routed through their nodes, from the host and from every other node.
+	for _, to := range s.Nodes {
+		if err := run("ip", "route", "add", to.PodCIDR, "via", to.IP); err != nil {
+			return nil, errors.Join(err, s.Stop())
+		}
+		for _, from := range s.Nodes {
+			if from != to {
+				if err := inNetns(from.NetNS, "ip", "route", "add", to.PodCIDR, "via", to.IP); err != nil {
+					return nil, errors.Join(err, s.Stop())
+				}
+			}
+		}
 	}
 	return s, nil
 }

@@ -2,6 +2,7 @@ package nodecluster_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,8 +65,22 @@ func TestNodeClusterRunsPodsAndLeavesNothing(t *testing.T) {
 		kubectl(n, "wait", "pod/sleeper", "--for=condition=Ready", "--timeout=2m")
 		t.Logf("%s: pod Ready %s after kubectl run", n.Name, time.Since(t0).Round(time.Millisecond))
 		kubectl(n, "logs", "sleeper")
-		if ip := strings.TrimSpace(kubectl(n, "get", "pod/sleeper", "-o", "jsonpath={.status.podIP}")); !strings.HasPrefix(ip, "10.244.0.") {
-			t.Errorf("%s: pod IP %q not from %s", n.Name, ip, nodecluster.PodCIDR)
+		ip := strings.TrimSpace(kubectl(n, "get", "pod/sleeper", "-o", "jsonpath={.status.podIP}"))
+		if _, cidr, _ := net.ParseCIDR(n.PodCIDR); cidr == nil || !cidr.Contains(net.ParseIP(ip)) {
+			t.Errorf("%s: pod IP %q not from %s", n.Name, ip, n.PodCIDR)
+		}
+		// Pod IPs are routed from the host and from the other nodes: a connection to a closed port
+		// is refused by the pod (not timed out).
+		if _, err := net.DialTimeout("tcp", net.JoinHostPort(ip, "1"), 3*time.Second); err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Errorf("host to pod %s of %s: want connection refused, got %v", ip, n.Name, err)
+		}
+		for _, from := range set.Nodes {
+			if from != n {
+				out, _ := exec.Command("nsenter", "--net="+from.NetNS, "timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/"+ip+"/1").CombinedOutput()
+				if !strings.Contains(string(out), "refused") {
+					t.Errorf("node %s to pod %s of %s: want connection refused, got %q", from.Name, ip, n.Name, out)
+				}
+			}
 		}
 	}
 	if t.Failed() {
