@@ -6,15 +6,24 @@ package helme2e_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/ironfed/ironfed/federation/api"
+	"github.com/ironfed/ironfed/federation/console"
 	"github.com/ironfed/ironfed/federation/join"
 	"github.com/ironfed/ironfed/test/framework"
 )
@@ -47,9 +56,11 @@ func TestHelmFederation(t *testing.T) {
 	ctx := t.Context()
 	image := []string{"image.tag=" + images["IRONFED_IMAGE_TAG"], "image.pullPolicy=Never"}
 	controlPlane := release{"ironfed-control-plane", "control-plane", image}
-	leafRelease := release{"ironfed-leaf", "leaf", image}
-	leafBroker := release{"ironfed-broker", "leaf", append([]string{"downstream.kubeconfigSecret=leaf-kubeconfig", "downstream.namespace=" + leafNS}, image...)}
-	regionBroker := release{"ironfed-broker", "region", append([]string{"downstream.kubeconfigSecret=region-kubeconfig", "downstream.namespace=" + regionNS}, image...)}
+	// Consoles on: the poollets advertise their pod IPs, which the node clusters route between them.
+	withConsole := append([]string{"console.enabled=true"}, image...)
+	leafRelease := release{"ironfed-leaf", "leaf", withConsole}
+	leafBroker := release{"ironfed-broker", "leaf", append([]string{"downstream.kubeconfigSecret=leaf-kubeconfig", "downstream.namespace=" + leafNS}, withConsole...)}
+	regionBroker := release{"ironfed-broker", "region", append([]string{"downstream.kubeconfigSecret=region-kubeconfig", "downstream.namespace=" + regionNS}, withConsole...)}
 
 	start := time.Now()
 	parallel(t, cs, func(c *cluster) error { return install(ctx, h, c, controlPlane, "install", "--create-namespace") })
@@ -93,6 +104,48 @@ func TestHelmFederation(t *testing.T) {
 			if !strings.Contains(out, want) {
 				t.Errorf("no %s in the leaf's %s:\n%s", want, leafNS, out)
 			}
+		}
+	})
+
+	t.Run("a console session crosses every level", func(t *testing.T) {
+		ctrllog.SetLogger(logr.Discard()) // the client logs nothing the test needs
+		scheme := runtime.NewScheme()
+		if err := api.AddToScheme(scheme); err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(root.config, client.Options{Scheme: scheme})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inR, inW := io.Pipe()
+		out := &lockedBuffer{}
+		done := make(chan error, 1)
+		t0 := time.Now()
+		go func() {
+			done <- console.Run(t.Context(), c, console.Options{Config: root.config, Machine: types.NamespacedName{Namespace: "default", Name: "web-0"}, Stdin: inR, Stdout: out})
+		}()
+		go func() { _, _ = io.WriteString(inW, "typed at the root\n") }()
+		deadline := time.Now().Add(time.Minute)
+		for !strings.Contains(out.String(), "typed at the root\nmemory:") {
+			select {
+			case err := <-done:
+				t.Fatalf("console ended: %v; output %q", err, out.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no echo from the leaf's memory provider after 1 min; output %q", out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("timing: console echo from the leaf %s after the session began", time.Since(t0).Round(time.Millisecond))
+		_ = inW.Close()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("console session: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the session did not end when its input ended")
 		}
 	})
 
@@ -290,4 +343,22 @@ func waitEmpty(t *testing.T, c *cluster, namespace string) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// lockedBuffer is an io.Writer safe to read while the console writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
