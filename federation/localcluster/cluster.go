@@ -39,6 +39,15 @@ type Options struct {
 	WithoutControllerManager bool
 	// APIServerFlags are appended to kube-apiserver's command line (later flags win).
 	APIServerFlags []string
+	// ControllerManagerFlags are appended to kube-controller-manager's command line (later flags
+	// win), e.g. --controllers=* for clusters with nodes.
+	ControllerManagerFlags []string
+	// Address is the IP the apiserver binds to, advertises and is reached at. Default 127.0.0.1;
+	// clusters with nodes give an address their pods can reach.
+	Address string
+	// ServingIPs are extra IP SANs of the apiserver's serving certificate (e.g. the kubernetes
+	// Service's ClusterIP). Used when the PKI is first written into Dir.
+	ServingIPs []net.IP
 	// StartTimeout bounds how long each component may take to become ready. Default 90s.
 	StartTimeout time.Duration
 }
@@ -58,6 +67,7 @@ type Cluster struct {
 	ControllerManager *Component // nil with WithoutControllerManager
 
 	pki          *pki
+	address      string
 	apiPort      int
 	etcdPort     int
 	etcdPeerPort int
@@ -93,6 +103,12 @@ func (c *Component) RSS() (int64, error) { return rssBytes(c.proc.pid()) }
 // LogPath is the file receiving the component's stdout and stderr.
 func (c *Component) LogPath() string { return c.proc.logPath }
 
+// NewComponent returns a stopped component that runs path with args, logging to logPath, and is
+// ready when ready returns nil (polled every 100 ms up to timeout). Its process dies with this one.
+func NewComponent(name, path string, args []string, logPath string, timeout time.Duration, ready func(context.Context) error) *Component {
+	return &Component{timeout: timeout, ready: ready, proc: &process{name: name, path: path, args: args, logPath: logPath}}
+}
+
 func (c *Component) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -124,6 +140,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 90 * time.Second
 	}
+	if opts.Address == "" {
+		opts.Address = "127.0.0.1"
+	}
 	bins := opts.Binaries
 	if bins == nil {
 		b, err := FindBinaries()
@@ -135,7 +154,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	p, err := newPKI(filepath.Join(opts.Dir, "pki"))
+	p, err := newPKI(filepath.Join(opts.Dir, "pki"), append([]net.IP{net.ParseIP(opts.Address)}, opts.ServingIPs...))
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: PKI: %w", opts.Name, err)
 	}
@@ -144,7 +163,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	// A bind failure is retried with fresh ports.
 	var lastErr error
 	for attempt := 0; attempt < 4; attempt++ {
-		c := &Cluster{Name: opts.Name, Dir: opts.Dir, pki: p}
+		c := &Cluster{Name: opts.Name, Dir: opts.Dir, pki: p, address: opts.Address}
 		if err := c.pickPorts(); err != nil {
 			return nil, err
 		}
@@ -227,7 +246,12 @@ func (c *Cluster) RSS() int64 {
 func (c *Cluster) EtcdURL() string { return "http://127.0.0.1:" + strconv.Itoa(c.etcdPort) }
 
 // Host is the apiserver URL.
-func (c *Cluster) Host() string { return "https://127.0.0.1:" + strconv.Itoa(c.apiPort) }
+func (c *Cluster) Host() string {
+	return "https://" + net.JoinHostPort(c.address, strconv.Itoa(c.apiPort))
+}
+
+// CAFile is the cluster CA's certificate (PEM), which signs the apiserver's and clients' certificates.
+func (c *Cluster) CAFile() string { return c.pki.caFile }
 
 func (c *Cluster) pickPorts() error {
 	ports, err := FreePorts(3)
@@ -262,10 +286,10 @@ func (c *Cluster) build(opts Options, bins Binaries) {
 	}
 
 	apiArgs := []string{
-		"--advertise-address=127.0.0.1",
+		"--advertise-address=" + c.address,
 		// The kubernetes Service endpoints may not point at loopback; nothing here needs them.
-		"--endpoint-reconciler-type=none",
-		"--bind-address=127.0.0.1",
+		// Clusters with nodes (another Address) keep the default lease reconciler.
+		"--bind-address=" + c.address,
 		"--secure-port=" + strconv.Itoa(c.apiPort),
 		"--etcd-servers=" + etcdURL,
 		"--cert-dir=" + filepath.Join(opts.Dir, "apiserver"),
@@ -284,6 +308,9 @@ func (c *Cluster) build(opts Options, bins Binaries) {
 		"--max-mutating-requests-inflight=1000",
 		"--profiling=false",
 		"--v=1",
+	}
+	if c.address == "127.0.0.1" {
+		apiArgs = append(apiArgs, "--endpoint-reconciler-type=none")
 	}
 	apiArgs = append(apiArgs, opts.APIServerFlags...)
 	client := c.adminHTTPClient()
@@ -305,7 +332,7 @@ func (c *Cluster) build(opts Options, bins Binaries) {
 	if !opts.WithoutControllerManager {
 		c.ControllerManager = &Component{
 			timeout: opts.StartTimeout,
-			proc: &process{name: "kube-controller-manager", path: bins.ControllerManager, logPath: filepath.Join(logs, "kube-controller-manager.log"), args: []string{
+			proc: &process{name: "kube-controller-manager", path: bins.ControllerManager, logPath: filepath.Join(logs, "kube-controller-manager.log"), args: append([]string{
 				"--kubeconfig=" + c.KubeconfigPath,
 				// Only what ironfed relies on: owner-reference cascades, namespace deletion and the
 				// default service accounts.
@@ -313,8 +340,10 @@ func (c *Cluster) build(opts Options, bins Binaries) {
 				"--leader-elect=false",
 				"--secure-port=0",
 				"--kube-api-qps=200", "--kube-api-burst=400",
+				"--root-ca-file=" + c.pki.caFile,
+				"--service-account-private-key-file=" + c.pki.serviceAcctKey,
 				"--v=1",
-			}},
+			}, opts.ControllerManagerFlags...)},
 			ready: func(ctx context.Context) error { return serviceAccountExists(ctx, c.Config, "default", "default") },
 		}
 	}

@@ -34,7 +34,8 @@ type pki struct {
 	encryptionConfig string
 }
 
-func newPKI(dir string) (*pki, error) {
+// newPKI loads the PKI in dir or writes a new one whose serving certificate also names ips.
+func newPKI(dir string, ips []net.IP) (*pki, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func newPKI(dir string) (*pki, error) {
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		IPAddresses: append([]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}, ips...),
 	})
 	if err != nil {
 		return nil, err
@@ -244,4 +245,11 @@ resources:
       - identity: {}
 `, base64.StdEncoding.EncodeToString(key))
 	return os.WriteFile(path, []byte(cfg), 0o600)
+}
+
+// AdminCertFiles are the admin (system:masters) client certificate and key of the cluster whose
+// Options.Dir is dir, known before it starts: the apiserver of a cluster with nodes authenticates
+// to its kubelets with them (--kubelet-client-certificate).
+func AdminCertFiles(dir string) (cert, key string) {
+	return filepath.Join(dir, "pki", "admin.crt"), filepath.Join(dir, "pki", "admin.key")
 }

@@ -46,6 +46,9 @@ func releases() []release {
 			"machine.downstreamPoolSelector.zone=a", "volume.downstreamPoolName=leaf", "machine.poolLabels.tier=gold", "downstream.name=region")},
 		{"ironfed-leaf", "leaf", ns, nil},
 		{"ironfed-leaf", "leaf-tuned", ns, []string{"provider.memory.stateDelay=500ms", "provider.memory.config.stateDelay=1s", "volume.enabled=false", "leaderElection.enabled=true"}},
+		// Consoles (docs/console.md): the poollet's console server, the runtime's exec server.
+		{"ironfed-broker", "region-console", ns, append(broker, "console.enabled=true", "console.tlsSecret=console-tls", "console.downstreamCASecret=leaf-console-ca")},
+		{"ironfed-leaf", "leaf-console", ns, []string{"console.enabled=true", "console.advertiseAddress=leaf.example", "console.port=10443"}},
 	}
 }
 

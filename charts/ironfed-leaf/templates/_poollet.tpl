@@ -51,6 +51,16 @@ Events. */}}
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+{{- if and (eq .kind "machine") .root.Values.console.enabled }}
+# The console server authenticates callers (bearer tokens) and authorizes machines/exec, as any
+# delegating server does.
+- apiGroups: [authentication.k8s.io]
+  resources: [tokenreviews]
+  verbs: [create]
+- apiGroups: [authorization.k8s.io]
+  resources: [subjectaccessreviews]
+  verbs: [create]
+{{- end }}
 {{- end -}}
 
 {{- define "ironfed.poolletRBAC" -}}
@@ -108,6 +118,26 @@ subjects:
   - kind: ServiceAccount
     name: {{ .name }}
     namespace: {{ .root.Release.Namespace }}
+{{- if and (eq .kind "machine") .root.Values.console.enabled }}
+---
+# The cluster's client CA (kube-system/extension-apiserver-authentication) for client certificates
+# at the console server.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ printf "ironfed:%spoollet:%s:%s" .kind .root.Release.Namespace .name | trunc 253 }}
+  namespace: kube-system
+  labels:
+    {{- $labels | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: extension-apiserver-authentication-reader
+subjects:
+  - kind: ServiceAccount
+    name: {{ .name }}
+    namespace: {{ .root.Release.Namespace }}
+{{- end }}
 {{- if .root.Values.leaderElection.enabled }}
 ---
 # Leader election of poollet replicas: a Lease in the release namespace.
@@ -149,6 +179,8 @@ subjects:
 {{- define "ironfed.poolletContainer" -}}
 {{- $v := .values -}}
 {{- $le := .root.Values.leaderElection -}}
+{{- $c := .root.Values.console -}}
+{{- $console := and (eq .kind "machine") $c.enabled -}}
 - name: {{ .kind }}poollet
   image: {{ include "ironfed.image" .root }}
   imagePullPolicy: {{ .root.Values.image.pullPolicy }}
@@ -173,14 +205,31 @@ subjects:
     - --metrics-bind-address=:{{ .metricsPort }}
     - --health-probe-bind-address=:{{ .probePort }}
     - --zap-log-level={{ .root.Values.logLevel }}
+    {{- if $console }}
+    - --console-bind-address=:{{ $c.port }}
+    - --console-advertise-address={{ $c.advertiseAddress | default "$(POD_IP)" }}
+    {{- if $c.tlsSecret }}
+    - --console-tls-cert-file=/etc/ironfed/console-tls/tls.crt
+    - --console-tls-private-key-file=/etc/ironfed/console-tls/tls.key
+    {{- end }}
+    {{- end }}
     {{- range $v.poollet.extraArgs }}
     - {{ . | quote }}
     {{- end }}
+  {{- if $console }}
+  env:
+    - name: POD_IP
+      valueFrom: {fieldRef: {fieldPath: status.podIP}}
+  {{- end }}
   ports:
     - name: {{ .kind }}-metrics
       containerPort: {{ .metricsPort }}
     - name: {{ .kind }}-probes
       containerPort: {{ .probePort }}
+    {{- if $console }}
+    - name: console
+      containerPort: {{ $c.port }}
+    {{- end }}
   livenessProbe:
     httpGet: {path: /healthz, port: {{ .kind }}-probes}
     initialDelaySeconds: 5
@@ -198,4 +247,27 @@ subjects:
   {{- end }}
   volumeMounts:
     - {name: run, mountPath: /var/run}
+    {{- if and $console $c.tlsSecret }}
+    - {name: console-tls, mountPath: /etc/ironfed/console-tls, readOnly: true}
+    {{- end }}
+{{- end -}}
+
+{{/* The pod volume of the console server's certificate (the machinepoollet mounts it). */}}
+{{- define "ironfed.consoleVolumes" -}}
+{{- $c := .Values.console -}}
+{{- if and $c.enabled .Values.machine.enabled $c.tlsSecret }}
+- name: console-tls
+  secret:
+    secretName: {{ $c.tlsSecret }}
+    defaultMode: 0440
+{{- end }}
+{{- end -}}
+
+{{/* Flags of the runtime's exec server (machine broker, provider): plain HTTP on the pod's
+loopback, where only the machinepoollet of the same pod redeems its URLs. */}}
+{{- define "ironfed.execArgs" -}}
+{{- if .Values.console.enabled }}
+- --exec-bind-address=127.0.0.1:{{ .Values.console.execPort }}
+- --exec-url=http://127.0.0.1:{{ .Values.console.execPort }}
+{{- end }}
 {{- end -}}

@@ -1,0 +1,98 @@
+package framework
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ironfed/ironfed/federation/api/crds"
+	"github.com/ironfed/ironfed/test/nodecluster"
+)
+
+// ImagesEnv names the images.env that make images writes (IRONFED_IMAGE, IRONFED_IMAGE_TAR,
+// IRONFED_PAUSE_IMAGE, IRONFED_PAUSE_TAR, ...); make test sets it (hack/make/nodes.mk).
+const ImagesEnv = "IRONFED_IMAGES_ENV"
+
+// Images reads the images.env of $IRONFED_IMAGES_ENV. Missing images fail the test.
+func Images(t testing.TB) map[string]string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the images: run make test")
+	}
+	path := os.Getenv(ImagesEnv)
+	if path == "" {
+		t.Fatalf("$%s is not set; run make images (make test sets it)", ImagesEnv)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v; run make images", err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok {
+			out[k] = v
+		}
+	}
+	for _, k := range []string{"IRONFED_IMAGE_TAG", "IRONFED_IMAGE_TAR", "IRONFED_PAUSE_IMAGE", "IRONFED_PAUSE_TAR"} {
+		if out[k] == "" {
+			t.Fatalf("%s lacks %s: run make images", path, k)
+		}
+	}
+	return out
+}
+
+// StartNodeClusters starts clusters with one real node each (test/nodecluster), the images of
+// make images imported, and tears them down when the test ends, failing it if a mount is left.
+// It needs root and make node-prereqs node-binaries images; a missing piece fails the test.
+func StartNodeClusters(t testing.TB, names []string) []*nodecluster.Node {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs node clusters: run make test")
+	}
+	images := Images(t)
+	all, err := crds.CRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Short: containerd's socket path lives below it (108 bytes at most).
+	dir, err := os.MkdirTemp("", "ifn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	start := time.Now()
+	set, err := nodecluster.Start(ctx, nodecluster.Options{
+		Names: names, Dir: dir, CRDs: all,
+		Images:     []string{images["IRONFED_PAUSE_TAR"], images["IRONFED_IMAGE_TAR"]},
+		PauseImage: images["IRONFED_PAUSE_IMAGE"],
+		Logf:       t.Logf,
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		t.Fatalf("start node clusters %v: %v", names, err)
+	}
+	t.Logf("node clusters %v with their nodes Ready in %s (dir %s)", names, time.Since(start).Round(time.Millisecond), dir)
+	t.Cleanup(func() {
+		if err := set.Stop(); err != nil {
+			t.Errorf("tear node clusters down: %v", err)
+		}
+		if left := nodecluster.MountsUnder(dir); len(left) > 0 {
+			t.Errorf("mounts left after teardown: %v", left)
+			return
+		}
+		if pids, _ := ProcessesMentioning(dir); len(pids) > 0 {
+			t.Errorf("processes left after teardown: %v", pids)
+			return
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
+	return set.Nodes
+}
