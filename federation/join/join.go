@@ -272,10 +272,14 @@ func Leave(ctx context.Context, admin *rest.Config, o Options) error {
 			func() error { return rbac.ClusterRoles().Delete(ctx, cn, del) }},
 		// The policy last: it guards the identity until the identity is gone.
 		{"ValidatingAdmissionPolicyBinding", pn,
-			func() (metav1.Object, error) { return adm.ValidatingAdmissionPolicyBindings().Get(ctx, pn, metav1.GetOptions{}) },
+			func() (metav1.Object, error) {
+				return adm.ValidatingAdmissionPolicyBindings().Get(ctx, pn, metav1.GetOptions{})
+			},
 			func() error { return adm.ValidatingAdmissionPolicyBindings().Delete(ctx, pn, del) }},
 		{"ValidatingAdmissionPolicy", pn,
-			func() (metav1.Object, error) { return adm.ValidatingAdmissionPolicies().Get(ctx, pn, metav1.GetOptions{}) },
+			func() (metav1.Object, error) {
+				return adm.ValidatingAdmissionPolicies().Get(ctx, pn, metav1.GetOptions{})
+			},
 			func() error { return adm.ValidatingAdmissionPolicies().Delete(ctx, pn, del) }},
 	}
 	var errs []error

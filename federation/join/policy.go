@@ -88,7 +88,9 @@ func ensurePolicyBinding(ctx context.Context, cs kubernetes.Interface, o Options
 			_, err := c.Create(ctx, w, metav1.CreateOptions{})
 			return err
 		},
-		func() (*admissionv1.ValidatingAdmissionPolicyBinding, error) { return c.Get(ctx, name, metav1.GetOptions{}) },
+		func() (*admissionv1.ValidatingAdmissionPolicyBinding, error) {
+			return c.Get(ctx, name, metav1.GetOptions{})
+		},
 		func(cur *admissionv1.ValidatingAdmissionPolicyBinding) bool {
 			changed := cur.Spec.PolicyName != spec.PolicyName || !reflect.DeepEqual(cur.Spec.ValidationActions, spec.ValidationActions)
 			cur.Spec.PolicyName, cur.Spec.ValidationActions = spec.PolicyName, spec.ValidationActions
