@@ -104,11 +104,20 @@ func (r *resumingWatch) ResultChan() <-chan watch.Event { return r.out }
 func (r *resumingWatch) run(ctx context.Context, w watch.Interface) {
 	defer close(r.out)
 	for {
+		started := time.Now()
 		if !r.forward(ctx, w) {
 			w.Stop()
 			return
 		}
 		w.Stop()
+		// A stream that ends at once, again and again, must not become a busy loop.
+		if time.Since(started) < time.Second {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(RecoveryRetry):
+			}
+		}
 		// The stream ended: the apiserver went away or its watch timeout passed. Without a resource
 		// version to resume from, end as the reflector expects (it lists again).
 		if r.rv == "" || r.rv == "0" {
