@@ -178,8 +178,13 @@ func TestBucketConformance(t *testing.T) {
 	}
 	e := brokertest.Start(t, "bucket", bucketbroker.Run, seed, func(o *common.Options) { o.PoolName = "bpool" })
 	brokertest.RunDownstream(t, e.Cluster.Config, "bucket", "bpool", memory.DefaultConfig())
-	report := conformance.RunTests(t, conformance.Config{BucketEndpoint: "unix://" + e.Socket, Focus: `^bucket/`, WaitTimeout: 30 * time.Second})
+	ccfg := conformance.Config{BucketEndpoint: "unix://" + e.Socket, Focus: `^bucket/`, WaitTimeout: 30 * time.Second}
+	report := conformance.RunTests(t, ccfg)
 	if report.Skipped != 0 {
 		t.Errorf("%d cases skipped", report.Skipped)
+	}
+	// The hostile-input probe (issue 18): precise codes, nothing half-created.
+	if rep := conformance.RunSuiteTests(t, ccfg, conformance.HostileSuite()); rep.Passed != 1 {
+		t.Errorf("hostile inputs: %s", rep.Totals())
 	}
 }

@@ -22,6 +22,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ironfed/ironfed/federation/api"
+	"github.com/ironfed/ironfed/federation/app"
 )
 
 // BreakerOptions configure the circuit breaker toward the downstream cluster.
@@ -155,6 +156,7 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	// Nothing of ours reads managed fields; they are a large part of every cached object.
 	copts.DefaultTransform = cache.TransformStripManagedFields()
 	copts.SyncPeriod = o.SyncPeriod
+	copts.NewInformer = app.NewInformer // back within a second of a downstream outage, not a minute
 	c, err := cache.New(cfg, copts)
 	if err != nil {
 		return nil, fmt.Errorf("downstream cache: %w", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/utils/clock"
 
+	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/iri/remote"
 )
 
@@ -19,12 +20,14 @@ type Options struct {
 	Namespace  string
 	// DownstreamName names the downstream cluster in what the broker reports up (default: its
 	// address).
-	DownstreamName         string
-	PoolName               string
-	PoolSelector           map[string]string
-	Address                string
-	SocketMode             os.FileMode
-	MetricsBindAddress     string
+	DownstreamName     string
+	PoolName           string
+	PoolSelector       map[string]string
+	Address            string
+	SocketMode         os.FileMode
+	MetricsBindAddress string
+	// MetricsSecurity protects /metrics (--metrics-secure).
+	MetricsSecurity        app.MetricsSecurity
 	HealthProbeBindAddress string
 	KubeAPIQPS             float32
 	KubeAPIBurst           int
@@ -150,6 +153,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	}
 	fs.Var(modeValue{&o.SocketMode}, "socket-mode", "File mode of the socket, octal.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics endpoint (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
+	o.MetricsSecurity.AddFlags(fs)
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables it.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "QPS to the downstream API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst to the downstream API server.")

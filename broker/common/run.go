@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/iri/remote"
 )
 
@@ -193,7 +193,7 @@ func (o RunOptions) managerOptions() manager.Options {
 	return manager.Options{
 		Scheme:                        NewScheme(),
 		Logger:                        o.Log,
-		Metrics:                       metricsserver.Options{BindAddress: off(o.MetricsBindAddress)},
+		Metrics:                       o.MetricsSecurity.ServerOptions(off(o.MetricsBindAddress)),
 		HealthProbeBindAddress:        off(o.HealthProbeBindAddress),
 		LeaderElection:                o.LeaderElect,
 		LeaderElectionID:              o.leaseName(),
@@ -202,7 +202,7 @@ func (o RunOptions) managerOptions() manager.Options {
 		LeaseDuration:                 &lease,
 		RenewDeadline:                 &renew,
 		RetryPeriod:                   &retry,
-		Cache:                         cache.Options{DefaultNamespaces: map[string]cache.Config{o.Namespace: {}}},
+		Cache:                         cache.Options{NewInformer: app.NewInformer, DefaultNamespaces: map[string]cache.Config{o.Namespace: {}}},
 	}
 }
 

@@ -22,12 +22,17 @@ func TestConformance(t *testing.T) {
 	cfg := memory.DefaultConfig()
 	cfg.MachineClasses = []memory.MachineClass{{Name: testClass, CPUMillis: 2000, MemoryBytes: 4 << 30, Capacity: 1000}}
 	brokertest.RunDownstream(t, e.cluster.Config, "machine", testPool, cfg)
-	report := conformance.RunTests(t, conformance.Config{
+	cfg2 := conformance.Config{
 		MachineEndpoint: "unix://" + e.socket,
 		Focus:           `^machine/`,
 		WaitTimeout:     30 * time.Second,
-	})
+	}
+	report := conformance.RunTests(t, cfg2)
 	if report.Skipped != 1 {
 		t.Errorf("%d cases skipped; only exec may be", report.Skipped)
+	}
+	// The hostile-input probe (issue 18): precise codes, nothing half-created.
+	if rep := conformance.RunSuiteTests(t, cfg2, conformance.HostileSuite()); rep.Passed != 1 {
+		t.Errorf("hostile inputs: %s", rep.Totals())
 	}
 }

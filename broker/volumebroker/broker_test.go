@@ -123,9 +123,14 @@ func TestVolumeConformance(t *testing.T) {
 	}
 	e := brokertest.Start(t, "volume", volumebroker.Run, seed, func(o *common.Options) { o.PoolName = "vpool" })
 	brokertest.RunDownstream(t, e.Cluster.Config, "volume", "vpool", memory.DefaultConfig())
-	report := conformance.RunTests(t, conformance.Config{VolumeEndpoint: "unix://" + e.Socket, Focus: `^volume/`, Skip: `^volume/snapshots$`, WaitTimeout: 30 * time.Second})
+	ccfg := conformance.Config{VolumeEndpoint: "unix://" + e.Socket, Focus: `^volume/`, Skip: `^volume/snapshots$`, WaitTimeout: 30 * time.Second}
+	report := conformance.RunTests(t, ccfg)
 	if report.Skipped != 0 {
 		t.Errorf("%d cases skipped", report.Skipped)
+	}
+	// The hostile-input probe (issue 18): precise codes, nothing half-created.
+	if rep := conformance.RunSuiteTests(t, ccfg, conformance.HostileSuite()); rep.Passed != 1 {
+		t.Errorf("hostile inputs: %s", rep.Totals())
 	}
 
 	t.Run("access credentials come up from the leaf", func(t *testing.T) {

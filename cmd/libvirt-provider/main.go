@@ -7,18 +7,15 @@ import (
 	goflag "flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/go-logr/logr"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ironfed/ironfed/cmd/internal/providercmd"
 	"github.com/ironfed/ironfed/iri/remote"
@@ -90,11 +87,7 @@ func run(ctx context.Context, o *options, log logr.Logger) error {
 			return providercmd.ListenHTTP(ctx, o.probeAddr, providercmd.Probes([]*remote.Server{srv}, nil))
 		})
 	}
-	if o.metricsAdr != "0" {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
-		g.Go(func() error { return providercmd.ListenHTTP(ctx, o.metricsAdr, mux) })
-	}
+	g.Go(func() error { return providercmd.ServeMetrics(ctx, o.metricsAdr, o.metricsSecurity) })
 	if err := g.Wait(); err != nil {
 		return err
 	}

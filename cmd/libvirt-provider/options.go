@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"oras.land/oras-go/v2/registry/remote/auth"
 
+	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/providers/libvirt"
 )
 
@@ -37,6 +38,8 @@ type options struct {
 	exec       struct{ bindAddress, url string }
 	probeAddr  string
 	metricsAdr string
+	// metricsSecurity: --metrics-secure, --metrics-cert-dir.
+	metricsSecurity app.MetricsSecurity
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
@@ -58,6 +61,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.exec.url, "exec-url", "", "Base URL Exec hands out (default http://<exec-bind-address>).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "Address of /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables them.")
 	fs.StringVar(&o.metricsAdr, "metrics-bind-address", "127.0.0.1:8080", "Address of /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
+	o.metricsSecurity.AddFlags(fs)
 }
 
 // config builds the provider config from the flags (the libvirt socket is filled in by run).

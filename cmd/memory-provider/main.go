@@ -8,13 +8,11 @@ import (
 	goflag "flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/go-logr/logr"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -116,11 +114,7 @@ func run(ctx context.Context, o *options, delayFlagSet bool, log logr.Logger) er
 	if o.probeAddr != "0" {
 		g.Go(func() error { return providercmd.ListenHTTP(ctx, o.probeAddr, providercmd.Probes(servers, nil)) })
 	}
-	if o.metricsAdr != "0" {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
-		g.Go(func() error { return providercmd.ListenHTTP(ctx, o.metricsAdr, mux) })
-	}
+	g.Go(func() error { return providercmd.ServeMetrics(ctx, o.metricsAdr, o.metricsSecurity) })
 	log.Info("Memory provider running", "machineClasses", len(cfg.MachineClasses), "volumeClasses", len(cfg.VolumeClasses),
 		"bucketClasses", len(cfg.BucketClasses), "stateDelay", cfg.StateDelay.Duration)
 	if err := g.Wait(); err != nil {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/ironfed/ironfed/federation/app"
 )
 
 // options are the command's flags, grouped by concern.
@@ -22,6 +24,8 @@ type options struct {
 	exec       struct{ bindAddress, url string }
 	probeAddr  string
 	metricsAdr string
+	// metricsSecurity: --metrics-secure, --metrics-cert-dir.
+	metricsSecurity app.MetricsSecurity
 }
 
 func (o *options) addFlags(fs *pflag.FlagSet) {
@@ -36,6 +40,7 @@ func (o *options) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.exec.url, "exec-url", "", "Base URL Exec hands out (default http://<exec-bind-address>).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "Address of /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables them.")
 	fs.StringVar(&o.metricsAdr, "metrics-bind-address", "127.0.0.1:8080", "Address of /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
+	o.metricsSecurity.AddFlags(fs)
 }
 
 // socketFor returns the socket of a runtime, or "" when it is not served.

@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/ironfed/ironfed/federation/api"
 	"github.com/ironfed/ironfed/federation/app"
@@ -63,10 +62,10 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		RenewDeadline:                 &renewDeadline,
 		RetryPeriod:                   &retryPeriod,
 		LeaderElectionReleaseOnCancel: !o.LeaderElectKeepOnCancel,
-		Metrics:                       metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		Metrics:                       o.MetricsSecurity.ServerOptions(o.MetricsBindAddress),
 		HealthProbeBindAddress:        o.HealthProbeBindAddress,
 		Controller:                    app.ControllerConfig(o.SkipControllerNameValidation),
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+		Cache: cache.Options{NewInformer: app.NewInformer, ByObject: map[client.Object]cache.ByObject{
 			// Only heartbeat Leases, not every Lease of the cluster.
 			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{o.PoolLeaseNamespace: {}}},
 		}},

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/pflag"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	"github.com/ironfed/ironfed/federation/app"
 )
 
 // Options configure the controller-manager. Flags are named like kube-controller-manager's.
@@ -21,7 +22,9 @@ type Options struct {
 	// releasing it (tests simulate a crash with it).
 	LeaderElectKeepOnCancel bool
 
-	MetricsBindAddress     string
+	MetricsBindAddress string
+	// MetricsSecurity protects /metrics (--metrics-secure).
+	MetricsSecurity        app.MetricsSecurity
 	HealthProbeBindAddress string
 
 	// PoolLeaseNamespace holds the poollets' heartbeat Leases; created if missing.
@@ -70,6 +73,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaderElectRenewDeadline, "leader-elect-renew-deadline", o.LeaderElectRenewDeadline, "How long the leader retries renewing before giving up leadership.")
 	fs.DurationVar(&o.LeaderElectRetryPeriod, "leader-elect-retry-period", o.LeaderElectRetryPeriod, "How often to try acquiring or renewing leadership.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address serving Prometheus /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
+	o.MetricsSecurity.AddFlags(fs)
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address serving /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables it.")
 	fs.StringVar(&o.PoolLeaseNamespace, "pool-lease-namespace", o.PoolLeaseNamespace, "Namespace of the poollets' heartbeat Leases.")
 	fs.DurationVar(&o.PoolMonitorGracePeriod, "pool-monitor-grace-period", o.PoolMonitorGracePeriod, "How long a pool's heartbeat may be silent before the pool turns Ready=Unknown.")

@@ -2,16 +2,20 @@ package controllermanager_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	"github.com/ironfed/ironfed/federation/api/conditions"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	"github.com/ironfed/ironfed/federation/scheduler"
 )
 
@@ -103,4 +107,28 @@ func TestBoundToMissingPool(t *testing.T) {
 		c, _ := conditions.Get(m.Status.Conditions, conditions.Machine, commonv1alpha1.ConditionTypeScheduled)
 		return c.Status == corev1.ConditionTrue
 	})
+}
+
+// TestBucketWithoutClass: a Bucket without a class waited with no condition and no event (found
+// by the probe). The scheduler says why, once: Scheduled=False/NoClass and a Warning event.
+func TestBucketWithoutClass(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, nil)
+	ctx := t.Context()
+	b := &storagev1alpha1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "classless"}}
+	if err := e.client.Create(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := e.client.Get(ctx, client.ObjectKeyFromObject(b), b); err != nil {
+			return false, err
+		}
+		c, _ := conditions.Get(b.Status.Conditions, conditions.Bucket, commonv1alpha1.ConditionTypeScheduled)
+		return c.Status == corev1.ConditionFalse && c.Reason == scheduler.ReasonNoClass && strings.Contains(c.Message, "bucketClassRef"), nil
+	})
+	if err != nil {
+		t.Fatalf("no Scheduled=False/NoClass on the class-less bucket: %v (conditions %+v)", err, b.Status.Conditions)
+	}
+	waitEvent(t, e, "classless", scheduler.ReasonNoClass, "no bucketClassRef")
+	t.Logf("Scheduled=False %s: %s", scheduler.ReasonNoClass, b.Status.Conditions[0].Message)
 }

@@ -113,7 +113,8 @@ func (o Options) notOwned(kind, name string) error {
 		kind, name, o.Name, ManagedByLabel, ManagedByValue, BrokerLabel, o.Name)
 }
 
-// Join creates or updates the broker's namespace, ServiceAccount, Role,
+// Join creates or updates the broker's namespace, admission policy (no
+// ServiceAccount token Secrets) and its binding, ServiceAccount, Role,
 // RoleBinding, ClusterRole and ClusterRoleBinding with admin, issues a new
 // token for the ServiceAccount and waits until the apiserver authorizes it.
 // It is idempotent: joining again updates the rules and issues a fresh token
@@ -130,6 +131,8 @@ func Join(ctx context.Context, admin *rest.Config, o Options) (*Result, error) {
 		return nil, err
 	}
 	for _, step := range []func(context.Context, kubernetes.Interface, Options) error{
+		// The policy first: the identity never exists without it.
+		ensurePolicy, ensurePolicyBinding,
 		ensureServiceAccount, ensureRole, ensureRoleBinding, ensureClusterRole, ensureClusterRoleBinding,
 	} {
 		if err := step(ctx, cs, o); err != nil {
@@ -155,7 +158,7 @@ func Join(ctx context.Context, admin *rest.Config, o Options) (*Result, error) {
 	return &Result{
 		Config:         cfg,
 		Kubeconfig:     kubeconfig,
-		ServiceAccount: "system:serviceaccount:" + o.Namespace + ":" + o.Name,
+		ServiceAccount: o.userName(),
 		Namespace:      o.Namespace,
 		ExpiresAt:      tr.Status.ExpirationTimestamp.Time,
 	}, nil
@@ -229,8 +232,8 @@ func waitAuthorized(ctx context.Context, cfg *rest.Config, o Options) error {
 }
 
 // Leave removes what Join created for the broker — ServiceAccount (which
-// invalidates its tokens), Role, RoleBinding, ClusterRole and
-// ClusterRoleBinding — and leaves the namespace: it holds the brokered
+// invalidates its tokens), Role, RoleBinding, ClusterRole,
+// ClusterRoleBinding and the admission policy with its binding — and leaves the namespace: it holds the brokered
 // workloads, which the upstream poollets still own. Missing objects are
 // fine; objects not managed by ironfed for this broker are left alone and
 // reported.
@@ -242,8 +245,8 @@ func Leave(ctx context.Context, admin *rest.Config, o Options) error {
 	if err != nil {
 		return fmt.Errorf("downstream client: %w", err)
 	}
-	core, rbac := cs.CoreV1(), cs.RbacV1()
-	ns, cn := o.Namespace, o.clusterName()
+	core, rbac, adm := cs.CoreV1(), cs.RbacV1(), cs.AdmissionregistrationV1()
+	ns, cn, pn := o.Namespace, o.clusterName(), o.policyName()
 	type step struct {
 		kind, name string
 		get        func() (metav1.Object, error)
@@ -267,6 +270,17 @@ func Leave(ctx context.Context, admin *rest.Config, o Options) error {
 		{"ClusterRole", cn,
 			func() (metav1.Object, error) { return rbac.ClusterRoles().Get(ctx, cn, metav1.GetOptions{}) },
 			func() error { return rbac.ClusterRoles().Delete(ctx, cn, del) }},
+		// The policy last: it guards the identity until the identity is gone.
+		{"ValidatingAdmissionPolicyBinding", pn,
+			func() (metav1.Object, error) {
+				return adm.ValidatingAdmissionPolicyBindings().Get(ctx, pn, metav1.GetOptions{})
+			},
+			func() error { return adm.ValidatingAdmissionPolicyBindings().Delete(ctx, pn, del) }},
+		{"ValidatingAdmissionPolicy", pn,
+			func() (metav1.Object, error) {
+				return adm.ValidatingAdmissionPolicies().Get(ctx, pn, metav1.GetOptions{})
+			},
+			func() error { return adm.ValidatingAdmissionPolicies().Delete(ctx, pn, del) }},
 	}
 	var errs []error
 	for _, s := range steps {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -136,6 +137,34 @@ func TestJoin(t *testing.T) {
 			client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"a":"b"}}}`))))
 		forbidden("create a Network", broker.Create(ctx, &networkingv1alpha1.Network{ObjectMeta: metav1.ObjectMeta{Name: "n", Namespace: ns}}))
 	})
+	t.Run("refused a ServiceAccount token Secret for itself", func(t *testing.T) {
+		// RBAC lets it create Secrets in its namespace; the admission policy join installs
+		// refuses this type, which would hand it a token that never expires. The policy is
+		// loaded by the apiserver asynchronously: allow it a few seconds.
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			token := &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: "self-token", Namespace: ns,
+					Annotations: map[string]string{corev1.ServiceAccountNameKey: "root-broker"}},
+				Type: corev1.SecretTypeServiceAccountToken,
+			}
+			if err = broker.Create(ctx, token); apierrors.IsForbidden(err) || time.Now().After(deadline) {
+				break
+			}
+			if err == nil {
+				_ = admin.Delete(ctx, token)
+			}
+		}
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), join.NoTokenSecretMessage) {
+			t.Fatalf("broker creating a token Secret for itself: want Forbidden naming the policy, got %v", err)
+		}
+		t.Logf("refused: %v", err)
+		// Its ordinary Secrets are still allowed, and the admin is not restricted.
+		must(t, broker.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ignition", Namespace: ns}}))
+		must(t, admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "admin-token", Namespace: ns,
+			Annotations: map[string]string{corev1.ServiceAccountNameKey: "root-broker"}}, Type: corev1.SecretTypeServiceAccountToken}))
+		must(t, admin.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "admin-token", Namespace: ns}}))
+	})
 
 	t.Run("join again", func(t *testing.T) {
 		// A stale rule must be repaired by the second join.
@@ -187,6 +216,8 @@ func TestJoin(t *testing.T) {
 			&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "root-broker", Namespace: ns}},
 			&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "ironfed:broker:broker-ns:root-broker"}},
 			&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "ironfed:broker:broker-ns:root-broker"}},
+			&admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "ironfed-broker.broker-ns.root-broker"}},
+			&admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "ironfed-broker.broker-ns.root-broker"}},
 		} {
 			if err := admin.Get(ctx, client.ObjectKeyFromObject(o), o); !apierrors.IsNotFound(err) {
 				t.Errorf("%T %s after leave: %v", o, o.GetName(), err)

@@ -93,6 +93,8 @@ func BucketAdapter() Adapter[*storagev1alpha1.Bucket, *storagev1alpha1.BucketPoo
 		SetScheduledCondition: func(b *storagev1alpha1.Bucket, status corev1.ConditionStatus, reason, message string) {
 			b.Status.Conditions = setScheduledCondition(b.Status.Conditions, conditions.Bucket, status, reason, message)
 		},
+		Classless: "The Bucket has no bucketClassRef, so ironfed neither schedules nor provisions it " +
+			"(an external controller may): recreate it with a bucketClassRef (the class cannot be added later)",
 	}
 }
 

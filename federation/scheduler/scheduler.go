@@ -43,6 +43,10 @@ type Adapter[O client.Object, P client.Object] struct {
 	ScheduledCondition func(O) (status corev1.ConditionStatus, reason, message string, found bool)
 	// SetScheduledCondition sets the object's Scheduled condition.
 	SetScheduledCondition func(O, corev1.ConditionStatus, string, string)
+	// Classless, when set, explains why an object of the kind without a class (and without a
+	// pool) never progresses; the scheduler reports it as Scheduled=False/NoClass with a Warning
+	// event. Unset for kinds whose class-less objects progress otherwise (connection Volumes).
+	Classless string
 }
 
 // Options tune a scheduler.
@@ -197,6 +201,9 @@ func (s *Scheduler[O, P]) onObject(obj any) {
 	case info.Class == "" && poolRef == "":
 		// Class-less volumes and buckets are static: bound by hand, never scheduled.
 		s.state.observeGone(o.GetUID(), key)
+		if _, reason, _, _ := s.adapter.ScheduledCondition(o); s.adapter.Classless != "" && reason != ReasonNoClass && o.GetDeletionTimestamp().IsZero() {
+			s.queue.Add(key) // confirmScheduled says why it waits
+		}
 	case poolRef != "":
 		s.state.observeBound(o.GetUID(), key, binding{pool: poolRef, class: info.Class, amount: info.Amount})
 		status, _, _, found := s.adapter.ScheduledCondition(o)
@@ -358,7 +365,11 @@ func (s *Scheduler[O, P]) confirmScheduled(ctx context.Context, key types.Namesp
 		s.queue.Forget(key)
 		return
 	}
-	_, pool, err := s.adapter.ObjectInfo(obj)
+	info, pool, err := s.adapter.ObjectInfo(obj)
+	if pool == "" && info.Class == "" && s.adapter.Classless != "" && obj.GetDeletionTimestamp().IsZero() {
+		s.reportClassless(ctx, key, obj)
+		return
+	}
 	if err != nil || pool == "" || !obj.GetDeletionTimestamp().IsZero() {
 		s.queue.Forget(key)
 		return
@@ -384,6 +395,23 @@ func (s *Scheduler[O, P]) confirmScheduled(ctx context.Context, key types.Namesp
 
 // ReasonPoolNotFound: the object is bound to a pool that does not exist.
 const ReasonPoolNotFound = "PoolNotFound"
+
+// ReasonNoClass: the object has no class, so ironfed neither schedules nor provisions it.
+const ReasonNoClass = "NoClass"
+
+// reportClassless says on a class-less object why it never progresses (found by the probe: a
+// Bucket without a class waited with no condition and no event).
+func (s *Scheduler[O, P]) reportClassless(ctx context.Context, key types.NamespacedName, obj O) {
+	wrote, err := s.applyScheduledCondition(ctx, obj, corev1.ConditionFalse, ReasonNoClass, s.adapter.Classless)
+	if err != nil && !apierrors.IsNotFound(err) {
+		s.queue.AddRateLimited(key)
+		return
+	}
+	if wrote {
+		s.recorder.Eventf(obj, nil, corev1.EventTypeWarning, ReasonNoClass, "Schedule", "%s", s.adapter.Classless)
+	}
+	s.queue.Forget(key)
+}
 
 // reportUnschedulable sets Scheduled=False on the object and records a Warning event, both only
 // when the message changed, so a retry that fails the same way writes nothing.

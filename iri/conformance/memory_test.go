@@ -41,6 +41,14 @@ func TestMemoryProvider(t *testing.T) {
 	}
 }
 
+// TestMemoryHostile runs the hostile-input probe against the memory provider.
+func TestMemoryHostile(t *testing.T) {
+	rep := conformance.RunSuiteTests(t, serveMemory(t, 0, nil), conformance.HostileSuite())
+	if rep.Passed != 3 {
+		t.Errorf("hostile suite: %s, want 3 passed", rep.Totals())
+	}
+}
+
 // serveMemory serves a memory provider on three sockets; wrap, if set,
 // replaces the machine service (to inject faults).
 func serveMemory(t *testing.T, delay time.Duration, wrap func(machinev1alpha1.MachineRuntimeServer) machinev1alpha1.MachineRuntimeServer) conformance.Config {

@@ -61,8 +61,14 @@ func Run(ctx context.Context, cfg Config, suite Suite, progress io.Writer) (*Rep
 // so that callers can insist that nothing was skipped.
 func RunTests(t *testing.T, cfg Config) *Report {
 	t.Helper()
+	return RunSuiteTests(t, cfg, DefaultSuite())
+}
+
+// RunSuiteTests is RunTests with another suite (HostileSuite).
+func RunSuiteTests(t *testing.T, cfg Config, suite Suite) *Report {
+	t.Helper()
 	cfg = cfg.withDefaults()
-	cases, err := DefaultSuite().Select(cfg.Focus, cfg.Skip)
+	cases, err := suite.Select(cfg.Focus, cfg.Skip)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -83,10 +82,11 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		RenewDeadline:                 &m.LeaderElectRenewDeadline,
 		RetryPeriod:                   &m.LeaderElectRetryPeriod,
 		LeaderElectionReleaseOnCancel: !m.LeaderElectKeepOnCancel,
-		Metrics:                       metricsserver.Options{BindAddress: m.MetricsBindAddress},
+		Metrics:                       m.MetricsSecurity.ServerOptions(m.MetricsBindAddress),
 		HealthProbeBindAddress:        m.HealthProbeBindAddress,
 		Controller:                    app.ControllerConfig(m.SkipControllerNameValidation),
 		Cache: cache.Options{
+			NewInformer: app.NewInformer, // back within a second of an outage, not a minute
 			ByObject: map[client.Object]cache.ByObject{
 				// Only what is bound to this pool, filtered by the apiserver.
 				p.Adapter.New(): {Field: fields.OneTermEqualSelector(p.PoolRefField, o.Pool.Name)},

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
+	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/iri/remote"
 )
 
@@ -50,8 +51,10 @@ type ManagerOptions struct {
 	// MaxRetryDelay caps the per-object backoff after failed reconciles, so objects held up by a
 	// runtime outage are retried within this long after it ends (controller-runtime's own cap
 	// is 1000 s).
-	MaxRetryDelay                time.Duration
-	MetricsBindAddress           string
+	MaxRetryDelay      time.Duration
+	MetricsBindAddress string
+	// MetricsSecurity protects /metrics (--metrics-secure).
+	MetricsSecurity              app.MetricsSecurity
 	HealthProbeBindAddress       string
 	LeaderElect                  bool
 	LeaderElectResourceNamespace string
@@ -144,6 +147,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.IntVar(&m.MaxConcurrentReconciles, "max-concurrent-reconciles", m.MaxConcurrentReconciles, "Objects reconciled in parallel.")
 	fs.DurationVar(&m.MaxRetryDelay, "max-retry-delay", m.MaxRetryDelay, "Longest backoff before an object whose reconcile failed is retried (exponential from 5ms).")
 	fs.StringVar(&m.MetricsBindAddress, "metrics-bind-address", m.MetricsBindAddress, "Address serving Prometheus /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
+	m.MetricsSecurity.AddFlags(fs)
 	fs.StringVar(&m.HealthProbeBindAddress, "health-probe-bind-address", m.HealthProbeBindAddress, "Address serving /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables it.")
 	fs.BoolVar(&m.LeaderElect, "leader-elect", m.LeaderElect, "Elect a leader before running; required when more than one replica runs.")
 	fs.StringVar(&m.LeaderElectResourceNamespace, "leader-elect-resource-namespace", m.LeaderElectResourceNamespace, "Namespace of the leader election Lease.")

@@ -92,6 +92,9 @@ func TestRegionOutage(t *testing.T) {
 		}
 		return true, "", nil
 	})
+	// Issue 18: pools stayed HeartbeatExpired/Unknown 46–62 s after the apiserver answered, as every
+	// informer sat in client-go's reflector backoff (federation/app.NewInformer now waits it out).
+	t.Logf("root pools for the region Ready again %s after the region's apiserver came back", time.Since(back).Round(100*time.Millisecond))
 	waitMachineState(t, during, computev1alpha1.MachineStateRunning)
 	waitGoneEverywhere(t, "machine", doomedCP)
 	t.Logf("recovered %s after the region's apiserver came back", time.Since(back).Round(100*time.Millisecond))

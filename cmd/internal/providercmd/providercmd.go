@@ -16,24 +16,54 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/iri/remote"
 )
 
-// HTTPOptions are the probe and metrics addresses.
+// HTTPOptions are the probe and metrics addresses and how /metrics is protected.
 type HTTPOptions struct {
 	ProbeAddr, MetricsAddr string
+	MetricsSecurity        app.MetricsSecurity
 }
 
-// AddFlags adds --health-probe-bind-address and --metrics-bind-address.
+// AddFlags adds --health-probe-bind-address, --metrics-bind-address, --metrics-secure and
+// --metrics-cert-dir.
 func (o *HTTPOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", "127.0.0.1:8081", "Address of /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables them.")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", "127.0.0.1:8080", "Address of /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
+	o.MetricsSecurity.AddFlags(fs)
+}
+
+// ServeMetrics serves /metrics (controller-runtime's registry) on addr until ctx is done. With
+// --metrics-secure it is HTTPS, and callers' tokens are checked with the apiserver that the
+// kubeconfig of $KUBECONFIG, or the in-cluster config, names.
+func ServeMetrics(ctx context.Context, addr string, sec app.MetricsSecurity) error {
+	if addr == "0" {
+		return nil
+	}
+	var cfg *rest.Config
+	var hc *http.Client
+	if sec.Secure {
+		var err error
+		if cfg, err = ctrl.GetConfig(); err != nil {
+			return fmt.Errorf("--metrics-secure checks callers with the apiserver: %w", err)
+		}
+		if hc, err = rest.HTTPClientFor(cfg); err != nil {
+			return err
+		}
+	}
+	srv, err := metricsserver.NewServer(sec.ServerOptions(addr), cfg, hc)
+	if err != nil {
+		return err
+	}
+	return srv.Start(ctx)
 }
 
 // Main parses the flags (with zap's), builds the logger and runs run until
@@ -65,11 +95,7 @@ func Serve(ctx context.Context, o HTTPOptions, servers []*remote.Server, ready f
 	if o.ProbeAddr != "0" {
 		g.Go(func() error { return ListenHTTP(ctx, o.ProbeAddr, Probes(servers, ready)) })
 	}
-	if o.MetricsAddr != "0" {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
-		g.Go(func() error { return ListenHTTP(ctx, o.MetricsAddr, mux) })
-	}
+	g.Go(func() error { return ServeMetrics(ctx, o.MetricsAddr, o.MetricsSecurity) })
 	for _, f := range extra {
 		g.Go(func() error { return f(ctx) })
 	}
