@@ -51,7 +51,12 @@ func ReadPool(o client.Object) PoolInfo {
 		}
 	}
 	if !p.Ready && p.NotReady == "" {
-		p.NotReady = "no Ready condition"
+		// IronCore's volume and bucket poollets set no Ready condition, only the state Available.
+		if f := st.FieldByName("State"); f.IsValid() && f.String() == "Available" {
+			p.Ready = true
+		} else {
+			p.NotReady = "no Ready condition"
+		}
 	}
 	for i := 0; i < st.NumField(); i++ {
 		if n := st.Type().Field(i).Name; strings.HasPrefix(n, "Available") && strings.HasSuffix(n, "Classes") {

@@ -48,7 +48,7 @@ func TestMachineBroker(t *testing.T) {
 			t.Fatalf("Status: %v", resp)
 		}
 		s := resp.MachineClassStatus[0]
-		if s.MachineClass.Name != testClass || s.Quantity != 100 || s.MachineClass.Capabilities.Resources["cpu"] != 2000 || s.MachineClass.Capabilities.Resources["memory"] != 4<<30 {
+		if s.MachineClass.Name != testClass || s.Quantity != 100 || s.MachineClass.Capabilities.Resources["cpu"] != 2 || s.MachineClass.Capabilities.Resources["memory"] != 4<<30 {
 			t.Errorf("Status: %v", s)
 		}
 	})

@@ -20,7 +20,7 @@ func TestConformance(t *testing.T) {
 	}
 	e := startEnv(t, func(o *common.Options) { o.PoolName = testPool })
 	cfg := memory.DefaultConfig()
-	cfg.MachineClasses = []memory.MachineClass{{Name: testClass, CPUMillis: 2000, MemoryBytes: 4 << 30, Capacity: 1000}}
+	cfg.MachineClasses = []memory.MachineClass{{Name: testClass, CPU: 2, MemoryBytes: 4 << 30, Capacity: 1000}}
 	brokertest.RunDownstream(t, e.cluster.Config, "machine", testPool, cfg)
 	cfg2 := conformance.Config{
 		MachineEndpoint: "unix://" + e.socket,

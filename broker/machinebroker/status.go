@@ -3,9 +3,6 @@ package machinebroker
 import (
 	"context"
 
-	corev1 "k8s.io/api/core/v1"
-
-	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 )
 
@@ -18,13 +15,11 @@ func (b *Broker) Status(ctx context.Context, _ *machinev1alpha1.StatusRequest) (
 		if !c.Counted {
 			continue
 		}
+		// Whole units (cpu "4" → 4, memory bytes), as IronCore's poollet derives them with
+		// quantity.Value() and matches them by equality.
 		res := map[string]int64{}
 		for name, v := range c.Capabilities {
-			if name == commonv1alpha1.ResourceName(corev1.ResourceCPU) {
-				res[string(name)] = v.MilliValue()
-			} else {
-				res[string(name)] = v.Value()
-			}
+			res[string(name)] = v.Value()
 		}
 		resp.MachineClassStatus = append(resp.MachineClassStatus, &machinev1alpha1.MachineClassStatus{
 			MachineClass: &machinev1alpha1.MachineClass{Name: c.Name, Capabilities: &machinev1alpha1.MachineClassCapabilities{Resources: res}},

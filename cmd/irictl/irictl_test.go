@@ -68,7 +68,7 @@ func (f *fakeRuntime) CreateMachine(_ context.Context, req *machinev1alpha1.Crea
 func (f *fakeRuntime) Status(context.Context, *machinev1alpha1.StatusRequest) (*machinev1alpha1.StatusResponse, error) {
 	return &machinev1alpha1.StatusResponse{MachineClassStatus: []*machinev1alpha1.MachineClassStatus{{
 		MachineClass: &machinev1alpha1.MachineClass{Name: "small", Capabilities: &machinev1alpha1.MachineClassCapabilities{
-			Resources: map[string]int64{"cpu": 2000, "memory": 4 << 30}}},
+			Resources: map[string]int64{"cpu": 2, "memory": 4 << 30}}},
 		Quantity: 10,
 	}}}, nil
 }
@@ -239,7 +239,7 @@ func TestCreateFromFile(t *testing.T) {
 func TestStatus(t *testing.T) {
 	addr := serve(t, sampleRuntime())
 	code, out, errOut := irictl(t, "machine", "status", "--address", addr)
-	if code != 0 || !strings.Contains(out, "cpu=2000,memory=4294967296") || !strings.Contains(out, "10") {
+	if code != 0 || !strings.Contains(out, "cpu=2,memory=4294967296") || !strings.Contains(out, "10") {
 		t.Errorf("exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
 	}
 }

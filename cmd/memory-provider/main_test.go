@@ -16,7 +16,7 @@ import (
 func TestRunServesAndCleansUp(t *testing.T) {
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgFile, []byte("machineClasses:\n- {name: tiny, cpuMillis: 500, memoryBytes: 1073741824, capacity: 2}\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte("machineClasses:\n- {name: tiny, cpu: 1, memoryBytes: 1073741824, capacity: 2}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	o := options{configFile: cfgFile, probeAddr: "0", metricsAdr: "0"}

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/ironfed/ironfed/federation/api"
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/federation/classprotection"
 	"github.com/ironfed/ironfed/federation/poollifecycle"
@@ -45,9 +46,6 @@ func utilRuntimeMust(err error) {
 
 // New builds the manager. Run it with mgr.Start(ctx).
 func New(cfg *rest.Config, o Options) (manager.Manager, error) {
-	if o.PoolLeaseNamespace == "" {
-		return nil, errors.New("pool lease namespace must not be empty")
-	}
 	if o.PoolMonitorGracePeriod <= 0 {
 		return nil, fmt.Errorf("pool monitor grace period must be positive, got %s", o.PoolMonitorGracePeriod)
 	}
@@ -67,7 +65,7 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		Controller:                    app.ControllerConfig(o.SkipControllerNameValidation),
 		Cache: cache.Options{NewInformer: app.NewInformer, ByObject: map[client.Object]cache.ByObject{
 			// Only heartbeat Leases, not every Lease of the cluster.
-			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{o.PoolLeaseNamespace: {}}},
+			&coordinationv1.Lease{}: {Namespaces: leaseNamespaces()},
 		}},
 	})
 	if err != nil {
@@ -80,7 +78,9 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		scheduler.New(scheduler.MachineAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("machine-scheduler"), log, sopts),
 		scheduler.New(scheduler.VolumeAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("volume-scheduler"), log, sopts),
 		scheduler.New(scheduler.BucketAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("bucket-scheduler"), log, sopts),
-		ensureNamespace(mgr.GetAPIReader(), mgr.GetClient(), o.PoolLeaseNamespace),
+	}
+	for ns := range leaseNamespaces() {
+		runnables = append(runnables, ensureNamespace(mgr.GetAPIReader(), mgr.GetClient(), ns))
 	}
 	for _, r := range runnables {
 		if err := mgr.Add(r); err != nil {
@@ -111,6 +111,15 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 	return mgr, nil
 }
 
+// leaseNamespaces are IronCore's heartbeat Lease namespaces, one per pool kind.
+func leaseNamespaces() map[string]cache.Config {
+	out := map[string]cache.Config{}
+	for _, k := range commonv1alpha1.PoolKinds {
+		out[commonv1alpha1.PoolLeaseNamespace(k)] = cache.Config{}
+	}
+	return out
+}
+
 // ensureNamespace creates the heartbeat Lease namespace so poollets can write into it.
 func ensureNamespace(reader client.Reader, c client.Client, name string) manager.Runnable {
 	return manager.RunnableFunc(func(ctx context.Context) error {
@@ -130,7 +139,7 @@ func setupLifecycle[P client.Object](mgr manager.Manager, a poollifecycle.Adapte
 	return (&poollifecycle.Reconciler[P]{
 		Adapter:        a,
 		Client:         mgr.GetClient(),
-		LeaseNamespace: o.PoolLeaseNamespace,
+		LeaseNamespace: commonv1alpha1.PoolLeaseNamespace(a.Kind),
 		GracePeriod:    o.PoolMonitorGracePeriod,
 		Recorder:       mgr.GetEventRecorder("pool-lifecycle"),
 	}).SetupWithManager(mgr)

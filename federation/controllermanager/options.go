@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	"github.com/ironfed/ironfed/federation/app"
 )
 
@@ -27,8 +26,6 @@ type Options struct {
 	MetricsSecurity        app.MetricsSecurity
 	HealthProbeBindAddress string
 
-	// PoolLeaseNamespace holds the poollets' heartbeat Leases; created if missing.
-	PoolLeaseNamespace string
 	// PoolMonitorGracePeriod is how long a pool's heartbeat may be silent before it turns
 	// Ready=Unknown.
 	PoolMonitorGracePeriod time.Duration
@@ -56,7 +53,6 @@ func DefaultOptions() Options {
 		LeaderElectRetryPeriod:       2 * time.Second,
 		MetricsBindAddress:           "127.0.0.1:8080",
 		HealthProbeBindAddress:       "127.0.0.1:8081",
-		PoolLeaseNamespace:           commonv1alpha1.DefaultPoolLeaseNamespace,
 		PoolMonitorGracePeriod:       40 * time.Second,
 		SchedulerBindWorkers:         16,
 		UnschedulableRetryPeriod:     time.Minute,
@@ -75,7 +71,6 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address serving Prometheus /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
 	o.MetricsSecurity.AddFlags(fs)
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address serving /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables it.")
-	fs.StringVar(&o.PoolLeaseNamespace, "pool-lease-namespace", o.PoolLeaseNamespace, "Namespace of the poollets' heartbeat Leases.")
 	fs.DurationVar(&o.PoolMonitorGracePeriod, "pool-monitor-grace-period", o.PoolMonitorGracePeriod, "How long a pool's heartbeat may be silent before the pool turns Ready=Unknown.")
 	fs.IntVar(&o.SchedulerBindWorkers, "scheduler-bind-workers", o.SchedulerBindWorkers, "Binds each scheduler sends in parallel.")
 	fs.BoolVar(&o.SchedulerBindEvents, "scheduler-bind-events", o.SchedulerBindEvents, "Record a Scheduled Event per bind (one extra apiserver write per object).")

@@ -34,6 +34,9 @@ type Options struct {
 	Binaries *Binaries
 	// CRDs are installed, and awaited Established, before Start returns.
 	CRDs []*apiextensionsv1.CustomResourceDefinition
+	// Install runs after the CRDs are Established, at every start (so it must be idempotent),
+	// e.g. admission.Install for ironfed's admission policies.
+	Install []func(ctx context.Context, cfg *rest.Config) error
 	// WithoutControllerManager skips kube-controller-manager (no garbage collection of owner
 	// references, no namespace deletion): a lighter cluster for benchmarks.
 	WithoutControllerManager bool
@@ -168,7 +171,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 		c.build(opts, *bins)
-		lastErr = c.startAll(ctx, opts.CRDs)
+		lastErr = c.startAll(ctx, opts.CRDs, opts.Install)
 		if lastErr == nil {
 			if err := c.writeKubeconfig(); err != nil {
 				_ = c.Stop()
@@ -349,7 +352,7 @@ func (c *Cluster) build(opts Options, bins Binaries) {
 	}
 }
 
-func (c *Cluster) startAll(ctx context.Context, crds []*apiextensionsv1.CustomResourceDefinition) error {
+func (c *Cluster) startAll(ctx context.Context, crds []*apiextensionsv1.CustomResourceDefinition, install []func(context.Context, *rest.Config) error) error {
 	if err := c.Etcd.Start(ctx); err != nil {
 		return err
 	}
@@ -360,6 +363,11 @@ func (c *Cluster) startAll(ctx context.Context, crds []*apiextensionsv1.CustomRe
 	// otherwise only at its next resync, 30 s later, so owner-reference cascades would stall.
 	if err := installCRDs(ctx, c.Config, crds); err != nil {
 		return fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	for _, f := range install {
+		if err := f(ctx, c.Config); err != nil {
+			return fmt.Errorf("cluster %s: %w", c.Name, err)
+		}
 	}
 	if c.ControllerManager != nil {
 		// It reads the kubeconfig file at start.

@@ -37,15 +37,15 @@ var LocalFlags = map[string]string{
 	"--breaker-consecutive-failures":     "second-scale reactions (DefaultTiming)",
 	"--breaker-open-timeout":             "second-scale reactions (DefaultTiming)",
 	"--breaker-half-open-requests":       "second-scale reactions (DefaultTiming)",
-	"--console-bind-address":             "consoles on every hop (docs/console.md); the charts do not serve them yet",
+	"--console-bind-address":             "consoles on every hop (docs/console.md); the charts serve them only with console.enabled (off by default)",
 	"--console-tls-cert-file":            "the poollet's console certificate, issued by its cluster's CA",
 	"--console-tls-private-key-file":     "the poollet's console certificate, issued by its cluster's CA",
-	"--exec-bind-address":                "consoles on every hop (docs/console.md); the charts do not serve them yet",
+	"--exec-bind-address":                "consoles on every hop (docs/console.md); the charts serve them only with console.enabled (off by default)",
 }
 
 // chartValues are the charts' default values that reach a command line (charts/*/values.yaml).
 var chartValues = struct {
-	logLevel, poolLeaseNamespace                   string
+	logLevel                                       string
 	leaseDuration, renewDeadline, retryPeriod      string
 	socketDiscoveryTimeout                         string
 	bucketPoolCapacity                             int
@@ -55,7 +55,7 @@ var chartValues = struct {
 	// Leader election per chart: the control plane and broker charts elect, the leaf chart does not.
 	electControlPlane, electBroker, electLeaf bool
 }{
-	logLevel: "info", poolLeaseNamespace: "ironfed-pool-lease",
+	logLevel:      "info",
 	leaseDuration: "15s", renewDeadline: "10s", retryPeriod: "2s",
 	socketDiscoveryTimeout: "1m", bucketPoolCapacity: 1000,
 	poolMonitorGracePeriod: "40s", unschedulableRetry: "1m",
@@ -79,7 +79,6 @@ func controllerManagerArgs(kubeconfig, metrics, health string) []string {
 		"--leader-elect-retry-period=" + v.retryPeriod,
 		"--metrics-bind-address=" + metrics,
 		"--health-probe-bind-address=" + health,
-		"--pool-lease-namespace=" + v.poolLeaseNamespace,
 		"--pool-monitor-grace-period=" + v.poolMonitorGracePeriod,
 		fmt.Sprintf("--scheduler-bind-workers=%d", v.schedulerBindWorkers),
 		fmt.Sprintf("--scheduler-bind-events=%t", v.schedulerBindEvents),
@@ -126,7 +125,6 @@ func poolletArgs(s poolletSpec) []string {
 		args = append(args, "--pool-labels="+k+"="+s.labels[k])
 	}
 	args = append(args,
-		"--pool-lease-namespace="+v.poolLeaseNamespace,
 		"--"+s.kind+"-runtime-endpoint="+s.endpoint,
 		"--"+s.kind+"-runtime-socket-discovery-timeout="+v.socketDiscoveryTimeout,
 	)

@@ -230,7 +230,7 @@ func createClasses(ctx context.Context, kube client.Client, cfg memory.Config) e
 	var objs []client.Object
 	for _, c := range cfg.MachineClasses {
 		objs = append(objs, &computev1alpha1.MachineClass{ObjectMeta: metav1.ObjectMeta{Name: c.Name}, Capabilities: commonv1alpha1.ResourceList{
-			commonv1alpha1.ResourceCPU:    *resource.NewMilliQuantity(c.CPUMillis, resource.DecimalSI),
+			commonv1alpha1.ResourceCPU:    *resource.NewQuantity(c.CPU, resource.DecimalSI),
 			commonv1alpha1.ResourceMemory: *resource.NewQuantity(c.MemoryBytes, resource.BinarySI),
 		}})
 	}

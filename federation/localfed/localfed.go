@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/broker/common"
+	"github.com/ironfed/ironfed/federation/api/admission"
 	"github.com/ironfed/ironfed/federation/localcluster"
 	"github.com/ironfed/ironfed/federation/topology"
 	"github.com/ironfed/ironfed/providers/memory"
@@ -174,6 +175,10 @@ func (f *Federation) up(ctx context.Context) error {
 	copts := make([]localcluster.Options, len(ordered))
 	for i, c := range ordered {
 		copts[i] = localcluster.Options{Name: c.Name, Dir: filepath.Join(f.Dir, c.Name), CRDs: f.opts.CRDs}
+		if len(f.opts.CRDs) > 0 {
+			// IronCore's admission behaviour the CRDs cannot express (volume devices, size bounds).
+			copts[i].Install = append(copts[i].Install, admission.Install)
+		}
 	}
 	clusters, err := localcluster.StartMany(ctx, copts)
 	if err != nil {

@@ -39,7 +39,8 @@ type Adapter[P client.Object] struct {
 type Reconciler[P client.Object] struct {
 	Adapter Adapter[P]
 	Client  client.Client
-	// LeaseNamespace holds the heartbeat Leases.
+	// LeaseNamespace holds the heartbeat Leases, named after their pools (IronCore's layout:
+	// commonv1alpha1.PoolLeaseNamespace of the kind).
 	LeaseNamespace string
 	// GracePeriod is how long after the last renewal a pool is still considered alive.
 	GracePeriod time.Duration
@@ -53,16 +54,14 @@ func (r *Reconciler[P]) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	prefix := commonv1alpha1.PoolLeaseName(r.Adapter.Kind, "")
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(FieldManager(r.Adapter.Kind)).
 		For(r.Adapter.New()).
 		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			name, ok := strings.CutPrefix(o.GetName(), prefix)
-			if o.GetNamespace() != r.LeaseNamespace || !ok || name == "" {
+			if o.GetNamespace() != r.LeaseNamespace {
 				return nil
 			}
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: o.GetName()}}}
 		})).
 		Complete(r)
 }
@@ -74,7 +73,7 @@ func (r *Reconciler[P]) Reconcile(ctx context.Context, req reconcile.Request) (r
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	lease := &coordinationv1.Lease{}
-	leaseName := commonv1alpha1.PoolLeaseName(r.Adapter.Kind, pool.GetName())
+	leaseName := pool.GetName()
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: r.LeaseNamespace, Name: leaseName}, lease); err != nil {
 		if apierrors.IsNotFound(err) {
 			return reconcile.Result{}, nil // not monitored

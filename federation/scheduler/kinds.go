@@ -58,7 +58,7 @@ func VolumeAdapter() Adapter[*storagev1alpha1.Volume, *storagev1alpha1.VolumePoo
 			return info, refName(v.Spec.VolumePoolRef), nil
 		},
 		PoolInfo: func(p *storagev1alpha1.VolumePool) PoolInfo {
-			return poolInfo(p.ObjectMeta, p.Spec.Taints, ready(p.Status.Conditions, conditions.VolumePool),
+			return poolInfo(p.ObjectMeta, p.Spec.Taints, storageReady(p.Status.Conditions, conditions.VolumePool, p.Status.State == storagev1alpha1.VolumePoolStateAvailable),
 				p.Status.AvailableVolumeClasses, p.Status.Capacity, commonv1alpha1.ClassTypeVolumeClass)
 		},
 		PoolRefField: "volumePoolRef",
@@ -83,7 +83,7 @@ func BucketAdapter() Adapter[*storagev1alpha1.Bucket, *storagev1alpha1.BucketPoo
 			return info, refName(b.Spec.BucketPoolRef), nil
 		},
 		PoolInfo: func(p *storagev1alpha1.BucketPool) PoolInfo {
-			return poolInfo(p.ObjectMeta, p.Spec.Taints, ready(p.Status.Conditions, conditions.BucketPool),
+			return poolInfo(p.ObjectMeta, p.Spec.Taints, storageReady(p.Status.Conditions, conditions.BucketPool, p.Status.State == storagev1alpha1.BucketPoolStateAvailable),
 				p.Status.AvailableBucketClasses, p.Status.Capacity, commonv1alpha1.ClassTypeBucketClass)
 		},
 		PoolRefField: "bucketPoolRef",
@@ -100,6 +100,16 @@ func BucketAdapter() Adapter[*storagev1alpha1.Bucket, *storagev1alpha1.BucketPoo
 
 func ready[C any](conds []C, f conditions.Accessor[C]) bool {
 	return conditions.IsTrue(conds, f, commonv1alpha1.ConditionTypeReady)
+}
+
+// storageReady is ready for volume and bucket pools: IronCore's poollets set no Ready condition on
+// them, only the state Available, and the heartbeat monitor adds Ready=Unknown once their Lease
+// lapses (Ready=True when it resumes). So a pool without a Ready condition is ready when Available.
+func storageReady[C any](conds []C, f conditions.Accessor[C], available bool) bool {
+	if _, ok := conditions.Get(conds, f, commonv1alpha1.ConditionTypeReady); !ok {
+		return available
+	}
+	return ready(conds, f)
 }
 
 func scheduledCondition[C any](conds []C, f conditions.Accessor[C]) (corev1.ConditionStatus, string, string, bool) {

@@ -265,6 +265,11 @@ func caseEvents[T object](ctx context.Context, c *C, api *kindAPI[T]) {
 	if got, err := api.events(ctx, c, eventFilter{id: id, to: obj.GetMetadata().GetCreatedAt()/int64(time.Second) - 3600}); err != nil || len(got) != 0 {
 		c.Errorf("ListEvents up to an hour before the creation: %d events, %v; want none", len(got), err)
 	}
+	// The window IronCore's irictl and poollets send: Unix seconds around now.
+	around := eventFilter{id: id, from: obj.GetMetadata().GetCreatedAt()/int64(time.Second) - 60, to: time.Now().Unix() + 60}
+	if got, err := api.events(ctx, c, around); err != nil || len(got) == 0 {
+		c.Errorf("ListEvents in a window of Unix seconds around the creation: %d events, %v; want the object's events", len(got), err)
+	}
 }
 
 func caseBadCreates[T object](ctx context.Context, c *C, api *kindAPI[T]) {

@@ -48,6 +48,11 @@ func caseMachineStatus(ctx context.Context, c *C) {
 				c.Errorf("machine class %q: capability %s is %d, want > 0", mc.GetName(), name, q)
 			}
 		}
+		// IronCore's poollet derives class resources with quantity.Value() and matches them by
+		// equality: cpu is whole CPUs. A multiple of 1000 this large is a millicore count.
+		if cpu := res["cpu"]; cpu >= 1000 && cpu%1000 == 0 {
+			c.Errorf("machine class %q: cpu %d looks like millicores; class resources are whole units (cpu \"4\" → 4)", mc.GetName(), cpu)
+		}
 		if s.GetQuantity() <= 0 {
 			c.Errorf("machine class %q: quantity %d, want > 0", mc.GetName(), s.GetQuantity())
 		}

@@ -14,7 +14,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/iri/remote"
 )
@@ -27,7 +26,8 @@ type PoolOptions struct {
 	Labels     map[string]string
 	// StatusPeriod is how often the runtime's classes and capacity are re-read.
 	StatusPeriod time.Duration
-	// LeaseNamespace holds the heartbeat Lease.
+	// LeaseNamespace holds the heartbeat Lease (named after the pool); empty is IronCore's
+	// namespace of the kind, e.g. ironcore-machinepool-lease.
 	LeaseNamespace         string
 	HeartbeatInterval      time.Duration
 	HeartbeatLeaseDuration time.Duration
@@ -102,7 +102,6 @@ func DefaultOptions() Options {
 	return Options{
 		Pool: PoolOptions{
 			StatusPeriod:           10 * time.Second,
-			LeaseNamespace:         commonv1alpha1.DefaultPoolLeaseNamespace,
 			HeartbeatInterval:      10 * time.Second,
 			HeartbeatLeaseDuration: 40 * time.Second,
 		},
@@ -131,7 +130,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.StringVar(&p.ProviderID, "provider-id", p.ProviderID, "Provider ID of the pool (spec.providerID).")
 	fs.StringToStringVar(&p.Labels, "pool-labels", p.Labels, "Labels of the pool object, k=v pairs.")
 	fs.DurationVar(&p.StatusPeriod, "pool-status-period", p.StatusPeriod, "How often to re-read the runtime's classes and capacity.")
-	fs.StringVar(&p.LeaseNamespace, "pool-lease-namespace", p.LeaseNamespace, "Namespace of the pool's heartbeat Lease.")
+	fs.StringVar(&p.LeaseNamespace, "pool-lease-namespace", p.LeaseNamespace, "Namespace of the pool's heartbeat Lease (named after the pool); empty: IronCore's, ironcore-"+kind+"pool-lease.")
 	fs.DurationVar(&p.HeartbeatInterval, "heartbeat-interval", p.HeartbeatInterval, "How often to renew the heartbeat Lease.")
 	fs.DurationVar(&p.HeartbeatLeaseDuration, "heartbeat-lease-duration", p.HeartbeatLeaseDuration, "Duration written into the heartbeat Lease.")
 

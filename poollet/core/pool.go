@@ -226,7 +226,10 @@ func (h *Heartbeat) Start(ctx context.Context) error {
 }
 
 func (h *Heartbeat) renew(ctx context.Context) error {
-	key := client.ObjectKey{Namespace: h.Pool.LeaseNamespace, Name: commonv1alpha1.PoolLeaseName(h.PoolKind, h.Pool.Name)}
+	key := client.ObjectKey{Namespace: h.Pool.LeaseNamespace, Name: h.Pool.Name}
+	if key.Namespace == "" {
+		key.Namespace = commonv1alpha1.PoolLeaseNamespace(h.PoolKind)
+	}
 	now := metav1.NewMicroTime(time.Now())
 	lease := &coordinationv1.Lease{}
 	err := h.APIReader.Get(ctx, key, lease)

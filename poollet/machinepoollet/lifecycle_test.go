@@ -43,7 +43,7 @@ func TestMachineLifecycle(t *testing.T) {
 	}
 
 	// Heartbeat Lease exists and is renewed.
-	leaseKey := client.ObjectKey{Namespace: commonv1alpha1.DefaultPoolLeaseNamespace, Name: commonv1alpha1.PoolLeaseName("MachinePool", pool)}
+	leaseKey := client.ObjectKey{Namespace: commonv1alpha1.PoolLeaseNamespace("MachinePool"), Name: pool}
 	var first metav1.MicroTime
 	poollettest.Eventually(t, wait, "lease", func() error {
 		l := &coordinationv1.Lease{}

@@ -140,7 +140,7 @@ func TestHeartbeatWhileRuntimeHangs(t *testing.T) {
 	})
 	waitPoolReady(t, e, corev1.ConditionUnknown, core.ReasonRuntimeUnreachable)
 
-	key := client.ObjectKey{Namespace: commonv1alpha1.DefaultPoolLeaseNamespace, Name: commonv1alpha1.PoolLeaseName("MachinePool", pool)}
+	key := client.ObjectKey{Namespace: commonv1alpha1.PoolLeaseNamespace("MachinePool"), Name: pool}
 	deadline := time.Now().Add(8 * time.Second)
 	renewals := map[time.Time]bool{}
 	for time.Now().Before(deadline) {

@@ -12,8 +12,9 @@ import (
 // MachineClass is a machine class the provider offers.
 type MachineClass struct {
 	Name string `json:"name"`
-	// CPUMillis is the CPU of one machine, in millicores.
-	CPUMillis int64 `json:"cpuMillis"`
+	// CPU is the CPU of one machine in whole CPUs: IRI class resources are whole units, as
+	// IronCore's poollet derives them with quantity.Value() and matches them by equality.
+	CPU int64 `json:"cpu"`
 	// MemoryBytes is the memory of one machine.
 	MemoryBytes int64 `json:"memoryBytes"`
 	// Capacity is how many machines of the class the pool holds in total.
@@ -79,8 +80,8 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		MachineClasses: []MachineClass{
-			{Name: "m-small", CPUMillis: 2000, MemoryBytes: 4 * gi, Capacity: 1000},
-			{Name: "m-large", CPUMillis: 8000, MemoryBytes: 32 * gi, Capacity: 100},
+			{Name: "m-small", CPU: 2, MemoryBytes: 4 * gi, Capacity: 1000},
+			{Name: "m-large", CPU: 8, MemoryBytes: 32 * gi, Capacity: 100},
 		},
 		VolumeClasses: []VolumeClass{
 			{Name: "fast", TPS: 250 << 20, IOPS: 15000, CapacityBytes: 100 * ti},
@@ -97,6 +98,9 @@ func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("reading memory provider config: %w", err)
+	}
+	if err := checkOldFormat(data); err != nil {
+		return Config{}, fmt.Errorf("memory provider config %s: %w", path, err)
 	}
 	var file Config
 	if err := yaml.UnmarshalStrict(data, &file); err != nil {
@@ -142,7 +146,7 @@ func (c *Config) Validate() error {
 		return nil
 	}
 	for _, mc := range c.MachineClasses {
-		if err := check("machine", mc.Name, mc.CPUMillis, mc.MemoryBytes, mc.Capacity); err != nil {
+		if err := check("machine", mc.Name, mc.CPU, mc.MemoryBytes, mc.Capacity); err != nil {
 			return err
 		}
 	}
@@ -180,3 +184,24 @@ func (c *Config) withDefaults() Config {
 }
 
 func (c *Config) delay() time.Duration { return c.StateDelay.Duration }
+
+// checkOldFormat names the millicore field of earlier versions, which strict decoding would only
+// call unknown.
+func checkOldFormat(data []byte) error {
+	var old struct {
+		MachineClasses []struct {
+			Name      string `json:"name"`
+			CPUMillis *int64 `json:"cpuMillis"`
+		} `json:"machineClasses"`
+	}
+	if err := yaml.Unmarshal(data, &old); err != nil {
+		return nil // the strict decode reports it
+	}
+	for i, c := range old.MachineClasses {
+		if c.CPUMillis != nil {
+			return fmt.Errorf("machineClasses[%d] (%q): cpuMillis is no longer supported; give whole CPUs as cpu: %d "+
+				"(IRI class resources are whole units, as in IronCore)", i, c.Name, (*c.CPUMillis+999)/1000)
+		}
+	}
+	return nil
+}

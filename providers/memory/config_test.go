@@ -14,7 +14,7 @@ func TestLoadConfig(t *testing.T) {
 	data := `
 machineClasses:
 - name: tiny
-  cpuMillis: 500
+  cpu: 1
   memoryBytes: 536870912
   capacity: 3
 stateDelay: 250ms
@@ -55,6 +55,13 @@ func TestLoadConfigRejectsMistakes(t *testing.T) {
 		if _, err := LoadConfig(path); err == nil {
 			t.Errorf("%s: LoadConfig accepted %q", name, data)
 		}
+	}
+	old := filepath.Join(dir, "millis.yaml")
+	if err := os.WriteFile(old, []byte("machineClasses:\n- {name: tiny, cpuMillis: 1500, memoryBytes: 1, capacity: 1}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(old); err == nil || !strings.Contains(err.Error(), "cpuMillis is no longer supported; give whole CPUs as cpu: 2") {
+		t.Errorf("old millicore format: %v", err)
 	}
 	if _, err := LoadConfig(filepath.Join(dir, "missing.yaml")); err == nil {
 		t.Errorf("missing file accepted")

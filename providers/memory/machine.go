@@ -269,7 +269,7 @@ func (m *Machines) Status() []*machinev1alpha1.MachineClassStatus {
 			MachineClass: &machinev1alpha1.MachineClass{
 				Name: c.Name,
 				Capabilities: &machinev1alpha1.MachineClassCapabilities{Resources: map[string]int64{
-					"cpu":    c.CPUMillis,
+					"cpu":    c.CPU,
 					"memory": c.MemoryBytes,
 				}},
 			},

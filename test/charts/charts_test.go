@@ -171,8 +171,10 @@ func TestServerDryRun(t *testing.T) {
 	if out, err := kubectl(nil, "create", "namespace", "ironfed-system"); err != nil {
 		t.Fatal(err, string(out))
 	}
-	if out, err := kubectl(nil, "create", "namespace", "ironfed-pool-lease"); err != nil {
-		t.Fatal(err, string(out))
+	for _, ns := range []string{"ironcore-machinepool-lease", "ironcore-volumepool-lease", "ironcore-bucketpool-lease"} {
+		if out, err := kubectl(nil, "create", "namespace", ns); err != nil {
+			t.Fatal(err, string(out))
+		}
 	}
 	for _, r := range releases() {
 		if out, err := kubectl(render(t, h, r, false), "apply", "--dry-run=server", "-f", "-"); err != nil {

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/client-go/rest"
 
+	"github.com/ironfed/ironfed/federation/api/admission"
 	"github.com/ironfed/ironfed/federation/api/crds"
 	"github.com/ironfed/ironfed/federation/localcluster"
 )
@@ -45,7 +47,9 @@ func StartClusters(t testing.TB, in ClustersInput) []*localcluster.Cluster {
 		t.Fatal("StartClusters: no cluster names")
 	}
 	crds := in.CRDs
+	var install []func(context.Context, *rest.Config) error
 	if crds == nil {
+		install = append(install, admission.Install) // with all CRDs: IronCore's admission behaviour too
 		var err error
 		if crds, err = DefaultCRDs(); err != nil {
 			t.Fatalf("load CRDs: %v", err)
@@ -55,7 +59,7 @@ func StartClusters(t testing.TB, in ClustersInput) []*localcluster.Cluster {
 	opts := make([]localcluster.Options, len(in.Names))
 	for i, name := range in.Names {
 		opts[i] = localcluster.Options{
-			Name: name, Dir: filepath.Join(base, name), CRDs: crds,
+			Name: name, Dir: filepath.Join(base, name), CRDs: crds, Install: install,
 			WithoutControllerManager: in.WithoutControllerManager,
 		}
 	}

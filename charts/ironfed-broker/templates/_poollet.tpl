@@ -90,12 +90,12 @@ subjects:
     name: {{ .name }}
     namespace: {{ .root.Release.Namespace }}
 ---
-# The pool's heartbeat Lease.
+# The pool's heartbeat Lease, named after the pool in IronCore's namespace of its kind.
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
   name: {{ .name }}-{{ .kind }}poollet-heartbeat
-  namespace: {{ .root.Values.poolLeaseNamespace }}
+  namespace: ironcore-{{ .kind }}pool-lease
   labels:
     {{- $labels | nindent 4 }}
 rules:
@@ -107,7 +107,7 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
   name: {{ .name }}-{{ .kind }}poollet-heartbeat
-  namespace: {{ .root.Values.poolLeaseNamespace }}
+  namespace: ironcore-{{ .kind }}pool-lease
   labels:
     {{- $labels | nindent 4 }}
 roleRef:
@@ -191,7 +191,6 @@ subjects:
     {{- range $k, $val := $v.poolLabels }}
     - --pool-labels={{ $k }}={{ $val }}
     {{- end }}
-    - --pool-lease-namespace={{ .root.Values.poolLeaseNamespace }}
     - --{{ .kind }}-runtime-endpoint={{ .endpoint }}
     - --{{ .kind }}-runtime-socket-discovery-timeout=1m
     {{- if eq .kind "bucket" }}

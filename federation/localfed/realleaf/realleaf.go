@@ -143,7 +143,7 @@ func (l *Leaves) ProviderConfig(base memory.Config) memory.Config {
 	if l.Machines != nil {
 		base.MachineClasses = nil
 		for _, c := range l.Machines.Classes {
-			base.MachineClasses = append(base.MachineClasses, memory.MachineClass{Name: c.Name, CPUMillis: c.CPU * 1000, MemoryBytes: c.MemoryBytes, Capacity: 1})
+			base.MachineClasses = append(base.MachineClasses, memory.MachineClass{Name: c.Name, CPU: c.CPU, MemoryBytes: c.MemoryBytes, Capacity: 1})
 		}
 	}
 	if l.Storage != nil {

@@ -7,12 +7,11 @@ import "strings"
 
 // Pool heartbeats are coordination.k8s.io Leases, one per pool, renewed by the pool's poollet
 // (as kubelets renew node Leases in kube-node-lease). The controller-manager marks a pool whose
-// Lease stopped being renewed Ready=Unknown. This is an ironfed contract between poollets and
-// the controller-manager.
+// Lease stopped being renewed Ready=Unknown. Names are IronCore's, so that ironfed and IronCore
+// poollets and controller-managers monitor each other: the Lease of pool <pool> is named <pool>
+// in the namespace of its kind (ironcore-machinepool-lease, ironcore-volumepool-lease,
+// ironcore-bucketpool-lease).
 const (
-	// DefaultPoolLeaseNamespace holds the heartbeat Leases of all pools.
-	DefaultPoolLeaseNamespace = "ironfed-pool-lease"
-
 	// ReasonHeartbeatExpired is the reason of a pool's Ready=Unknown condition set because its
 	// poollet stopped renewing the heartbeat Lease.
 	ReasonHeartbeatExpired = "HeartbeatExpired"
@@ -20,8 +19,12 @@ const (
 	ReasonHeartbeatResumed = "HeartbeatResumed"
 )
 
-// PoolLeaseName is the name of the heartbeat Lease of the pool of poolKind ("MachinePool",
-// "VolumePool", "BucketPool") named poolName: the kinds share the Lease namespace.
-func PoolLeaseName(poolKind, poolName string) string {
-	return strings.ToLower(poolKind) + "-" + poolName
+// PoolKinds are the pool kinds that renew heartbeat Leases.
+var PoolKinds = []string{"MachinePool", "VolumePool", "BucketPool"}
+
+// PoolLeaseNamespace is the namespace of the heartbeat Leases of the pools of poolKind
+// ("MachinePool", "VolumePool", "BucketPool"), as IronCore names it, e.g.
+// ironcore-machinepool-lease. Each Lease is named after its pool.
+func PoolLeaseNamespace(poolKind string) string {
+	return "ironcore-" + strings.ToLower(poolKind) + "-lease"
 }

@@ -289,6 +289,7 @@ type MachineStatus struct {
 	Conditions []MachineCondition `json:"conditions,omitempty"`
 	// State of the machine.
 	// +optional
+	// +kubebuilder:default=Pending
 	State MachineState `json:"state,omitempty"`
 	// NetworkInterfaces are the states of the network interface attachments.
 	// +optional
@@ -317,7 +318,10 @@ type Machine struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   MachineSpec   `json:"spec,omitempty"`
+	Spec MachineSpec `json:"spec,omitempty"`
+	// Status is the observed state of the Machine. It defaults to {} so that its state defaults to
+	// Pending, as on IronCore's apiserver.
+	// +kubebuilder:default={}
 	Status MachineStatus `json:"status,omitempty"`
 }
 

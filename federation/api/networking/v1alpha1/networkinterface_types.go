@@ -96,6 +96,7 @@ const (
 type NetworkInterfaceStatus struct {
 	// State is the provisioning state.
 	// +optional
+	// +kubebuilder:default=Pending
 	State NetworkInterfaceState `json:"state,omitempty"`
 	// LastStateTransitionTime is when State last changed.
 	// +optional
@@ -126,7 +127,10 @@ type NetworkInterface struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   NetworkInterfaceSpec   `json:"spec,omitempty"`
+	Spec NetworkInterfaceSpec `json:"spec,omitempty"`
+	// Status is the observed state of the NetworkInterface. It defaults to {} so that its state defaults to
+	// Pending, as on IronCore's apiserver.
+	// +kubebuilder:default={}
 	Status NetworkInterfaceStatus `json:"status,omitempty"`
 }
 

@@ -93,6 +93,7 @@ type BucketStatus struct {
 	BucketID string `json:"bucketID,omitempty"`
 	// State is the provisioning state.
 	// +optional
+	// +kubebuilder:default=Pending
 	State BucketState `json:"state,omitempty"`
 	// LastStateTransitionTime is when State last changed.
 	// +optional
@@ -121,7 +122,10 @@ type Bucket struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   BucketSpec   `json:"spec,omitempty"`
+	Spec BucketSpec `json:"spec,omitempty"`
+	// Status is the observed state of the Bucket. It defaults to {} so that its state defaults to
+	// Pending, as on IronCore's apiserver.
+	// +kubebuilder:default={}
 	Status BucketStatus `json:"status,omitempty"`
 }
 

@@ -150,6 +150,7 @@ type VolumeStatus struct {
 	VolumeID string `json:"volumeID,omitempty"`
 	// State is the provisioning state.
 	// +optional
+	// +kubebuilder:default=Pending
 	State VolumeState `json:"state,omitempty"`
 	// LastStateTransitionTime is when State last changed.
 	// +optional
@@ -181,7 +182,10 @@ type Volume struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   VolumeSpec   `json:"spec,omitempty"`
+	Spec VolumeSpec `json:"spec,omitempty"`
+	// Status is the observed state of the Volume. It defaults to {} so that its state defaults to
+	// Pending, as on IronCore's apiserver.
+	// +kubebuilder:default={}
 	Status VolumeStatus `json:"status,omitempty"`
 }
 
