@@ -36,6 +36,13 @@ Events. */}}
   resources: [secrets]
   verbs: [get, list, watch]
 {{- else if eq .kind "volume" }}
+# VolumeSnapshots of the pool's Volumes: taken, finalised, their status written.
+- apiGroups: [storage.ironcore.dev]
+  resources: [volumesnapshots]
+  verbs: [get, list, watch, patch]
+- apiGroups: [storage.ironcore.dev]
+  resources: [volumesnapshots/status]
+  verbs: [patch]
 # Access Secrets written for volumes, encryption Secrets read (without a cache) and watched
 # (metadata only) so a Volume waiting for its Secret is retried when it appears.
 - apiGroups: [""]
