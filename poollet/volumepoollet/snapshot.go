@@ -38,10 +38,8 @@ import (
 // SnapshotFinalizer is upstream's volumepoollet finalizer of VolumeSnapshots.
 const SnapshotFinalizer = storagev1alpha1.VolumeSnapshotPoolletFinalizer
 
-// SnapshotPoolLabel names the VolumePool whose poollet took a VolumeSnapshot (an ironfed
-// addition): the snapshot lives in that pool's provider, and stays its poollet's to delete after
-// the source Volume is gone (a Volume of another pool can restore it only through that provider).
-const SnapshotPoolLabel = "volumepoollet.ironfed.dev/volume-pool"
+// SnapshotPoolLabel names the VolumePool whose poollet took a VolumeSnapshot.
+const SnapshotPoolLabel = storagev1alpha1.VolumeSnapshotPoolLabel
 
 // Reasons of a VolumeSnapshot's PrerequisitesMet condition.
 const (

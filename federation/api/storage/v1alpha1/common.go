@@ -12,6 +12,11 @@ const (
 	VolumeSnapshotPoolletFinalizer = "volumepoollet.ironcore.dev/volume-snapshot"
 )
 
+// VolumeSnapshotPoolLabel names the VolumePool whose volumepoollet took a VolumeSnapshot (an
+// ironfed addition): the snapshot lives in that pool's provider, so only a Volume on that pool can
+// restore it, and it stays that poollet's to delete after its source Volume is gone.
+const VolumeSnapshotPoolLabel = "volumepoollet.ironfed.dev/volume-pool"
+
 // Field paths usable as field selectors (the CRDs declare them as
 // selectableFields) and as cache index names.
 const (
