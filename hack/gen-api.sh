@@ -12,7 +12,7 @@ controller_gen=$("$root/hack/tools.sh" controller-gen)
 
 # Only the type packages: federation/api/crds embeds the generated YAML and
 # does not compile while it is missing.
-paths='./federation/api/common/...;./federation/api/compute/...;./federation/api/storage/...;./federation/api/networking/...'
+paths='./federation/api/common/...;./federation/api/compute/...;./federation/api/storage/...;./federation/api/networking/...;./federation/api/ipam/...'
 
 "$controller_gen" \
   object:headerFile=hack/boilerplate.go.txt \

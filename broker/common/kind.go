@@ -40,6 +40,10 @@ type Spec[O client.Object, T remote.Object] struct {
 	AllSecrets bool
 	// Register registers the kind's IRI service, built over s, on g.
 	Register func(g *grpc.Server, s *Store[O, T])
+	// Companions, if set, builds the stores of further downstream kinds served by the same
+	// process over the kind's store (the volume broker's snapshots): set up and swept with it.
+	// Their objects belong in Cached.
+	Companions func(s *Store[O, T]) ([]Companion, error)
 	// Servers, if set, returns what the kind serves besides gRPC (the machine
 	// broker's console endpoint), run on every replica.
 	Servers func(s *Store[O, T]) ([]func(ctx context.Context) error, error)
@@ -65,6 +69,24 @@ func Serve[O client.Object, T remote.Object](ctx context.Context, cfg *rest.Conf
 			return nil, err
 		}
 		svc := &service{setup: s.Setup, register: func(g *grpc.Server) { spec.Register(g, s) }, sweepers: []Sweeper{s}}
+		if spec.Companions != nil {
+			cs, err := spec.Companions(s)
+			if err != nil {
+				return nil, err
+			}
+			setups := []func(context.Context) error{s.Setup}
+			for _, c := range cs {
+				setups, svc.sweepers = append(setups, c.Setup), append(svc.sweepers, c)
+			}
+			svc.setup = func(ctx context.Context) error {
+				for _, f := range setups {
+					if err := f(ctx); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
 		if spec.Servers != nil {
 			if svc.servers, err = spec.Servers(s); err != nil {
 				return nil, err
@@ -72,6 +94,20 @@ func Serve[O client.Object, T remote.Object](ctx context.Context, cfg *rest.Conf
 		}
 		return svc, nil
 	}, onReady)
+}
+
+// Companion is a further Store served beside a kind's (see Spec.Companions).
+type Companion interface {
+	Setup(ctx context.Context) error
+	Sweeper
+}
+
+// NewCompanion builds a Store of another downstream kind over s's downstream: same broker name,
+// namespace and options; kind is the IRI kind whose poollet labels it reads.
+func NewCompanion[O client.Object, T remote.Object, O2 client.Object, T2 remote.Object](s *Store[O, T], kind labels.Kind, a Adapter[O2, T2]) (*Store[O2, T2], error) {
+	b := *s.Broker
+	b.Kind = kind
+	return NewStore(&b, a, b.Opts)
 }
 
 // service is one kind wired into the process.

@@ -28,6 +28,8 @@ type CreateFuncs[O client.Object] struct {
 	Class string
 	Build func(id string, om metav1.ObjectMeta) (O, error)
 	Subs  func(ctx context.Context, owner O) error
+	// Classless skips the class check: the kind has no classes (volume snapshots).
+	Classless bool
 }
 
 // Create creates an object idempotently: a create whose poollet UID label
@@ -39,8 +41,10 @@ func (s *Store[O, T]) Create(ctx context.Context, md *metav1alpha1.ObjectMetadat
 	if err := CheckNewMetadata(md); err != nil {
 		return zero, false, err
 	}
-	if err := s.CheckClass(ctx, f.Class); err != nil {
-		return zero, false, err
+	if !f.Classless {
+		if err := s.CheckClass(ctx, f.Class); err != nil {
+			return zero, false, err
+		}
 	}
 	uid := md.GetLabels()[labels.UIDLabel(s.Kind)]
 	if uid != "" {

@@ -4,6 +4,7 @@ package volumebroker
 
 import (
 	"google.golang.org/grpc"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ironfed/ironfed/broker/common"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
@@ -21,18 +22,30 @@ type store = common.Store[*storagev1alpha1.Volume, *volumev1alpha1.Volume]
 type Broker struct {
 	volumev1alpha1.UnimplementedVolumeRuntimeServer
 	*store
+	// snaps are the brokered snapshots; nil serves none (Unimplemented).
+	snaps *snapshotStore
 }
 
 var _ volumev1alpha1.VolumeRuntimeServer = (*Broker)(nil)
 
 // Spec is the volume broker's kind spec. Volume access Secrets are written
 // by the downstream volumepoollet, so every Secret of the namespace is cached.
+// VolumeSnapshots are a companion store.
 func Spec() common.Spec[*storagev1alpha1.Volume, *volumev1alpha1.Volume] {
+	var snaps *snapshotStore
 	return common.Spec[*storagev1alpha1.Volume, *volumev1alpha1.Volume]{
 		Name: Name, Kind: labels.Volume, AllSecrets: true,
-		Adapter:  common.Adapter[*storagev1alpha1.Volume, *volumev1alpha1.Volume]{List: &storagev1alpha1.VolumeList{}, ToIRI: toIRI, Subs: subsOf, SecretRefs: secretRefs},
-		Classes:  common.ClassSource{Type: commonv1alpha1.ClassTypeVolumeClass, PoolList: &storagev1alpha1.VolumePoolList{}, ClassList: &storagev1alpha1.VolumeClassList{}},
-		Register: func(g *grpc.Server, s *store) { volumev1alpha1.RegisterVolumeRuntimeServer(g, &Broker{store: s}) },
+		Adapter: common.Adapter[*storagev1alpha1.Volume, *volumev1alpha1.Volume]{List: &storagev1alpha1.VolumeList{}, ToIRI: toIRI, Subs: subsOf, SecretRefs: secretRefs},
+		Classes: common.ClassSource{Type: commonv1alpha1.ClassTypeVolumeClass, PoolList: &storagev1alpha1.VolumePoolList{}, ClassList: &storagev1alpha1.VolumeClassList{}},
+		Cached:  []client.Object{&storagev1alpha1.VolumeSnapshot{}},
+		Companions: func(s *store) ([]common.Companion, error) {
+			var err error
+			snaps, err = newSnapshotStore(s)
+			return []common.Companion{snaps}, err
+		},
+		Register: func(g *grpc.Server, s *store) {
+			volumev1alpha1.RegisterVolumeRuntimeServer(g, &Broker{store: s, snaps: snaps})
+		},
 	}
 }
 

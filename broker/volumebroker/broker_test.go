@@ -116,14 +116,14 @@ func TestVolumeBroker(t *testing.T) {
 
 // TestVolumeConformance runs the volume cases against the broker, with the real
 // controller-manager and volumepoollet (over a memory provider) serving the
-// downstream pool, so volumes really become Available. Snapshots are not brokered.
+// downstream pool, so volumes and snapshots really become Available and Ready.
 func TestVolumeConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a cluster; run make test")
 	}
 	e := brokertest.Start(t, "volume", volumebroker.Run, seed, func(o *common.Options) { o.PoolName = "vpool" })
 	brokertest.RunDownstream(t, e.Cluster.Config, "volume", "vpool", memory.DefaultConfig())
-	ccfg := conformance.Config{VolumeEndpoint: "unix://" + e.Socket, Focus: `^volume/`, Skip: `^volume/snapshots$`, WaitTimeout: 30 * time.Second}
+	ccfg := conformance.Config{VolumeEndpoint: "unix://" + e.Socket, Focus: `^volume/`, WaitTimeout: 30 * time.Second}
 	report := conformance.RunTests(t, ccfg)
 	if report.Skipped != 0 {
 		t.Errorf("%d cases skipped", report.Skipped)

@@ -47,6 +47,9 @@ func toIRI(b *common.Broker, v *storagev1alpha1.Volume) (*volumev1alpha1.Volume,
 		}
 		spec.VolumeDataSource = &volumev1alpha1.VolumeDataSource{ImageDataSource: ids}
 	}
+	if ref := v.Spec.DataSource.VolumeSnapshotRef; ref != nil {
+		spec.VolumeDataSource = &volumev1alpha1.VolumeDataSource{SnapshotDataSource: &volumev1alpha1.SnapshotDataSource{SnapshotId: ref.Name}}
+	}
 	var errs []error
 	if e := v.Spec.Encryption; e != nil {
 		data, err := b.SecretData(e.SecretRef.Name)

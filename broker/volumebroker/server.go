@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,8 +37,15 @@ func (b *Broker) CreateVolume(ctx context.Context, req *volumev1alpha1.CreateVol
 	if n := spec.GetResources().GetStorageBytes(); n <= 0 || n > storagev1alpha1.MaxVolumeBytes {
 		return nil, common.Invalidf("volume.spec.resources.storage_bytes is required and must be positive and at most %d (1 PiB), got %d", storagev1alpha1.MaxVolumeBytes, n)
 	}
-	if ds := spec.GetVolumeDataSource(); ds.GetSnapshotDataSource() != nil {
-		return nil, status.Errorf(codes.Unimplemented, "volume.spec.volume_data_source.snapshot_data_source: the volume broker does not broker snapshots yet")
+	ds := spec.GetVolumeDataSource()
+	if ds.GetImageDataSource() != nil && ds.GetSnapshotDataSource() != nil {
+		return nil, common.Invalidf("volume.spec.volume_data_source must set at most one of image_data_source and snapshot_data_source")
+	}
+	var snapshotPool string
+	if src := ds.GetSnapshotDataSource(); src != nil {
+		if snapshotPool, err = b.restoreSource(ctx, src.GetSnapshotId()); err != nil {
+			return nil, err
+		}
 	}
 	encrypted := spec.GetEncryption() != nil
 	res, created, err := b.Create(ctx, v.GetMetadata(), common.CreateFuncs[*storagev1alpha1.Volume]{
@@ -57,6 +62,13 @@ func (b *Broker) CreateVolume(ctx context.Context, req *volumev1alpha1.CreateVol
 					src.Architecture = &arch
 				}
 				dv.Spec.DataSource.OSImage = src
+			}
+			if src := spec.GetVolumeDataSource().GetSnapshotDataSource(); src != nil {
+				dv.Spec.DataSource.VolumeSnapshotRef = &commonv1alpha1.LocalObjectReference{Name: src.SnapshotId}
+				if dv.Spec.VolumePoolRef == nil && snapshotPool != "" {
+					// Only the provider holding the snapshot can restore it.
+					dv.Spec.VolumePoolRef = &commonv1alpha1.LocalObjectReference{Name: snapshotPool}
+				}
 			}
 			if encrypted {
 				dv.Spec.Encryption = &storagev1alpha1.VolumeEncryption{SecretRef: commonv1alpha1.LocalObjectReference{Name: id + EncryptionSuffix}}
@@ -125,18 +137,4 @@ func (b *Broker) Status(ctx context.Context, _ *volumev1alpha1.StatusRequest) (*
 
 func (b *Broker) WatchVolumes(req *volumev1alpha1.WatchVolumesRequest, stream grpc.ServerStreamingServer[volumev1alpha1.WatchVolumesEvent]) error {
 	return common.ServeWatch(b.store, req.GetFilter(), req.GetSendInitialList(), stream)
-}
-
-// Snapshots are not brokered yet: there are none to list or delete, and
-// creating one is Unimplemented.
-func (b *Broker) ListVolumeSnapshots(context.Context, *volumev1alpha1.ListVolumeSnapshotsRequest) (*volumev1alpha1.ListVolumeSnapshotsResponse, error) {
-	return &volumev1alpha1.ListVolumeSnapshotsResponse{}, nil
-}
-
-func (b *Broker) DeleteVolumeSnapshot(context.Context, *volumev1alpha1.DeleteVolumeSnapshotRequest) (*volumev1alpha1.DeleteVolumeSnapshotResponse, error) {
-	return &volumev1alpha1.DeleteVolumeSnapshotResponse{}, nil
-}
-
-func (b *Broker) CreateVolumeSnapshot(context.Context, *volumev1alpha1.CreateVolumeSnapshotRequest) (*volumev1alpha1.CreateVolumeSnapshotResponse, error) {
-	return nil, status.Errorf(codes.Unimplemented, "CreateVolumeSnapshot: the volume broker does not broker snapshots yet")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ironfed/ironfed/federation/api"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	ipamv1alpha1 "github.com/ironfed/ironfed/federation/api/ipam/v1alpha1"
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 )
@@ -261,8 +262,29 @@ func fixtures() []fixture {
 		{"BucketPool", bucketPoolJSON, &storagev1alpha1.BucketPool{}},
 		{"Network", networkJSON, &networkingv1alpha1.Network{}},
 		{"NetworkInterface", networkInterfaceJSON, &networkingv1alpha1.NetworkInterface{}},
+		{"VolumeSnapshot", volumeSnapshotJSON, &storagev1alpha1.VolumeSnapshot{}},
+		{"Prefix", prefixJSON, &ipamv1alpha1.Prefix{}},
 	}
 }
+
+// IronCore's VolumeSnapshot (storage) and Prefix (ipam) as it serializes them.
+const (
+	volumeSnapshotJSON = `{
+  "apiVersion": "storage.ironcore.dev/v1alpha1",
+  "kind": "VolumeSnapshot",
+  "metadata": {"name": "snap-1", "namespace": "default"},
+  "spec": {"volumeRef": {"name": "vol-1"}},
+  "status": {"snapshotID": "ceph://abc", "state": "Ready", "lastStateTransitionTime": "2024-01-01T00:00:00Z", "size": "10Gi"}
+}`
+	prefixJSON = `{
+  "apiVersion": "ipam.ironcore.dev/v1alpha1",
+  "kind": "Prefix",
+  "metadata": {"name": "root-v4", "namespace": "default"},
+  "spec": {"ipFamily": "IPv4", "prefix": "10.0.0.0/8", "prefixLength": 8, "parentRef": {"name": "top"},
+    "parentSelector": {"matchLabels": {"a": "b"}}},
+  "status": {"phase": "Allocated", "lastPhaseTransitionTime": "2024-01-01T00:00:00Z", "used": ["10.0.0.0/24"]}
+}`
+)
 
 // decodeStrict decodes doc into obj, failing on any field obj does not have.
 func decodeStrict(t *testing.T, doc string, obj any) {

@@ -1,5 +1,6 @@
 // Package controllermanager assembles what every cluster level runs: the Machine, Volume and
-// Bucket schedulers and the pool heartbeat monitors, behind leader election, with health and
+// Bucket schedulers, the pool heartbeat monitors, volume and network-interface claims, and a
+// Machine's ephemeral Volumes and NetworkInterfaces, behind leader election, with health and
 // metrics endpoints.
 package controllermanager
 
@@ -25,6 +26,7 @@ import (
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	"github.com/ironfed/ironfed/federation/app"
 	"github.com/ironfed/ironfed/federation/classprotection"
+	"github.com/ironfed/ironfed/federation/ephemeral"
 	"github.com/ironfed/ironfed/federation/poollifecycle"
 	"github.com/ironfed/ironfed/federation/scheduler"
 	"github.com/ironfed/ironfed/federation/volumeclaim"
@@ -92,6 +94,8 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		setupLifecycle(mgr, poollifecycle.VolumePoolAdapter(), o),
 		setupLifecycle(mgr, poollifecycle.BucketPoolAdapter(), o),
 		(&volumeclaim.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("volume-claim")}).SetupWithManager(mgr),
+		(&ephemeral.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr),
+		(&ephemeral.NICReleaser{Client: mgr.GetClient()}).SetupWithManager(mgr),
 	); err != nil {
 		return nil, err
 	}

@@ -31,6 +31,8 @@ func NamespaceRules() []rbacv1.PolicyRule {
 		// Volumes: the volume broker's, and the machine broker's static
 		// connection Volumes; buckets: the bucket broker's.
 		{APIGroups: []string{storageGroup}, Resources: []string{"volumes", "buckets"}, Verbs: owned},
+		// The volume broker's snapshots.
+		{APIGroups: []string{storageGroup}, Resources: []string{"volumesnapshots"}, Verbs: owned},
 		// The machine broker writes the status of a connection Volume (it is
 		// never scheduled, so no volumepoollet does), for the downstream
 		// machinepoollet to attach it.

@@ -6,8 +6,7 @@ Poollet pieces shared by the broker and leaf charts. Call with
 
 {{/* The poollet's rules in its own cluster (poollet/core, poollet/<kind>poollet): read and patch its
 kind's objects and their status, announce the pool (create it, patch its status), read classes,
-create and delete a Machine's ephemeral Volumes and NetworkInterfaces, write access Secrets, record
-Events. */}}
+read a Machine's Volumes and NetworkInterfaces, write access Secrets, record Events. */}}
 {{- define "ironfed.poolletRules" -}}
 {{- $g := ternary "compute.ironcore.dev" "storage.ironcore.dev" (eq .kind "machine") -}}
 - apiGroups: [{{ $g }}]
@@ -23,19 +22,26 @@ Events. */}}
   resources: [{{ .kind }}classes]
   verbs: [get, list, watch]
 {{- if eq .kind "machine" }}
-# A Machine's ephemeral Volumes and NetworkInterfaces, and the ones it references.
+# The Volumes and NetworkInterfaces a Machine uses (its ephemeral ones are the controller-manager's).
 - apiGroups: [storage.ironcore.dev]
   resources: [volumes]
-  verbs: [get, list, watch, create, delete]
+  verbs: [get, list, watch]
 - apiGroups: [networking.ironcore.dev]
   resources: [networkinterfaces]
-  verbs: [get, list, watch, create, delete]
+  verbs: [get, list, watch]
 # Ignition and volume access Secrets it hands to the runtime: read without a cache, and watched
 # (metadata only) so a Machine waiting for its Secret is retried when it appears.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch]
 {{- else if eq .kind "volume" }}
+# VolumeSnapshots of the pool's Volumes: taken, finalised, their status written.
+- apiGroups: [storage.ironcore.dev]
+  resources: [volumesnapshots]
+  verbs: [get, list, watch, patch]
+- apiGroups: [storage.ironcore.dev]
+  resources: [volumesnapshots/status]
+  verbs: [patch]
 # Access Secrets written for volumes, encryption Secrets read (without a cache) and watched
 # (metadata only) so a Volume waiting for its Secret is retried when it appears.
 - apiGroups: [""]

@@ -15,20 +15,26 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	"github.com/ironfed/ironfed/federation/app"
+	"github.com/ironfed/ironfed/federation/ephemeral"
+	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/poollet/machinepoollet"
 	"github.com/ironfed/ironfed/test/poollettest"
 )
 
-// Inline volume and NIC templates become <machine>-<name> objects owned by the machine. The
-// poollet learns of their changes from metadata-only watches and reads them live: it never lists
-// or watches whole Volumes or NetworkInterfaces, which would cache every one of the cluster.
+// Inline volume and NIC templates become <machine>-<name> objects owned by the machine, made by
+// the controller-manager (federation/ephemeral, run here beside the poollet); the poollet waits
+// for them. It learns of their changes from metadata-only watches and reads them live: it never
+// lists or watches whole Volumes or NetworkInterfaces, which would cache every one of the cluster.
 func TestEphemeralVolumesAndNetworkInterfaces(t *testing.T) {
 	t.Parallel()
 	e := poollettest.Start(t, false)
@@ -42,6 +48,7 @@ func TestEphemeralVolumesAndNetworkInterfaces(t *testing.T) {
 	poollettest.Run(t, func(ctx context.Context) (manager.Manager, error) {
 		return machinepoollet.New(ctx, cfg, e.Options(pool))
 	})
+	runEphemeral(t, e.Config)
 	m := newMachine("vm")
 	m.Spec.Volumes = []computev1alpha1.Volume{{Name: "root", VolumeSource: computev1alpha1.VolumeSource{Ephemeral: &computev1alpha1.EphemeralVolumeSource{
 		VolumeTemplate: &storagev1alpha1.VolumeTemplateSpec{Spec: storagev1alpha1.VolumeSpec{
@@ -106,6 +113,22 @@ func TestEphemeralVolumesAndNetworkInterfaces(t *testing.T) {
 			}
 		}
 	}
+}
+
+// runEphemeral runs the controller-manager's ephemeral controller against cfg.
+func runEphemeral(t *testing.T, cfg *rest.Config) {
+	poollettest.Run(t, func(context.Context) (manager.Manager, error) {
+		scheme, err := core.NewScheme()
+		if err != nil {
+			return nil, err
+		}
+		mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+			Controller: app.ControllerConfig(true)})
+		if err != nil {
+			return nil, err
+		}
+		return mgr, (&ephemeral.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr)
+	})
 }
 
 // collectionReads records the Accept header of every list and watch of Volumes and

@@ -47,20 +47,19 @@ func NewWithConsole(ctx context.Context, cfg *rest.Config, o core.Options, c Con
 			Watcher:      w,
 			RuntimeName:  v.GetRuntimeName(),
 			PoolRefField: computev1alpha1.MachinePoolRefNameField,
-			Setup:        withConsole(ctx, c, rt, setupEphemeral),
+			Setup:        withConsole(ctx, c, rt),
 		}, nil
 	})
 }
 
-// withConsole adds the console server to setup.
-func withConsole(ctx context.Context, c ConsoleOptions, rt remote.MachineRuntime, setup func(manager.Manager, core.Options) error) func(manager.Manager, core.Options) error {
+// withConsole is the setup that adds the console server, if it is enabled. (A Machine's ephemeral
+// Volumes and NetworkInterfaces are the controller-manager's, federation/ephemeral: the poollet
+// only waits for them.)
+func withConsole(ctx context.Context, c ConsoleOptions, rt remote.MachineRuntime) func(manager.Manager, core.Options) error {
 	if c.BindAddress == "" {
-		return setup
+		return nil
 	}
 	return func(mgr manager.Manager, o core.Options) error {
-		if err := setup(mgr, o); err != nil {
-			return err
-		}
 		cs, err := kubernetes.NewForConfig(mgr.GetConfig())
 		if err != nil {
 			return err

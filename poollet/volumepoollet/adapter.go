@@ -6,6 +6,7 @@ package volumepoollet
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -47,7 +48,9 @@ func AccessSecretName(volumeName, handle string) string {
 }
 
 type adapter struct {
-	rt remote.VolumeRuntime
+	rt          remote.VolumeRuntime
+	pool        string
+	runtimeName string
 }
 
 // The capabilities this kind has (the core detects them; these make a signature slip a
@@ -63,7 +66,7 @@ func (*adapter) Kind() labels.Kind            { return labels.Volume }
 func (*adapter) New() *storagev1alpha1.Volume { return &storagev1alpha1.Volume{} }
 func (*adapter) Finalizer() string            { return Finalizer }
 
-func (*adapter) Prepare(ctx context.Context, c client.Reader, v *storagev1alpha1.Volume) (*volumev1alpha1.Volume, *core.Waiting, error) {
+func (a *adapter) Prepare(ctx context.Context, c client.Reader, v *storagev1alpha1.Volume) (*volumev1alpha1.Volume, *core.Waiting, error) {
 	out := &volumev1alpha1.Volume{Metadata: &metav1alpha1.ObjectMetadata{}, Spec: &volumev1alpha1.VolumeSpec{}}
 	if v.Spec.VolumeClassRef == nil {
 		return out, &core.Waiting{Reason: ReasonWaitingForVolumeClass, Message: "Waiting: the volume has no volume class"}, nil
@@ -80,6 +83,13 @@ func (*adapter) Prepare(ctx context.Context, c client.Reader, v *storagev1alpha1
 			out.Spec.VolumeDataSource.ImageDataSource.Architecture = *img.Architecture
 		}
 	}
+	if ref := v.Spec.DataSource.VolumeSnapshotRef; ref != nil {
+		id, w, err := a.snapshotSource(ctx, c, v.Namespace, ref.Name)
+		if err != nil || w != nil {
+			return out, w, err
+		}
+		out.Spec.VolumeDataSource = &volumev1alpha1.VolumeDataSource{SnapshotDataSource: &volumev1alpha1.SnapshotDataSource{SnapshotId: id}}
+	}
 	if enc := v.Spec.Encryption; enc != nil {
 		s := &corev1.Secret{}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: v.Namespace, Name: enc.SecretRef.Name}, s); err != nil {
@@ -91,6 +101,26 @@ func (*adapter) Prepare(ctx context.Context, c client.Reader, v *storagev1alpha1
 		out.Spec.Encryption = &volumev1alpha1.EncryptionSpec{SecretData: s.Data}
 	}
 	return out, nil, nil
+}
+
+// snapshotSource returns the IRI id of the VolumeSnapshot a Volume restores, or what it waits
+// for: the snapshot to be Ready in this pool's runtime.
+func (a *adapter) snapshotSource(ctx context.Context, c client.Reader, namespace, name string) (string, *core.Waiting, error) {
+	s := &storagev1alpha1.VolumeSnapshot{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", &core.Waiting{Reason: ReasonWaitingForVolumeSnapshot, Message: fmt.Sprintf("Waiting: VolumeSnapshot %s does not exist", name)}, nil
+		}
+		return "", nil, err
+	}
+	if p := s.Labels[SnapshotPoolLabel]; p != "" && p != a.pool {
+		return "", &core.Waiting{Reason: ReasonWaitingForVolumeSnapshot, Message: fmt.Sprintf("Waiting: VolumeSnapshot %s is held by VolumePool %s, not %s; restore it with a volume on that pool (spec.volumePoolRef)", name, p, a.pool)}, nil
+	}
+	id, ok := strings.CutPrefix(s.Status.SnapshotID, a.runtimeName+"://")
+	if s.Status.State != storagev1alpha1.VolumeSnapshotStateReady || !ok || id == "" {
+		return "", &core.Waiting{Reason: ReasonWaitingForVolumeSnapshot, Message: fmt.Sprintf("Waiting: VolumeSnapshot %s is not Ready (state %q)", name, s.Status.State)}, nil
+	}
+	return id, nil, nil
 }
 
 func (a *adapter) Create(ctx context.Context, desired *volumev1alpha1.Volume) (*volumev1alpha1.Volume, error) {
@@ -166,22 +196,33 @@ func (*adapter) Indexes() []core.Index {
 			return []string{v.Spec.Encryption.SecretRef.Name}
 		}
 		return nil
+	}}, {Field: storagev1alpha1.VolumeSnapshotRefNameField, Extract: func(o client.Object) []string {
+		if ref := o.(*storagev1alpha1.Volume).Spec.DataSource.VolumeSnapshotRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
 	}}}
 }
 
-// Watches re-reconcile volumes waiting for their encryption Secret.
+// Watches re-reconcile volumes waiting for their encryption Secret or the snapshot they restore.
 func (*adapter) Watches(c client.Reader) []core.Watch {
-	return []core.Watch{{Object: core.SecretWatch(), Map: func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := &storagev1alpha1.VolumeList{}
-		if err := c.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexEncryptionSecret: obj.GetName()}); err != nil {
-			return nil
+	users := func(field string) func(ctx context.Context, obj client.Object) []reconcile.Request {
+		return func(ctx context.Context, obj client.Object) []reconcile.Request {
+			list := &storagev1alpha1.VolumeList{}
+			if err := c.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{field: obj.GetName()}); err != nil {
+				return nil
+			}
+			out := make([]reconcile.Request, 0, len(list.Items))
+			for _, v := range list.Items {
+				out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: v.Namespace, Name: v.Name}})
+			}
+			return out
 		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for _, v := range list.Items {
-			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: v.Namespace, Name: v.Name}})
-		}
-		return out
-	}}}
+	}
+	return []core.Watch{
+		{Object: core.SecretWatch(), Map: users(indexEncryptionSecret)},
+		{Object: &storagev1alpha1.VolumeSnapshot{}, Map: users(storagev1alpha1.VolumeSnapshotRefNameField)},
+	}
 }
 
 func (a *adapter) ListEvents(ctx context.Context, from, to int64) ([]*eventv1alpha1.Event, error) {

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package volumepoollet announces a VolumePool and materialises the Volumes bound to it
-// through an IRI volume runtime.
+// through an IRI volume runtime, and takes the VolumeSnapshots of those Volumes.
 package volumepoollet
 
 import (
@@ -35,12 +35,17 @@ func New(ctx context.Context, cfg *rest.Config, o core.Options) (manager.Manager
 		if err != nil {
 			return p, err
 		}
+		snapshots := &snapshotReconciler{rt: rt, pool: o.Pool.Name, runtimeName: v.GetRuntimeName(), relist: o.Runtime.RelistPeriod}
 		return core.Parts[*storagev1alpha1.Volume, *volumev1alpha1.Volume]{
-			Adapter:      &adapter{rt: rt},
+			Adapter:      &adapter{rt: rt, pool: o.Pool.Name, runtimeName: v.GetRuntimeName()},
 			Pool:         &poolAdapter{PoolTypes: poolTypes(o.Pool.ProviderID), rt: rt},
 			Watcher:      w,
 			RuntimeName:  v.GetRuntimeName(),
 			PoolRefField: storagev1alpha1.VolumePoolRefNameField,
+			Setup: func(mgr manager.Manager, o core.Options) error {
+				snapshots.client = mgr.GetClient()
+				return snapshots.setup(mgr, o.Manager.MaxConcurrentReconciles)
+			},
 		}, nil
 	})
 }

@@ -51,6 +51,14 @@ var kinds = map[string]struct {
 		}
 		return ids, err
 	}},
+	"snapshot": {func() client.ObjectList { return &storagev1alpha1.VolumeSnapshotList{} }, labels.VolumeSnapshotUIDLabel, func(p *memory.Provider, uid string) ([]string, error) {
+		l, err := p.Volumes.Snapshots.List(memory.Filter{Labels: map[string]string{labels.VolumeSnapshotUIDLabel: uid}})
+		ids := make([]string, 0, len(l))
+		for _, o := range l {
+			ids = append(ids, o.Metadata.Id)
+		}
+		return ids, err
+	}},
 	"bucket": {func() client.ObjectList { return &storagev1alpha1.BucketList{} }, labels.BucketUIDLabel, func(p *memory.Provider, uid string) ([]string, error) {
 		l, err := p.Buckets.List(memory.Filter{Labels: map[string]string{labels.BucketUIDLabel: uid}})
 		ids := make([]string, 0, len(l))
@@ -186,7 +194,7 @@ func assertNoOrphans(t testing.TB) {
 		var orphans []string
 		for i := 1; i < len(chain); i++ {
 			up, down, ns := fed.Client(chain[i-1]), fed.Client(chain[i]), localfed.JoinNamespace(chain[i-1])
-			for _, list := range []client.ObjectList{&computev1alpha1.MachineList{}, &storagev1alpha1.VolumeList{}, &storagev1alpha1.BucketList{},
+			for _, list := range []client.ObjectList{&computev1alpha1.MachineList{}, &storagev1alpha1.VolumeList{}, &storagev1alpha1.VolumeSnapshotList{}, &storagev1alpha1.BucketList{},
 				&networkingv1alpha1.NetworkInterfaceList{}, &corev1.SecretList{}} {
 				if err := down.List(ctx, list, client.InNamespace(ns), client.HasLabels{common.ManagedByLabel}); err != nil {
 					return false, "", err
@@ -274,6 +282,11 @@ func providerObjects(kind string) []providerObject {
 		l, _ := p.Volumes.List(memory.Filter{})
 		for _, o := range l {
 			out = append(out, providerObject{o.Metadata.Id, o.Metadata.Labels[labels.VolumeUIDLabel]})
+		}
+	case "snapshot":
+		l, _ := p.Volumes.Snapshots.List(memory.Filter{})
+		for _, o := range l {
+			out = append(out, providerObject{o.Metadata.Id, o.Metadata.Labels[labels.VolumeSnapshotUIDLabel]})
 		}
 	case "bucket":
 		l, _ := p.Buckets.List(memory.Filter{})

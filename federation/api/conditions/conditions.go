@@ -92,6 +92,9 @@ var (
 	Volume Accessor[storagev1alpha1.VolumeCondition] = func(c *storagev1alpha1.VolumeCondition) Fields {
 		return fields(&c.Type, &c.Status, &c.Reason, &c.Message, &c.LastTransitionTime)
 	}
+	VolumeSnapshot Accessor[storagev1alpha1.VolumeSnapshotCondition] = func(c *storagev1alpha1.VolumeSnapshotCondition) Fields {
+		return fields(&c.Type, &c.Status, &c.Reason, &c.Message, &c.LastTransitionTime)
+	}
 	VolumePool Accessor[storagev1alpha1.VolumePoolCondition] = func(c *storagev1alpha1.VolumePoolCondition) Fields {
 		return fields(&c.Type, &c.Status, &c.Reason, &c.Message, &c.LastTransitionTime)
 	}

@@ -28,6 +28,8 @@ var wantCRDs = map[string]want{
 	"machineclasses.compute.ironcore.dev":       {"MachineClass", apiextensionsv1.ClusterScoped, false, nil},
 	"machinepools.compute.ironcore.dev":         {"MachinePool", apiextensionsv1.ClusterScoped, true, nil},
 	"volumes.storage.ironcore.dev":              {"Volume", apiextensionsv1.NamespaceScoped, true, []string{".spec.volumePoolRef.name", ".spec.volumeClassRef.name"}},
+	"volumesnapshots.storage.ironcore.dev":      {"VolumeSnapshot", apiextensionsv1.NamespaceScoped, true, []string{".spec.volumeRef.name"}},
+	"prefixes.ipam.ironcore.dev":                {"Prefix", apiextensionsv1.NamespaceScoped, true, nil},
 	"volumeclasses.storage.ironcore.dev":        {"VolumeClass", apiextensionsv1.ClusterScoped, false, nil},
 	"volumepools.storage.ironcore.dev":          {"VolumePool", apiextensionsv1.ClusterScoped, true, nil},
 	"buckets.storage.ironcore.dev":              {"Bucket", apiextensionsv1.NamespaceScoped, true, []string{".spec.bucketPoolRef.name", ".spec.bucketClassRef.name"}},

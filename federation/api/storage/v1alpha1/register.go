@@ -33,6 +33,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(SchemeGroupVersion,
 		&Volume{},
 		&VolumeList{},
+		&VolumeSnapshot{},
+		&VolumeSnapshotList{},
 		&VolumeClass{},
 		&VolumeClassList{},
 		&VolumePool{},
