@@ -156,7 +156,9 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	// Nothing of ours reads managed fields; they are a large part of every cached object.
 	copts.DefaultTransform = cache.TransformStripManagedFields()
 	copts.SyncPeriod = o.SyncPeriod
-	copts.NewInformer = app.NewInformer // back within a second of a downstream outage, not a minute
+	if copts.NewInformer == nil { // a client-backed cache (fast tests) brings its own
+		copts.NewInformer = app.NewInformer // back within a second of a downstream outage, not a minute
+	}
 	c, err := cache.New(cfg, copts)
 	if err != nil {
 		return nil, fmt.Errorf("downstream cache: %w", err)
