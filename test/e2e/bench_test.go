@@ -39,6 +39,9 @@ var benchTimeout = func() time.Duration {
 	return 10 * time.Minute
 }()
 
+// cleanUpTimeout bounds the clean-up: every machine gone at every level.
+const cleanUpTimeout = 10 * time.Minute
+
 // benchWriters is how many goroutines create machines concurrently.
 const benchWriters = 16
 
@@ -212,11 +215,11 @@ func BenchmarkCreateThroughput(b *testing.B) {
 		framework.Parallel(b, c.n, benchWriters, func(i int) error {
 			return root.Create(ctx, newMachine(ns, fmt.Sprintf("m-%04d", i), c.withVolNIC))
 		})
-		if !w.waitAll(b, c.n, computev1alpha1.MachineStateRunning) {
+		ok, running := w.waitCount(b, c.n, computev1alpha1.MachineStateRunning)
+		if !ok {
 			// Lagging machines are dumped; the figures below count those that made it.
 			lagging = true
 		}
-		running, _ := w.count(computev1alpha1.MachineStateRunning)
 		if !c.withVolNIC {
 			// Let the writes that follow Running (events, last status) land, then count.
 			time.Sleep(2 * time.Second)
@@ -304,6 +307,7 @@ func benchMachines(b *testing.B) int {
 // cluster, noting when each first shows each state.
 type chainWatch struct {
 	levels []*levelWatch // root first, as chain
+	cutoff time.Time     // end of the last wait: last counts only what happened before it
 }
 
 func watchChain(b *testing.B, ctx context.Context, rootNS string) *chainWatch {
@@ -366,19 +370,44 @@ func (w *chainWatch) count(state computev1alpha1.MachineState) (int, string) {
 // waitAll waits until n root Machines show state at every level; if they do not within
 // benchTimeout it logs what every level holds for those that lag, and returns false.
 func (w *chainWatch) waitAll(b *testing.B, n int, state computev1alpha1.MachineState) bool {
+	ok, _ := w.waitCount(b, n, state)
+	return ok
+}
+
+// waitCount is waitAll that also says how many made it by the timeout, and sets the watch's
+// cut-off (see last) at the end of the wait, so figures count only what happened within it.
+func (w *chainWatch) waitCount(b *testing.B, n int, state computev1alpha1.MachineState) (bool, int) {
 	b.Helper()
 	var why string
+	start := time.Now()
+	var lastDone int
+	var lastChange time.Time
+	var samples []string // progress every 30 s: lagging because slow, or stuck
+	nextSample := start.Add(30 * time.Second)
 	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, benchTimeout, true, func(context.Context) (bool, error) {
 		var done int
 		done, why = w.count(state)
+		if done != lastDone {
+			lastDone, lastChange = done, time.Now()
+		}
+		if time.Now().After(nextSample) {
+			samples = append(samples, fmt.Sprintf("%s:%d", time.Since(start).Round(time.Second), done))
+			nextSample = nextSample.Add(30 * time.Second)
+		}
 		return done >= n, nil
 	})
+	w.cutoff = time.Now()
 	if err != nil {
-		b.Logf("%d machines %s at every level: not within %s; %s", n, state, benchTimeout, why)
+		last := "never"
+		if !lastChange.IsZero() {
+			last = time.Since(lastChange).Round(time.Second).String() + " before the timeout"
+		}
+		b.Logf("%d machines %s at every level: not within %s; %s; the last one got there %s; progress %v",
+			n, state, benchTimeout, why, last, samples)
 		w.dumpLagging(b, state)
-		return false
+		return false, lastDone
 	}
-	return true
+	return true, n
 }
 
 // levelWatch is an informer on the Machines of one namespace of one cluster.
@@ -486,7 +515,7 @@ func (l *levelWatch) seen(uid types.UID, state computev1alpha1.MachineState) (ti
 func (w *chainWatch) last(level int, state computev1alpha1.MachineState) time.Time {
 	var last time.Time
 	for _, c := range w.chains() {
-		if t, ok := w.levels[level].seen(c[level], state); ok && t.After(last) {
+		if t, ok := w.levels[level].seen(c[level], state); ok && t.After(last) && (w.cutoff.IsZero() || !t.After(w.cutoff)) {
 			last = t
 		}
 	}
@@ -528,7 +557,7 @@ func cleanUp(b *testing.B, watches []*chainWatch, namespaces ...string) {
 		}
 	}
 	var why string
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, benchTimeout, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, cleanUpTimeout, true, func(ctx context.Context) (bool, error) {
 		left := make([]int, len(chain))
 		for _, w := range watches {
 			for i, l := range w.levels {
@@ -567,7 +596,7 @@ func cleanUp(b *testing.B, watches []*chainWatch, namespaces ...string) {
 		return slices.Max(left) == 0 && inProvider == 0, nil
 	})
 	if err != nil {
-		b.Fatalf("machines gone at every level: not within %s; %s", benchTimeout, why)
+		b.Fatalf("machines gone at every level: not within %s; %s", cleanUpTimeout, why)
 	}
 	b.Logf("clean-up: every machine gone at every level and in the provider %s after the delete", time.Since(start).Round(time.Millisecond))
 	assertNoOrphans(b)

@@ -40,7 +40,9 @@ func (w *chainWatch) dumpLagging(b *testing.B, state computev1alpha1.MachineStat
 			}
 		}
 	}
-	slices.Sort(lagging)
+	slices.SortFunc(lagging, func(a, b types.UID) int {
+		return strings.Compare(w.levels[0].name(a), w.levels[0].name(b))
+	})
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%d root machines not %s at every level:", len(lagging), state)
 	for i, uid := range lagging {
@@ -49,7 +51,7 @@ func (w *chainWatch) dumpLagging(b *testing.B, state computev1alpha1.MachineStat
 			fmt.Fprintf(&sb, " %s", name)
 			continue
 		}
-		fmt.Fprintf(&sb, "\n- root %s (uid %s); the watch saw:", name, uid)
+		fmt.Fprintf(&sb, "\n- root %s (uid %s); the watch saw (complete chain %v):", name, uid, chains[uid] != nil)
 		for lvl, u := range chains[uid] {
 			fmt.Fprintf(&sb, " %s=%v", chain[lvl], w.levels[lvl].states(u))
 		}
