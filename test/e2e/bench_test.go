@@ -67,6 +67,7 @@ func BenchmarkStatusPropagation(b *testing.B) {
 		return fed.Client("root").Create(ctx, newMachine(ns, fmt.Sprintf("m-%04d", i), false))
 	})
 	if !w.waitAll(b, n, computev1alpha1.MachineStateRunning) {
+		cleanUp(b, []*chainWatch{w}, ns)
 		b.FailNow()
 	}
 	b.Logf("%d machines Running at every level %s after the first create", n, time.Since(created).Round(time.Millisecond))
@@ -109,6 +110,7 @@ func BenchmarkStatusPropagation(b *testing.B) {
 	}
 	burst := time.Since(flipped[order[0]])
 	if !w.waitAll(b, n, computev1alpha1.MachineStateTerminated) {
+		cleanUp(b, []*chainWatch{w}, ns)
 		b.FailNow()
 	}
 	b.StopTimer()
