@@ -30,9 +30,17 @@ import (
 	"github.com/ironfed/ironfed/test/framework"
 )
 
-// benchTimeout bounds every wait of the benchmarks: N machines through three levels take longer
-// than one test's objects.
-const benchTimeout = 10 * time.Minute
+// benchTimeout bounds every wait of the benchmarks ($BENCH_TIMEOUT, default 10m): N machines
+// through three levels take longer than one test's objects.
+var benchTimeout = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("BENCH_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return 10 * time.Minute
+}()
+
+// cleanUpTimeout bounds the clean-up: every machine gone at every level.
+const cleanUpTimeout = 10 * time.Minute
 
 // benchWriters is how many goroutines create machines concurrently.
 const benchWriters = 16
@@ -58,7 +66,10 @@ func BenchmarkStatusPropagation(b *testing.B) {
 	framework.Parallel(b, n, benchWriters, func(i int) error {
 		return fed.Client("root").Create(ctx, newMachine(ns, fmt.Sprintf("m-%04d", i), false))
 	})
-	w.waitAll(b, n, computev1alpha1.MachineStateRunning)
+	if !w.waitAll(b, n, computev1alpha1.MachineStateRunning) {
+		cleanUp(b, []*chainWatch{w}, ns)
+		b.FailNow()
+	}
 	b.Logf("%d machines Running at every level %s after the first create", n, time.Since(created).Round(time.Millisecond))
 
 	// Provider id of every root machine, by following the UID labels down the chain.
@@ -98,7 +109,10 @@ func BenchmarkStatusPropagation(b *testing.B) {
 		}
 	}
 	burst := time.Since(flipped[order[0]])
-	w.waitAll(b, n, computev1alpha1.MachineStateTerminated)
+	if !w.waitAll(b, n, computev1alpha1.MachineStateTerminated) {
+		cleanUp(b, []*chainWatch{w}, ns)
+		b.FailNow()
+	}
 	b.StopTimer()
 
 	lat := make([][]time.Duration, len(chain)) // per level, root first
@@ -184,6 +198,7 @@ func BenchmarkCreateThroughput(b *testing.B) {
 	// Apiserver writes per machine at each level (machine-only phase), and their breakdown.
 	perLevel, writesBy := make([]float64, len(chain)), make([]string, len(chain))
 	var namespaces = []string{rawNS}
+	lagging := false
 	b.ResetTimer()
 	for _, c := range []struct {
 		name       string
@@ -202,7 +217,11 @@ func BenchmarkCreateThroughput(b *testing.B) {
 		framework.Parallel(b, c.n, benchWriters, func(i int) error {
 			return root.Create(ctx, newMachine(ns, fmt.Sprintf("m-%04d", i), c.withVolNIC))
 		})
-		w.waitAll(b, c.n, computev1alpha1.MachineStateRunning)
+		ok, running := w.waitCount(b, c.n, computev1alpha1.MachineStateRunning)
+		if !ok {
+			// Lagging machines are dumped; the figures below count those that made it.
+			lagging = true
+		}
 		if !c.withVolNIC {
 			// Let the writes that follow Running (events, last status) land, then count.
 			time.Sleep(2 * time.Second)
@@ -212,11 +231,11 @@ func BenchmarkCreateThroughput(b *testing.B) {
 				writesBy[l] = formatWrites(d, c.n)
 				b.Logf("%s: %.2f apiserver writes per machine (%s)", name, perLevel[l], writesBy[l])
 			}
-			b.Logf("machine only: %d Running at the root after %s (%.1f/s); raw creates %.0f/s",
-				c.n, w.last(0, computev1alpha1.MachineStateRunning).Sub(start).Round(time.Millisecond),
-				float64(c.n)/w.last(0, computev1alpha1.MachineStateRunning).Sub(start).Seconds(), float64(n)/raw.Seconds())
+			b.Logf("machine only: %d of %d Running at the root after %s (%.1f/s); raw creates %.0f/s",
+				running, c.n, w.last(0, computev1alpha1.MachineStateRunning).Sub(start).Round(time.Millisecond),
+				float64(running)/w.last(0, computev1alpha1.MachineStateRunning).Sub(start).Seconds(), float64(n)/raw.Seconds())
 		}
-		r := row{name: c.name, n: c.n}
+		r := row{name: c.name, n: running}
 		r.rootAll = w.last(0, computev1alpha1.MachineStateRunning).Sub(start)
 		r.leafAll = w.last(len(chain)-1, computev1alpha1.MachineStateRunning).Sub(start)
 		rows = append(rows, r)
@@ -254,6 +273,9 @@ func BenchmarkCreateThroughput(b *testing.B) {
 	b.ReportMetric(rows[0].rootAll.Seconds(), "root-all-running-s")
 	b.ReportMetric(rate(rows[1].n, rows[1].rootAll), "volnic-machines/s")
 
+	if lagging {
+		b.Errorf("some machines were not Running at every level within %s (dumped above); the figures count those that were", benchTimeout)
+	}
 	cleanUp(b, watches, namespaces...)
 }
 
@@ -287,6 +309,7 @@ func benchMachines(b *testing.B) int {
 // cluster, noting when each first shows each state.
 type chainWatch struct {
 	levels []*levelWatch // root first, as chain
+	cutoff time.Time     // end of the last wait: last counts only what happened before it
 }
 
 func watchChain(b *testing.B, ctx context.Context, rootNS string) *chainWatch {
@@ -346,36 +369,67 @@ func (w *chainWatch) count(state computev1alpha1.MachineState) (int, string) {
 	return done, fmt.Sprintf("%d chains complete; %s per level %v", len(chains), state, perLevel)
 }
 
-// waitAll waits until n root Machines show state at every level.
-func (w *chainWatch) waitAll(b *testing.B, n int, state computev1alpha1.MachineState) {
+// waitAll waits until n root Machines show state at every level; if they do not within
+// benchTimeout it logs what every level holds for those that lag, and returns false.
+func (w *chainWatch) waitAll(b *testing.B, n int, state computev1alpha1.MachineState) bool {
+	ok, _ := w.waitCount(b, n, state)
+	return ok
+}
+
+// waitCount is waitAll that also says how many made it by the timeout, and sets the watch's
+// cut-off (see last) at the end of the wait, so figures count only what happened within it.
+func (w *chainWatch) waitCount(b *testing.B, n int, state computev1alpha1.MachineState) (bool, int) {
 	b.Helper()
 	var why string
+	start := time.Now()
+	var lastDone int
+	var lastChange time.Time
+	var samples []string // progress every 30 s: lagging because slow, or stuck
+	nextSample := start.Add(30 * time.Second)
 	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, benchTimeout, true, func(context.Context) (bool, error) {
 		var done int
 		done, why = w.count(state)
+		if done != lastDone {
+			lastDone, lastChange = done, time.Now()
+		}
+		if time.Now().After(nextSample) {
+			samples = append(samples, fmt.Sprintf("%s:%d", time.Since(start).Round(time.Second), done))
+			nextSample = nextSample.Add(30 * time.Second)
+		}
 		return done >= n, nil
 	})
+	w.cutoff = time.Now()
 	if err != nil {
-		b.Fatalf("%d machines %s at every level: not within %s; %s", n, state, benchTimeout, why)
+		last := "never"
+		if !lastChange.IsZero() {
+			last = time.Since(lastChange).Round(time.Second).String() + " before the timeout"
+		}
+		b.Logf("%d machines %s at every level: not within %s; %s; the last one got there %s; progress %v",
+			n, state, benchTimeout, why, last, samples)
+		w.dumpLagging(b, state)
+		return false, lastDone
 	}
+	return true, n
 }
 
 // levelWatch is an informer on the Machines of one namespace of one cluster.
 type levelWatch struct {
-	cluster string
-	mu      sync.Mutex
-	objs    map[types.UID]*seenMachine
+	cluster   string
+	namespace string
+	mu        sync.Mutex
+	objs      map[types.UID]*seenMachine
 }
 
 type seenMachine struct {
 	name   string
+	gone   bool      // deleted: a rolled-back or replaced counterpart never stands for its parent
 	parent types.UID // the broker's UID label: the object one level up
 	states map[computev1alpha1.MachineState]time.Time
 }
 
 func watchLevel(b *testing.B, ctx context.Context, cluster, ns string) *levelWatch {
 	b.Helper()
-	l := &levelWatch{cluster: cluster, objs: map[types.UID]*seenMachine{}}
+	l := &levelWatch{cluster: cluster, namespace: ns, objs: map[types.UID]*seenMachine{}}
 	c, err := cache.New(fed.Config(cluster), cache.Options{Scheme: common.NewScheme(), DefaultNamespaces: map[string]cache.Config{ns: {}}})
 	if err != nil {
 		b.Fatal(err)
@@ -387,6 +441,7 @@ func watchLevel(b *testing.B, ctx context.Context, cluster, ns string) *levelWat
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { l.observe(o) },
 		UpdateFunc: func(_, o any) { l.observe(o) },
+		DeleteFunc: func(o any) { l.gone(o) },
 	}); err != nil {
 		b.Fatal(err)
 	}
@@ -417,11 +472,30 @@ func (l *levelWatch) observe(o any) {
 	}
 }
 
+func (l *levelWatch) gone(o any) {
+	if t, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+		o = t.Obj
+	}
+	m, ok := o.(*computev1alpha1.Machine)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := l.objs[m.UID]; s != nil {
+		s.gone = true
+	}
+}
+
+// byParent maps the parent UID to the live counterpart (a deleted one only when none lives).
 func (l *levelWatch) byParent() map[types.UID]types.UID {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make(map[types.UID]types.UID, len(l.objs))
 	for uid, s := range l.objs {
+		if prev, ok := out[s.parent]; ok && !l.objs[prev].gone {
+			continue
+		}
 		out[s.parent] = uid
 	}
 	return out
@@ -443,7 +517,7 @@ func (l *levelWatch) seen(uid types.UID, state computev1alpha1.MachineState) (ti
 func (w *chainWatch) last(level int, state computev1alpha1.MachineState) time.Time {
 	var last time.Time
 	for _, c := range w.chains() {
-		if t, ok := w.levels[level].seen(c[level], state); ok && t.After(last) {
+		if t, ok := w.levels[level].seen(c[level], state); ok && t.After(last) && (w.cutoff.IsZero() || !t.After(w.cutoff)) {
 			last = t
 		}
 	}
@@ -485,7 +559,7 @@ func cleanUp(b *testing.B, watches []*chainWatch, namespaces ...string) {
 		}
 	}
 	var why string
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, benchTimeout, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, cleanUpTimeout, true, func(ctx context.Context) (bool, error) {
 		left := make([]int, len(chain))
 		for _, w := range watches {
 			for i, l := range w.levels {
@@ -524,7 +598,7 @@ func cleanUp(b *testing.B, watches []*chainWatch, namespaces ...string) {
 		return slices.Max(left) == 0 && inProvider == 0, nil
 	})
 	if err != nil {
-		b.Fatalf("machines gone at every level: not within %s; %s", benchTimeout, why)
+		b.Fatalf("machines gone at every level: not within %s; %s", cleanUpTimeout, why)
 	}
 	b.Logf("clean-up: every machine gone at every level and in the provider %s after the delete", time.Since(start).Round(time.Millisecond))
 	assertNoOrphans(b)
