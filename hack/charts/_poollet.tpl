@@ -1,7 +1,7 @@
 {{/*
 Poollet pieces shared by the broker and leaf charts. Call with
   (dict "root" $ "kind" "machine" "name" NAME "pool" POOLNAME "endpoint" "unix:///var/run/..."
-        "metricsPort" N "probePort" N "values" KINDVALUES)
+        "metricsPort" N "probePort" N "values" KINDVALUES ["nodeName" true: $(NODE_NAME) is set])
 */}}
 
 {{/* The poollet's rules in its own cluster (poollet/core, poollet/<kind>poollet): read and patch its
@@ -220,10 +220,17 @@ subjects:
     {{- range $v.poollet.extraArgs }}
     - {{ . | quote }}
     {{- end }}
-  {{- if $console }}
+  {{- if or $console .nodeName }}
   env:
+    {{- if $console }}
     - name: POD_IP
       valueFrom: {fieldRef: {fieldPath: status.podIP}}
+    {{- end }}
+    {{- if .nodeName }}
+    # A DaemonSet's poollet announces one pool per node: $(NODE_NAME) in its pool name.
+    - name: NODE_NAME
+      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+    {{- end }}
   {{- end }}
   ports:
     - name: {{ .kind }}-metrics

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/ironfed/ironfed/federation/api/crds"
@@ -49,6 +50,15 @@ func releases() []release {
 		// Consoles (docs/console.md): the poollet's console server, the runtime's exec server.
 		{"ironfed-broker", "region-console", ns, append(broker, "console.enabled=true", "console.tlsSecret=console-tls", "console.downstreamCASecret=leaf-console-ca")},
 		{"ironfed-leaf", "leaf-console", ns, []string{"console.enabled=true", "console.advertiseAddress=leaf.example", "console.port=10443"}},
+		// Host leaves: libvirt as a DaemonSet (one provider + machinepoollet per node), buckets on RGW.
+		{"ironfed-leaf", "leaf-libvirt", ns, []string{"provider.type=libvirt"}},
+		{"ironfed-leaf", "leaf-libvirt-tuned", ns, []string{"provider.type=libvirt", "console.enabled=true", "provider.libvirt.domainType=kvm",
+			"provider.libvirt.insecureRegistries={registry.local:5000,*}", "provider.libvirt.registryCredentialsSecret=registry-credentials",
+			"provider.libvirt.cpuOvercommit=2.5", "provider.libvirt.reservedCPUs=1", "provider.libvirt.reservedMemory=2Gi", "provider.libvirt.priorityClassName=ironfed-leaf",
+			"machine.poolName=libvirt-$(NODE_NAME)", "leaderElection.enabled=true", "nodeSelector.ironfed\\.dev/libvirt=true", "tolerations[0].operator=Exists"}},
+		{"ironfed-leaf", "leaf-rgw", ns, []string{"provider.type=ceph-bucket", "provider.cephBucket.rgwEndpoint=http://rgw.ceph:7480",
+			"provider.cephBucket.adminCredentialsSecret=rgw-admin", "provider.cephBucket.bucketEndpoint=s3.example:443",
+			"provider.cephBucket.classes[0].name=standard", "provider.cephBucket.classes[0].maxSizeBytes=1073741824", "provider.cephBucket.sweepInterval=0"}},
 	}
 }
 
@@ -86,7 +96,12 @@ func TestRequiredValues(t *testing.T) {
 		{release{"ironfed-broker", "b", "x", []string{"downstream.kubeconfigSecret=s"}}, "downstream.namespace is required"},
 		{release{"ironfed-control-plane", "c", "x", []string{"image.tag=latest"}}, "must be pinned"},
 		{release{"ironfed-control-plane", "c", "x", []string{"controllerManager.replicas=2", "controllerManager.leaderElection.enabled=false"}}, "needs controllerManager.leaderElection.enabled"},
-		{release{"ironfed-leaf", "l", "x", []string{"provider.type=libvirt"}}, "not packaged yet"},
+		{release{"ironfed-leaf", "l", "x", []string{"provider.type=ceph-volume"}}, "not in the static image"},
+		{release{"ironfed-leaf", "l", "x", []string{"provider.type=xen"}}, "is unknown"},
+		{release{"ironfed-leaf", "l", "x", []string{"provider.type=libvirt", "machine.enabled=false"}}, "provider libvirt serves machine"},
+		{release{"ironfed-leaf", "l", "x", []string{"provider.type=libvirt", "provider.libvirt.rootDir=relative"}}, "absolute host path"},
+		{release{"ironfed-leaf", "l", "x", []string{"provider.type=ceph-bucket"}}, "rgwEndpoint is required"},
+		{release{"ironfed-leaf", "l", "x", []string{"provider.type=ceph-bucket", "provider.cephBucket.rgwEndpoint=http://rgw"}}, "adminCredentialsSecret is required"},
 	} {
 		_, err := h.Template(context.Background(), filepath.Join(chartsDir, c.r.chart), c.r.name, c.r.namespace, false, c.r.set...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -131,10 +146,10 @@ func TestFlags(t *testing.T) {
 	bin := binaries(t)
 	seen := map[string]bool{}
 	for _, r := range releases() {
-		for _, d := range deployments(t, render(t, h, r, false)) {
-			for _, c := range d.Spec.Template.Spec.Containers {
+		for _, d := range workloads(t, render(t, h, r, false)) {
+			for _, c := range d.spec.Containers {
 				if len(c.Command) != 1 || !strings.HasPrefix(c.Command[0], "/usr/local/bin/") {
-					t.Fatalf("%s/%s: command %v is not one binary of the image", d.Name, c.Name, c.Command)
+					t.Fatalf("%s/%s: command %v is not one binary of the image", d.name, c.Name, c.Command)
 				}
 				name := filepath.Base(c.Command[0])
 				seen[name] = true
@@ -147,7 +162,7 @@ func TestFlags(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"ironfed-controller-manager", "machinepoollet", "volumepoollet", "bucketpoollet", "machinebroker", "volumebroker", "bucketbroker", "memory-provider"} {
+	for _, want := range []string{"ironfed-controller-manager", "machinepoollet", "volumepoollet", "bucketpoollet", "machinebroker", "volumebroker", "bucketbroker", "memory-provider", "libvirt-provider", "ceph-bucket-provider"} {
 		if !seen[want] {
 			t.Errorf("no chart runs %s", want)
 		}
@@ -187,6 +202,38 @@ func TestServerDryRun(t *testing.T) {
 	bad := release{"ironfed-control-plane", "bad", "ironfed-system", []string{"controllerManager.replicas=two"}}
 	if out, err := kubectl(render(t, h, bad, false), "apply", "--dry-run=server", "-f", "-"); err == nil {
 		t.Errorf("the apiserver accepted replicas: two:\n%s", out)
+	}
+}
+
+// workload is the pod template of a rendered Deployment or DaemonSet.
+type workload struct {
+	name string
+	spec corev1.PodSpec
+}
+
+// workloads returns the pod templates of the rendered Deployments and DaemonSets.
+func workloads(t *testing.T, manifests []byte) []workload {
+	t.Helper()
+	var ws []workload
+	for _, d := range deployments(t, manifests) {
+		ws = append(ws, workload{d.Name, d.Spec.Template.Spec})
+	}
+	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifests), 4096)
+	for {
+		var obj json.RawMessage
+		if err := dec.Decode(&obj); err != nil {
+			if errors.Is(err, io.EOF) {
+				return ws
+			}
+			t.Fatal(err)
+		}
+		var d appsv1.DaemonSet
+		if err := json.Unmarshal(obj, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Kind == "DaemonSet" {
+			ws = append(ws, workload{d.Name, d.Spec.Template.Spec})
+		}
 	}
 }
 
@@ -242,7 +289,7 @@ func buildBinaries() (string, error) {
 		return "", err
 	}
 	args := []string{"build", "-o", dir + "/"}
-	for _, b := range []string{"ironfed-controller-manager", "machinepoollet", "volumepoollet", "bucketpoollet", "machinebroker", "volumebroker", "bucketbroker", "memory-provider"} {
+	for _, b := range []string{"ironfed-controller-manager", "machinepoollet", "volumepoollet", "bucketpoollet", "machinebroker", "volumebroker", "bucketbroker", "memory-provider", "libvirt-provider", "ceph-bucket-provider"} {
 		args = append(args, "../../cmd/"+b)
 	}
 	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
