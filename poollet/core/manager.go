@@ -121,6 +121,7 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		Adapter: p.Adapter, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), RuntimeName: p.RuntimeName,
 		DownwardAPI: o.DownwardAPI, index: idx, watcher: p.Watcher, nudge: ann.Nudge,
 	}
+	ann.onRecovered = rec.retryFailing
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(kind + "poollet").
 		For(p.Adapter.New()).

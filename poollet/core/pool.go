@@ -63,6 +63,10 @@ type Announcer struct {
 	WatcherStatus func() remote.WatcherStatus
 
 	nudge chan struct{}
+	// onRecovered runs when a refresh finds the runtime answering after a failed refresh or a
+	// failing runtime.
+	onRecovered func(context.Context)
+	failed      bool
 	// statusFailingSince is when the runtime's class query started failing; zero when healthy.
 	statusFailingSince time.Time
 }
@@ -84,6 +88,7 @@ func (a *Announcer) Start(ctx context.Context) error {
 	refresh := func() {
 		lastRefresh = time.Now()
 		if err := a.refresh(ctx); err != nil {
+			a.failed = true // the apiserver, say: objects failed meanwhile too
 			logger.Error(err, "Refreshing pool status")
 		}
 	}
@@ -113,6 +118,7 @@ func (a *Announcer) Start(ctx context.Context) error {
 const refreshTimeout = time.Minute
 
 func (a *Announcer) refresh(ctx context.Context) error {
+	parent := ctx // outlives this refresh: onRecovered's enqueueing may take longer
 	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
 	pool := a.Adapter.NewPool()
@@ -146,6 +152,14 @@ func (a *Announcer) refresh(ctx context.Context) error {
 		a.statusFailingSince = time.Now()
 	}
 	ws := a.WatcherStatus()
+	if ws.Err != nil || rtErr != nil {
+		a.failed = true
+	} else if a.failed && ws.Synced {
+		a.failed = false
+		if a.onRecovered != nil {
+			a.onRecovered(parent)
+		}
+	}
 	switch {
 	case ws.Err != nil && time.Since(ws.FailingSince) >= a.Runtime.RelistThreshold:
 		ready = unreachable(fmt.Sprintf("The runtime has been failing since %s: %v", ws.FailingSince.UTC().Format(time.RFC3339), ws.Err))

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -48,6 +49,9 @@ type Reconciler[K client.Object, I remote.Object] struct {
 	nudge       func()
 	// written remembers per object the last status this reconciler patched (see patchStatus).
 	written sync.Map // client.ObjectKey -> lastWrite
+	// failing holds the objects whose last reconcile failed: they sit in the queue's per-object
+	// backoff (up to --max-retry-delay), so retryFailing retries them when the runtime is back.
+	failing sync.Map // types.NamespacedName -> struct{}
 }
 
 // lastWrite is a status patch: the resourceVersion it was based on and the hash of the status
@@ -66,6 +70,43 @@ func (r *Reconciler[K, I]) caps() *capabilities[K, I] {
 }
 
 func (r *Reconciler[K, I]) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	res, err := r.reconcile(ctx, req)
+	if err != nil {
+		r.failing.Store(req.NamespacedName, struct{}{})
+	} else {
+		r.failing.Delete(req.NamespacedName)
+	}
+	return res, err
+}
+
+// retryFailing enqueues every object whose last reconcile failed, at once rather than after its
+// backoff: called when the runtime answers again after failing (issue 18: a delete held up by an
+// outage otherwise waited up to --max-retry-delay after the downstream was back).
+func (r *Reconciler[K, I]) retryFailing(ctx context.Context) {
+	var keys []types.NamespacedName
+	r.failing.Range(func(k, _ any) bool {
+		keys = append(keys, k.(types.NamespacedName))
+		return true
+	})
+	if len(keys) == 0 {
+		return
+	}
+	log.FromContext(ctx).Info("Runtime answers again: retrying objects whose reconcile failed", "objects", len(keys))
+	go func() { // never block the announcer on a full queue channel
+		for _, k := range keys {
+			o := r.Adapter.New()
+			o.SetNamespace(k.Namespace)
+			o.SetName(k.Name)
+			select {
+			case r.index.events <- event.GenericEvent{Object: o}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+func (r *Reconciler[K, I]) reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	if !r.watcher.Status().Synced {
 		return reconcile.Result{RequeueAfter: notSyncedRetry}, nil
 	}

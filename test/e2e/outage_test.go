@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
@@ -83,6 +84,7 @@ func TestRegionOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := time.Now()
+	tl := startTimeline(back, recoveryMilestones(during, doomedCP))
 	eventually(t, "the root's pools for the region Ready again", func(ctx context.Context) (bool, string, error) {
 		for _, kind := range localfed.Kinds {
 			ok, why, err := localfed.PoolStatus(ctx, root, localfed.PoolRef{Cluster: "root", Kind: kind, Name: "region"})
@@ -97,7 +99,7 @@ func TestRegionOutage(t *testing.T) {
 	t.Logf("root pools for the region Ready again %s after the region's apiserver came back", time.Since(back).Round(100*time.Millisecond))
 	waitMachineState(t, during, computev1alpha1.MachineStateRunning)
 	waitGoneEverywhere(t, "machine", doomedCP)
-	t.Logf("recovered %s after the region's apiserver came back", time.Since(back).Round(100*time.Millisecond))
+	t.Logf("recovered %s after the region's apiserver came back; timeline:%s", time.Since(back).Round(100*time.Millisecond), tl.stop())
 
 	for _, m := range []*computev1alpha1.Machine{before, during} {
 		cp, err := follow(t.Context(), "machine", m) // fails on duplicates at any level
@@ -126,4 +128,37 @@ func TestRegionOutage(t *testing.T) {
 func conditionMessage(m *computev1alpha1.Machine) string {
 	c, _ := conditions.Get(m.Status.Conditions, conditions.Machine, core.ConditionRuntimeSynced)
 	return fmt.Sprintf("RuntimeSynced=%s %s: %s", c.Status, c.Reason, c.Message)
+}
+
+// recoveryMilestones are what TestRegionOutage waits for after the region's apiserver is back,
+// broken down by level so the timeline shows which step waited.
+func recoveryMilestones(during *computev1alpha1.Machine, doomed counterparts) []milestone {
+	during = during.DeepCopy() // the test keeps reading into its own copy meanwhile
+	var ms []milestone
+	for _, kind := range localfed.Kinds {
+		for _, p := range []localfed.PoolRef{{Cluster: "region", Kind: kind, Name: "leaf"}, {Cluster: "root", Kind: kind, Name: "region"}} {
+			ms = append(ms, milestone{p.Cluster + " " + kind + "pool " + p.Name + " Ready", func(ctx context.Context) bool {
+				ok, _, err := localfed.PoolStatus(ctx, fed.Client(p.Cluster), p)
+				return err == nil && ok
+			}})
+		}
+	}
+	for i := 1; i < len(chain); i++ {
+		ms = append(ms, milestone{fmt.Sprintf("pending create reached %s", chain[i]), func(ctx context.Context) bool {
+			m := during.DeepCopy()
+			cp, err := follow(ctx, "machine", m)
+			return err == nil && len(cp.objs) > i
+		}})
+	}
+	ms = append(ms, milestone{"pending create Running at the root", func(ctx context.Context) bool {
+		m := &computev1alpha1.Machine{}
+		return fed.Client("root").Get(ctx, client.ObjectKeyFromObject(during), m) == nil && m.Status.State == computev1alpha1.MachineStateRunning
+	}})
+	for i := len(doomed.objs) - 1; i >= 0; i-- {
+		o := doomed.objs[i].DeepCopyObject().(client.Object)
+		ms = append(ms, milestone{"pending delete gone at " + chain[i], func(ctx context.Context) bool {
+			return apierrors.IsNotFound(get(ctx, chain[i], o.DeepCopyObject().(client.Object)))
+		}})
+	}
+	return ms
 }
