@@ -20,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -104,12 +105,24 @@ func TestVolumeLifecycle(t *testing.T) {
 		return nil
 	})
 
-	// Regression (probe): a shrink was accepted and reported synced. It must say it cannot be done.
+	// Regression (probe): a shrink was accepted and reported synced. The admission policy
+	// refuses it up front ...
 	orig = v.DeepCopy()
 	v.Spec.Resources[commonv1alpha1.ResourceStorage] = resource.MustParse("1Gi")
-	if err := e.Client.Patch(ctx, v, client.MergeFrom(orig)); err != nil {
+	if err := e.Client.Patch(ctx, v, client.MergeFrom(orig)); err == nil || !strings.Contains(err.Error(), "volumes can only grow") {
+		t.Fatalf("shrink through the admission policy: %v; want it refused (volumes can only grow)", err)
+	}
+	// ... and where it is missing (an IronCore cluster), the poollet says it cannot be done.
+	cs, err := kubernetes.NewForConfig(e.Config)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, "volume-size.storage.ironcore.dev", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poollettest.Eventually(t, wait, "shrink written without the policy", func() error {
+		return e.Client.Patch(ctx, v, client.MergeFrom(orig))
+	})
 	poollettest.Eventually(t, wait, "shrink refused", func() error {
 		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); err != nil {
 			return err
