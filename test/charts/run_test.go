@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/ironfed/ironfed/federation/api/crds"
 	"github.com/ironfed/ironfed/federation/join"
 	"github.com/ironfed/ironfed/federation/localcluster"
 	"github.com/ironfed/ironfed/test/framework"
@@ -32,7 +33,13 @@ import (
 func TestChartsRunAsRendered(t *testing.T) {
 	h := framework.NewHelm(t)
 	bin := binaries(t)
-	clusters := framework.StartClusters(t, framework.ClustersInput{Names: []string{"upper", "leaf"}})
+	// The CRDs are given so that StartClusters installs no admission policies: the control-plane
+	// chart installs those itself, and helm refuses to adopt objects it did not make.
+	defs, err := crds.CRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusters := framework.StartClusters(t, framework.ClustersInput{Names: []string{"upper", "leaf"}, CRDs: defs})
 	upper, leaf := clusters[0], clusters[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
