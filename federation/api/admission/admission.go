@@ -33,6 +33,7 @@ import (
 	"github.com/ironfed/ironfed/federation/api"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 )
 
@@ -86,7 +87,7 @@ func Objects() ([]client.Object, error) {
 
 // Install creates or updates the policies and bindings in the cluster of cfg and waits until the
 // apiserver enforces them (policies take effect asynchronously): a dry-run Machine gets its
-// volume device and a dry-run oversized Volume is refused.
+// volume device, a dry-run oversized Volume is refused and a dry-run NetworkInterface gets its IP families.
 func Install(ctx context.Context, cfg *rest.Config) error {
 	objs, err := Objects()
 	if err != nil {
@@ -140,6 +141,24 @@ func Install(ctx context.Context, cfg *rest.Config) error {
 		}
 		if err := c.Create(ctx, v, client.DryRunAll); !apierrors.IsInvalid(err) {
 			last = fmt.Sprintf("dry-run oversized Volume: %v, want Invalid", err)
+			return false, nil
+		}
+		// Each policy is enforced per kind: until the apiserver's type checker knows the CRD it
+		// answers 503 "Resource kind ... not found" for that kind alone.
+		ip := commonv1alpha1.IP("192.0.2.1")
+		nic := &networkingv1alpha1.NetworkInterface{
+			ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: "admission-probe"},
+			Spec: networkingv1alpha1.NetworkInterfaceSpec{
+				NetworkRef: commonv1alpha1.LocalObjectReference{Name: "probe"},
+				IPs:        []networkingv1alpha1.IPSource{{Value: &ip}},
+			},
+		}
+		if err := c.Create(ctx, nic, client.DryRunAll); err != nil {
+			last = "dry-run NetworkInterface: " + err.Error()
+			return false, nil
+		}
+		if len(nic.Spec.IPFamilies) != 1 {
+			last = fmt.Sprintf("dry-run NetworkInterface got ipFamilies %v, want [IPv4]", nic.Spec.IPFamilies)
 			return false, nil
 		}
 		return true, nil
