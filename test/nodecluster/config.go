@@ -11,7 +11,9 @@ const ServiceIP = "10.96.0.1"
 
 // containerdConfig runs one containerd per node with its own root, state and socket (two kubelets
 // on one containerd kill each other's pods). restrict_oom_score_adj is mandatory without
-// CAP_SYS_RESOURCE: runc cannot lower oom_score_adj and every pod would fail to start.
+// CAP_SYS_RESOURCE: runc cannot lower oom_score_adj and every pod would fail to start. The pods'
+// network namespaces live under the node's state directory, not the host's shared /run/netns, so a
+// node's teardown and its tests see only its own.
 func (n *Node) containerdConfig() string {
 	return fmt.Sprintf(`version = 2
 root = %q
@@ -24,6 +26,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = %q
   restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"

@@ -23,8 +23,6 @@ func TestNodeClusterRunsPodsAndLeavesNothing(t *testing.T) {
 		t.Skip("needs node clusters: run make test")
 	}
 	images := framework.Images(t)
-	before, _ := exec.Command("ip", "netns", "list").CombinedOutput()
-	netnsBefore := string(before)
 	dir, err := os.MkdirTemp("", "ifn")
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +85,12 @@ func TestNodeClusterRunsPodsAndLeavesNothing(t *testing.T) {
 			}
 		}
 	}
+	// containerd keeps each node's pod netns under that node's state directory (none in /run/netns,
+	// where other tests' pods live): one per pod while they run, none after teardown.
+	podNetnsGlob := filepath.Join(dir, "*", "containerd", "state", "*", "netns", "cni-*")
+	if running, _ := filepath.Glob(podNetnsGlob); len(running) != len(set.Nodes) {
+		t.Errorf("pod netns under the nodes' state directories: %v, want one per node", running)
+	}
 	if t.Failed() {
 		return
 	}
@@ -110,13 +114,8 @@ func TestNodeClusterRunsPodsAndLeavesNothing(t *testing.T) {
 			t.Errorf("cgroups left: %v", m)
 		}
 	}
-	if out, _ := exec.Command("ip", "netns", "list").CombinedOutput(); strings.Contains(string(out), "cni-") {
-		// Another test's pods may own some; ours were created after netnsBefore was read.
-		for _, ns := range strings.Fields(string(out)) {
-			if strings.HasPrefix(ns, "cni-") && !strings.Contains(netnsBefore, ns) {
-				t.Errorf("pod netns %s left", ns)
-			}
-		}
+	if left, _ := filepath.Glob(podNetnsGlob); len(left) > 0 {
+		t.Errorf("pod netns left: %v", left)
 	}
 	if err := exec.Command("ip", "link", "show", set.Bridge()).Run(); err == nil {
 		t.Errorf("bridge %s left", set.Bridge())
