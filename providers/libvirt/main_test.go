@@ -2,12 +2,16 @@ package libvirt_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,12 +48,19 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Long enough to wait out providers/ceph/realceph's libvirt leaf (go test runs packages in
+	// parallel; one private libvirtd per host).
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	daemon, err = localdaemon.StartLibvirtd(ctx, localdaemon.LibvirtdOptions{Dir: filepath.Join(dir, "libvirtd")})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: starting libvirtd (install it with hack/leaf-libvirt.sh as root): %v\n", err)
 		return 1
+	}
+	// Privileged libvirtd keeps domain definitions in /etc/libvirt/qemu: those of an earlier run that
+	// was killed (go test's timeout panics past every cleanup) come back with this daemon.
+	if err := daemon.DestroyDomains(staleTestDomain); err != nil {
+		fmt.Fprintln(os.Stderr, "removing domains of earlier runs:", err)
 	}
 	// An interrupted run still removes its domains and stops its libvirtd.
 	sig := make(chan os.Signal, 1)
@@ -59,6 +70,17 @@ func runMain(m *testing.M) int {
 		cleanupDaemon()
 		os.Exit(1)
 	}()
+	// A hung test would hold the host's one libvirtd until go test's timeout, which skips the cleanup
+	// and starves providers/ceph/realceph waiting for the host lock: end it earlier, with the stacks
+	// that show where it hung.
+	watchdog := time.AfterFunc(packageDeadline, func() {
+		buf := make([]byte, 1<<22)
+		buf = buf[:runtime.Stack(buf, true)]
+		fmt.Fprintf(os.Stderr, "FAIL: providers/libvirt tests still running after %s; goroutines:\n%s\n", packageDeadline, buf)
+		cleanupDaemon()
+		os.Exit(1)
+	})
+	defer watchdog.Stop()
 	code := m.Run()
 	if !cleanupDaemon() && code == 0 {
 		code = 1
@@ -93,19 +115,44 @@ func testingShort() bool {
 	return false
 }
 
-// ownedByTest reports whether the domain belongs to a provider a test started (its metadata owner).
-func ownedByTest(name string) bool {
+// packageDeadline bounds the package's run: it takes 2.5–4 min on 2 loaded cores.
+const packageDeadline = 12 * time.Minute
+
+var ownerAttr = regexp.MustCompile(`owner=["']([^"']+)["']`)
+
+// staleTestDomain reports whether the domain belongs to a provider of an earlier test run whose
+// root directory (a shortTempDir) is gone.
+func staleTestDomain(name string) bool {
+	x, ok := domainXML(name)
+	if !ok {
+		return false
+	}
+	m := ownerAttr.FindStringSubmatch(x)
+	if m == nil || !strings.HasPrefix(m[1], filepath.Join(os.TempDir(), "lv-")) {
+		return false
+	}
+	_, err := os.Stat(m[1])
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+func domainXML(name string) (string, bool) {
 	l, err := daemon.Connect()
 	if err != nil {
-		return false
+		return "", false
 	}
 	defer func() { _ = l.Disconnect() }()
 	dom, err := l.DomainLookupByName(name)
 	if err != nil {
-		return false
+		return "", false
 	}
 	x, err := l.DomainGetXMLDesc(dom, 0)
-	if err != nil {
+	return x, err == nil
+}
+
+// ownedByTest reports whether the domain belongs to a provider a test started (its metadata owner).
+func ownedByTest(name string) bool {
+	x, ok := domainXML(name)
+	if !ok {
 		return false
 	}
 	for root := range testRoots {
