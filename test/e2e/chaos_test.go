@@ -121,7 +121,7 @@ func TestChaos(t *testing.T) {
 		}
 		for _, m := range deleted {
 			if err := get(ctx, "root", m); err == nil {
-				return false, m.Name + " still at the root", nil
+				return false, m.Name + " still at the root:" + describeMachineChain(ctx, m), nil
 			}
 		}
 		return true, "", nil

@@ -21,7 +21,9 @@ import (
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	"github.com/ironfed/ironfed/federation/localfed"
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/providers/memory"
 )
 
@@ -307,9 +309,40 @@ func describeMachineChain(ctx context.Context, m *computev1alpha1.Machine) strin
 	for i, o := range cp.objs {
 		lm := o.(*computev1alpha1.Machine)
 		fmt.Fprintf(&b, "\n  %s %s: state %q rv %s", chain[i], lm.Name, lm.Status.State, lm.ResourceVersion)
+		if lm.DeletionTimestamp != nil {
+			fmt.Fprintf(&b, ", deleting since %s, finalizers %v", lm.DeletionTimestamp.Format(time.RFC3339), lm.Finalizers)
+		}
 		for _, c := range lm.Status.Conditions {
 			fmt.Fprintf(&b, "\n    %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
 		}
+		if i+1 < len(chain) {
+			b.WriteString(brokerView(ctx, chain[i], chain[i+1], lm))
+		}
+	}
+	return b.String()
+}
+
+// brokerView is what the machine broker from cluster to child answers over the IRI for m: the
+// poollet of m acts on that answer, which can differ from what child holds.
+func brokerView(ctx context.Context, cluster, child string, m *computev1alpha1.Machine) string {
+	conn, err := remote.Dial(ctx, "unix://"+fed.BrokerSocket(cluster, child, "machine"))
+	if err != nil {
+		return "\n    broker: " + err.Error()
+	}
+	defer func() { _ = conn.Close() }()
+	rt, err := remote.NewMachineRuntime(ctx, conn)
+	if err != nil {
+		return "\n    broker: " + err.Error()
+	}
+	resp, err := rt.ListMachines(ctx, &machinev1alpha1.ListMachinesRequest{Filter: &machinev1alpha1.MachineFilter{
+		LabelSelector: map[string]string{labels.MachineUIDLabel: string(m.UID)}}})
+	if err != nil {
+		return "\n    broker: " + err.Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n    broker %s→%s reports %d machines", cluster, child, len(resp.GetMachines()))
+	for _, x := range resp.GetMachines() {
+		fmt.Fprintf(&b, "; %s deletedAt %d", x.GetMetadata().GetId(), x.GetMetadata().GetDeletedAt())
 	}
 	return b.String()
 }
