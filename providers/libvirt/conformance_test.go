@@ -12,7 +12,7 @@ import (
 func TestConformance(t *testing.T) {
 	needDaemon(t)
 	s := startProvider(t, shortTempDir(t), nil)
-	rep := conformance.RunTests(t, conformance.Config{
+	cfg := conformance.Config{
 		MachineEndpoint: s.endpoint,
 		Focus:           "^machine/",
 		// The suite attaches a ceph volume "conformance/data" on monitors 127.0.0.1:6789, where no
@@ -22,7 +22,8 @@ func TestConformance(t *testing.T) {
 		Skip:         "^machine/attach-detach-volume$",
 		WaitTimeout:  90 * time.Second,
 		PollInterval: 200 * time.Millisecond,
-	})
+	}
+	rep := conformance.RunTests(t, cfg)
 	if rep.Skipped > 0 {
 		t.Errorf("%d cases skipped; the provider implements every RPC", rep.Skipped)
 	}
@@ -30,4 +31,8 @@ func TestConformance(t *testing.T) {
 		t.Error("no case passed")
 	}
 	t.Log(rep.Totals())
+	// The hostile-input probe (issue 18): precise codes, nothing half-created, with real domains.
+	if rep := conformance.RunSuiteTests(t, cfg, conformance.HostileSuite()); rep.Passed != 1 {
+		t.Errorf("hostile inputs: %s", rep.Totals())
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -109,6 +110,23 @@ func TestCreateRollsBack(t *testing.T) {
 		if len(f.users) != 0 || b.Index.Len() != 0 {
 			t.Errorf("%s: left %d users and %d buckets behind", step, len(f.users), b.Index.Len())
 		}
+	}
+}
+
+// TestCreateRefusesOversizedRecord: labels that would not fit the display name RGW takes are
+// refused with InvalidArgument naming the limit, before any user exists.
+func TestCreateRefusesOversizedRecord(t *testing.T) {
+	f := newFakeRGW()
+	b := newTestBuckets(t, f)
+	_, err := b.Create(t.Context(), breq(map[string]string{"big": strings.Repeat("%", 5000)}))
+	if !errors.Is(err, runtimeerr.ErrInvalid) || !strings.Contains(err.Error(), strconv.Itoa(maxRecordQueryBytes)) {
+		t.Fatalf("create with 5000 escaped label bytes: %v, want InvalidArgument naming %d", err, maxRecordQueryBytes)
+	}
+	if len(f.users) != 0 {
+		t.Errorf("the refused create left %d users", len(f.users))
+	}
+	if _, err := b.Create(t.Context(), breq(map[string]string{"fits": strings.Repeat("a", 8000)})); err != nil {
+		t.Errorf("create with 8000 plain label bytes: %v", err)
 	}
 }
 

@@ -50,4 +50,8 @@ func TestBucketConformance(t *testing.T) {
 		t.Error("no case passed")
 	}
 	t.Log(rep.Totals())
+	// The hostile-input probe (issue 18): precise codes, nothing half-created, with real RGW buckets.
+	if rep := conformance.RunSuiteTests(t, cfg, conformance.HostileSuite()); rep.Passed != 1 {
+		t.Errorf("hostile inputs: %s", rep.Totals())
+	}
 }

@@ -69,4 +69,8 @@ func TestVolumeConformance(t *testing.T) {
 		t.Error("no case passed")
 	}
 	t.Log(rep.Totals())
+	// The hostile-input probe (issue 18): precise codes, nothing half-created, with real RBD images.
+	if rep := conformance.RunSuiteTests(t, cfg, conformance.HostileSuite()); rep.Passed != 1 {
+		t.Errorf("hostile inputs: %s", rep.Totals())
+	}
 }
