@@ -56,6 +56,8 @@ type Downstream struct {
 	ok, failed, rejected, stale prometheus.Counter
 	// waiters wake writes waiting for the cache to show them.
 	waiters *waiters
+	// stores are the informers' stores, for dropping entries whose deletion event was lost.
+	stores *informerStores
 	// leading is true while this replica may write (always without leader
 	// election); standby is the message writes get otherwise.
 	leading atomic.Bool
@@ -75,10 +77,14 @@ var (
 		Name: "ironfed_broker_stale_reads_total",
 		Help: "Reads answered from the cache while the breaker toward the downstream cluster was not closed.",
 	}, []string{"broker", "downstream"})
+	staleCacheDrops = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ironfed_broker_stale_cache_drops_total",
+		Help: "Objects dropped from the downstream cache because a delete found them already gone (a lost deletion event).",
+	}, []string{"kind"})
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(breakerState, downstreamWrites, staleReads)
+	ctrlmetrics.Registry.MustRegister(breakerState, downstreamWrites, staleReads, staleCacheDrops)
 }
 
 // NewScheme returns the scheme of the downstream objects.
@@ -159,6 +165,8 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	if copts.NewInformer == nil { // a client-backed cache (fast tests) brings its own
 		copts.NewInformer = app.NewInformer // back within a second of a downstream outage, not a minute
 	}
+	stores := &informerStores{}
+	copts.NewInformer = stores.wrap(copts.NewInformer)
 	c, err := cache.New(cfg, copts)
 	if err != nil {
 		return nil, fmt.Errorf("downstream cache: %w", err)
@@ -181,7 +189,7 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	if b.HalfOpenRequests == 0 {
 		b.HalfOpenRequests = 1
 	}
-	d := &Downstream{Host: host, Cache: c, Config: cfg, client: cl, timeout: o.WriteTimeout, waiters: newWaiters()}
+	d := &Downstream{Host: host, Cache: c, Config: cfg, client: cl, timeout: o.WriteTimeout, waiters: newWaiters(), stores: stores}
 	d.leading.Store(true) // Run clears it when it elects a leader
 	if d.timeout == 0 {
 		d.timeout = 15 * time.Second

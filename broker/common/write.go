@@ -76,7 +76,7 @@ func (s *Store[O, T]) Create(ctx context.Context, md *metav1alpha1.ObjectMetadat
 		return zero, false, s.D.ToStatus("create "+s.A.Kind, err)
 	}
 	rollback := func(cause error) (T, bool, error) {
-		if err := s.deleteObject(context.WithoutCancel(ctx), id); err != nil {
+		if _, err := s.deleteObject(context.WithoutCancel(ctx), id); err != nil {
 			s.Log.Error(err, "Rolling back a partial create failed; the incomplete object is ignored by lists and replaced by the next create", "id", id)
 		}
 		return zero, false, cause
@@ -195,8 +195,12 @@ func (s *Store[O, T]) Delete(ctx context.Context, id string) error {
 	if cur := s.A.New(); s.A.Subs != nil && s.D.Cache.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: id}, cur) == nil {
 		subs = s.A.Subs(cur)
 	}
-	if err := s.deleteObject(ctx, id); err != nil {
+	missing, err := s.deleteObject(ctx, id)
+	if err != nil {
 		return s.D.ToStatus("delete "+s.A.Kind+" "+id, err)
+	}
+	if missing {
+		s.dropStale(ctx, id)
 	}
 	gone := s.A.New()
 	gone.SetName(id)
@@ -210,13 +214,37 @@ func (s *Store[O, T]) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-func (s *Store[O, T]) deleteObject(ctx context.Context, id string) error {
+// deleteObject deletes id downstream; missing reports that the apiserver no longer had it.
+func (s *Store[O, T]) deleteObject(ctx context.Context, id string) (missing bool, err error) {
 	o := s.A.New()
 	o.SetName(id)
 	o.SetNamespace(s.Namespace)
-	return s.D.Write(ctx, func(ctx context.Context, c client.Client) error {
-		return client.IgnoreNotFound(c.Delete(ctx, o, client.PropagationPolicy(metav1.DeletePropagationBackground)))
+	err = s.D.Write(ctx, func(ctx context.Context, c client.Client) error {
+		err := c.Delete(ctx, o, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		missing = apierrors.IsNotFound(err)
+		return client.IgnoreNotFound(err)
 	})
+	return missing, err
+}
+
+// dropStale removes id from the cache when the apiserver has just answered that it does not
+// exist: the informer lost its deletion event. Watchers are told it is Deleted, or the poollet
+// above would wait for it forever (seen once in TestChaos: three Machines deleted 1 s after the
+// downstream etcd came back stayed in the broker's answers). A late real event is harmless:
+// the store ignores it and watchers ignore a second Deleted.
+func (s *Store[O, T]) dropStale(ctx context.Context, id string) {
+	cur := s.A.New()
+	if s.D.Cache.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: id}, cur) != nil {
+		return // the cache agrees
+	}
+	if !s.D.stores.drop(cur) {
+		return
+	}
+	s.Log.Info("The downstream cache still held an object the apiserver no longer has (a lost deletion event); dropped it", "id", id, "resourceVersion", cur.GetResourceVersion())
+	staleCacheDrops.WithLabelValues(s.A.Kind).Inc()
+	if IsCreated(cur) {
+		s.Hub.dispatch(Deleted, cur)
+	}
 }
 
 // patch merge-patches obj (updated in place with the answer).
