@@ -2,6 +2,7 @@ package common
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"unique"
 
@@ -66,6 +67,7 @@ func (b *Broker) ObjectMeta(id string, md *metav1alpha1.ObjectMetadata) (metav1.
 		}
 		om.Labels[UIDLabel] = uid
 	}
+	om.Annotations[GenerationAnnotation] = strconv.Itoa(initialGeneration)
 	if err := setJSON(om.Annotations, LabelsAnnotation, md.GetLabels()); err != nil {
 		return om, err
 	}
@@ -130,7 +132,7 @@ func IRIMetadata(o client.Object) *metav1alpha1.ObjectMetadata {
 		Id:          o.GetName(),
 		Labels:      iriMap(o.GetAnnotations(), LabelsAnnotation),
 		Annotations: iriMap(o.GetAnnotations(), AnnotationsAnnotation),
-		Generation:  o.GetGeneration(),
+		Generation:  IRIGeneration(o),
 		CreatedAt:   o.GetCreationTimestamp().UnixNano(),
 	}
 	if t := o.GetDeletionTimestamp(); t != nil {

@@ -261,7 +261,9 @@ func (s *Store[O, T]) patch(ctx context.Context, obj client.Object, patch map[st
 // Update patches the created object id with the merge patch that change
 // computes from its current state. The patch carries the resourceVersion it
 // was computed from; on a conflict it is recomputed from a fresh read.
-// change returns a nil patch when nothing is to be done.
+// change returns a nil patch when nothing is to be done. Every patch is a change of the desired
+// state: it raises the IRI generation (GenerationAnnotation) in the same write, and the
+// resourceVersion precondition keeps the count exact under concurrent updates.
 func (s *Store[O, T]) Update(ctx context.Context, id string, change func(cur O) (map[string]any, error)) error {
 	cur, err := s.Get(ctx, id)
 	if err != nil {
@@ -278,6 +280,7 @@ func (s *Store[O, T]) Update(ctx context.Context, id string, change func(cur O) 
 			patch["metadata"] = md
 		}
 		md["resourceVersion"] = cur.GetResourceVersion()
+		withNextGeneration(patch, cur)
 		target := s.A.New()
 		target.SetName(id)
 		target.SetNamespace(s.Namespace)

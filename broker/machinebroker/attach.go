@@ -43,7 +43,8 @@ func (b *Broker) upsertSecret(ctx context.Context, owner *computev1alpha1.Machin
 // changeSpec applies mutate to the IRI spec of machine id and writes the
 // result: the machine's Secret when its secret bytes changed, then the
 // machine (spec lists and spec annotation, merge patch with a
-// resourceVersion precondition).
+// resourceVersion precondition, raising the IRI generation). An unchanged
+// spec writes nothing.
 func (b *Broker) changeSpec(ctx context.Context, id string, mutate func(spec *machinev1alpha1.MachineSpec) error) error {
 	return b.store.Update(ctx, id, func(cur *computev1alpha1.Machine) (map[string]any, error) {
 		old, err := iriSpec(b.Log, cur, func(name string) (map[string][]byte, error) { return b.SecretDataLive(ctx, name) })
@@ -53,6 +54,9 @@ func (b *Broker) changeSpec(ctx context.Context, id string, mutate func(spec *ma
 		spec := proto.Clone(old).(*machinev1alpha1.MachineSpec)
 		if err := mutate(spec); err != nil {
 			return nil, err
+		}
+		if proto.Equal(old, spec) {
+			return nil, nil // no change of the desired state: no write, the IRI generation stays
 		}
 		oldData, _ := secretData(old)
 		data, err := secretData(spec)

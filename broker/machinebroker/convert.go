@@ -349,7 +349,7 @@ func secretRefs(m *computev1alpha1.Machine) []string {
 // Secrets not cached yet (common.Broker.SecretData).
 func toIRI(b *common.Broker, m *computev1alpha1.Machine) (*machinev1alpha1.Machine, error) {
 	spec, secretErr := iriSpec(b.Log, m, b.SecretData)
-	st := &machinev1alpha1.MachineStatus{ObservedGeneration: m.Status.ObservedGeneration, State: stateToIRI[m.Status.State]}
+	st := &machinev1alpha1.MachineStatus{ObservedGeneration: common.ObservedIRIGeneration(m, m.Status.ObservedGeneration), State: stateToIRI[m.Status.State]}
 	if m.DeletionTimestamp != nil {
 		st.State = machinev1alpha1.MachineState_MACHINE_TERMINATING
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,13 +122,13 @@ func (e *env) startBroker(t testing.TB, mutate func(*common.Options)) {
 		t.Fatal(err)
 	}
 	e.socket, e.conn, e.m = opts.Address, conn, machinev1alpha1.NewMachineRuntimeClient(conn)
-	e.stop = func() {
+	e.stop = sync.OnceFunc(func() { // a test may stop it early (a restart)
 		_ = conn.Close()
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("broker: %v", err)
 		}
-	}
+	})
 	t.Cleanup(e.stop)
 }
 

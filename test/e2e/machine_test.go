@@ -59,6 +59,25 @@ func waitMachineState(t *testing.T, m *computev1alpha1.Machine, state computev1a
 	})
 }
 
+// waitObservedEverywhere waits until the Machine at every level reports its current generation
+// observed: each poollet saw, through the brokers' IRI generations, that the runtime below
+// observed its last update.
+func waitObservedEverywhere(t *testing.T, cp counterparts) {
+	t.Helper()
+	eventually(t, "every level observed its current generation", func(ctx context.Context) (bool, string, error) {
+		for i, o := range cp.objs {
+			m := o.(*computev1alpha1.Machine)
+			if err := get(ctx, chain[i], m); err != nil {
+				return false, "", err
+			}
+			if m.Status.ObservedGeneration != m.Generation {
+				return false, fmt.Sprintf("machine in %s: generation %d, observed %d", chain[i], m.Generation, m.Status.ObservedGeneration), nil
+			}
+		}
+		return true, "", nil
+	})
+}
+
 func leafMachine(t *testing.T, id string) *machinev1alpha1.Machine {
 	t.Helper()
 	m, err := fed.Providers["leaf"].Machines.Get(id)
@@ -118,8 +137,10 @@ func TestMachineThroughTheChain(t *testing.T) {
 		if p := leafMachine(t, cp.leafID).Spec.Power; p != machinev1alpha1.Power_POWER_OFF {
 			t.Errorf("leaf power %v, want off", p)
 		}
+		waitObservedEverywhere(t, cp)
 		setPower(t, m, computev1alpha1.PowerOn)
 		waitMachineState(t, m, computev1alpha1.MachineStateRunning)
+		waitObservedEverywhere(t, cp)
 	})
 
 	t.Run("a leaf status change reaches the root", func(t *testing.T) {
