@@ -228,6 +228,13 @@ func (r *runner) start(c *localcluster.Cluster, rel release, files map[string]st
 		if err != nil {
 			r.t.Fatal(err)
 		}
+		// $KUBECONFIG is a colon-separated list, and the user's file name has colons: a copy.
+		envKubeconfig := filepath.Join(run, "kubeconfig")
+		if data, err := os.ReadFile(kubeconfig); err != nil {
+			r.t.Fatal(err)
+		} else if err := os.WriteFile(envKubeconfig, data, 0o600); err != nil {
+			r.t.Fatal(err)
+		}
 		ports, err := localcluster.FreePorts(2 * len(spec.Containers))
 		if err != nil {
 			r.t.Fatal(err)
@@ -245,7 +252,7 @@ func (r *runner) start(c *localcluster.Cluster, rel release, files map[string]st
 			}
 			cmd := exec.Command(filepath.Join(r.bin, name), args...)
 			// What the in-cluster config is in a pod: the providers check /metrics callers with it.
-			cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+			cmd.Env = append(os.Environ(), "KUBECONFIG="+envKubeconfig)
 			cmd.Stdout, cmd.Stderr = logFile, logFile
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 			if err := cmd.Start(); err != nil {
