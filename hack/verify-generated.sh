@@ -6,7 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 snapshot() {
   find . -path ./.git -prune -o -type f \( -name '*.pb.go' -o -name 'zz_generated*.go' -o -path './federation/api/crds/*.yaml' \
-    -o -path './charts/*/crds/*.yaml' -o -path './charts/*/templates/_helpers.tpl' -o -path './charts/*/templates/_poollet.tpl' \) -print0 |
+    -o -path './charts/*/crds/*.yaml' -o -path './charts/*/templates/_helpers.tpl' -o -path './charts/*/templates/_poollet.tpl' \
+    -o -path './charts/*/templates/admission-*.yaml' \) -print0 |
     sort -z | xargs -0 -r sha256sum
 }
 before=$(snapshot)

@@ -46,6 +46,17 @@ func (o Options) policySpec() admissionv1.ValidatingAdmissionPolicySpec {
 	}
 }
 
+// Policy returns the admission policy and its binding as Join installs them for o; charts that
+// render them (charts/ironfed-control-plane, joins) are checked against it (test/charts).
+func Policy(o Options) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, error) {
+	if err := o.validate(); err != nil {
+		return nil, nil, err
+	}
+	name := o.policyName()
+	return &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: o.meta("", name), Spec: o.policySpec()},
+		&admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: o.meta("", name), Spec: o.policyBindingSpec()}, nil
+}
+
 func (o Options) policyBindingSpec() admissionv1.ValidatingAdmissionPolicyBindingSpec {
 	return admissionv1.ValidatingAdmissionPolicyBindingSpec{
 		PolicyName:        o.policyName(),

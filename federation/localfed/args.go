@@ -12,7 +12,9 @@ import (
 // flag differ, and TestProcessModeUsesChartFlags renders the charts with helm and fails on any
 // other difference:
 //   - InstanceFlags: where and as whom a component runs (names, sockets, ports, paths): a pod gets
-//     them from its release and namespace, a local process from the topology;
+//     them from its release and namespace, a local process from the topology; how /metrics is
+//     served goes with where: a pod's is on its IP and protected (metrics.secure), a local
+//     process's on loopback and plain;
 //   - LocalFlags: flags the charts do not set, which a local federation needs (a kubeconfig
 //     instead of the in-cluster config, second-scale timing, the consoles).
 
@@ -23,6 +25,7 @@ var InstanceFlags = map[string]bool{
 	"--machine-runtime-endpoint": true, "--volume-runtime-endpoint": true, "--bucket-runtime-endpoint": true,
 	"--leader-elect-resource-namespace": true, "--leader-elect-resource-name": true,
 	"--metrics-bind-address": true, "--health-probe-bind-address": true,
+	"--metrics-secure": true, "--metrics-cert-dir": true,
 	"--socket-dir": true, "--runtimes": true, "--config": true,
 }
 

@@ -56,7 +56,10 @@ read a Machine's Volumes and NetworkInterfaces, write access Secrets, record Eve
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
-{{- if and (eq .kind "machine") .root.Values.console.enabled }}
+{{- if .root.Values.metrics.secure }}
+{{- /* The same two rules also serve the console server (console.enabled). */}}
+{{- include "ironfed.metricsReviewRules" .root }}
+{{- else if and (eq .kind "machine") .root.Values.console.enabled }}
 # The console server authenticates callers (bearer tokens) and authorizes machines/exec, as any
 # delegating server does.
 - apiGroups: [authentication.k8s.io]
@@ -207,6 +210,7 @@ subjects:
     - --leader-elect-renew-deadline={{ $le.renewDeadline }}
     - --leader-elect-retry-period={{ $le.retryPeriod }}
     - --metrics-bind-address=:{{ .metricsPort }}
+    {{- include "ironfed.metricsArgs" .root | nindent 4 }}
     - --health-probe-bind-address=:{{ .probePort }}
     - --zap-log-level={{ .root.Values.logLevel }}
     {{- if $console }}
@@ -261,6 +265,7 @@ subjects:
     {{- if and $console $c.tlsSecret }}
     - {name: console-tls, mountPath: /etc/ironfed/console-tls, readOnly: true}
     {{- end }}
+    {{- include "ironfed.metricsVolumeMounts" .root | nindent 4 }}
 {{- end -}}
 
 {{/* The pod volume of the console server's certificate (the machinepoollet mounts it). */}}

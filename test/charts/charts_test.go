@@ -41,24 +41,29 @@ func releases() []release {
 	broker := []string{"downstream.kubeconfigSecret=region-kubeconfig", "downstream.namespace=ironfed-root"}
 	return []release{
 		{"ironfed-control-plane", "control-plane", ns, nil},
-		{"ironfed-control-plane", "cp-ha", ns, []string{"controllerManager.replicas=2", "poolLeases.createNamespace=false", "classes.machine=null", "image.pullPolicy=Never"}},
+		{"ironfed-control-plane", "cp-ha", ns, []string{"controllerManager.replicas=2", "poolLeases.createNamespace=false", "classes.machine=null", "image.pullPolicy=Never", "metrics.secure=false"}},
+		{"ironfed-control-plane", "cp-metrics-cert", ns, []string{"metrics.certSecret=metrics-tls", "classes.machine=null", "classes.volume=null", "classes.bucket=null"}},
 		{"ironfed-broker", "region", ns, broker},
 		{"ironfed-broker", "region-plain", ns, append(broker, "leaderElection.enabled=false", "bucket.enabled=false",
-			"machine.downstreamPoolSelector.zone=a", "volume.downstreamPoolName=leaf", "machine.poolLabels.tier=gold", "downstream.name=region")},
+			"machine.downstreamPoolSelector.zone=a", "volume.downstreamPoolName=leaf", "machine.poolLabels.tier=gold", "downstream.name=region", "metrics.secure=false")},
 		{"ironfed-leaf", "leaf", ns, nil},
-		{"ironfed-leaf", "leaf-tuned", ns, []string{"provider.memory.stateDelay=500ms", "provider.memory.config.stateDelay=1s", "volume.enabled=false", "leaderElection.enabled=true"}},
+		{"ironfed-leaf", "leaf-tuned", ns, []string{"provider.memory.stateDelay=500ms", "provider.memory.config.stateDelay=1s", "volume.enabled=false", "leaderElection.enabled=true", "metrics.certSecret=metrics-tls"}},
 		// Consoles (docs/console.md): the poollet's console server, the runtime's exec server.
-		{"ironfed-broker", "region-console", ns, append(broker, "console.enabled=true", "console.tlsSecret=console-tls", "console.downstreamCASecret=leaf-console-ca")},
+		{"ironfed-broker", "region-console", ns, append(broker, "console.enabled=true", "console.tlsSecret=console-tls", "console.downstreamCASecret=leaf-console-ca", "metrics.certSecret=metrics-tls")},
 		{"ironfed-leaf", "leaf-console", ns, []string{"console.enabled=true", "console.advertiseAddress=leaf.example", "console.port=10443"}},
 		// Host leaves: libvirt as a DaemonSet (one provider + machinepoollet per node), buckets on RGW.
 		{"ironfed-leaf", "leaf-libvirt", ns, []string{"provider.type=libvirt"}},
 		{"ironfed-leaf", "leaf-libvirt-tuned", ns, []string{"provider.type=libvirt", "console.enabled=true", "provider.libvirt.domainType=kvm",
 			"provider.libvirt.insecureRegistries={registry.local:5000,*}", "provider.libvirt.registryCredentialsSecret=registry-credentials",
 			"provider.libvirt.cpuOvercommit=2.5", "provider.libvirt.reservedCPUs=1", "provider.libvirt.reservedMemory=2Gi", "provider.libvirt.priorityClassName=ironfed-leaf",
-			"machine.poolName=libvirt-$(NODE_NAME)", "leaderElection.enabled=true", "nodeSelector.ironfed\\.dev/libvirt=true", "tolerations[0].operator=Exists"}},
+			"machine.poolName=libvirt-$(NODE_NAME)", "leaderElection.enabled=true", "nodeSelector.ironfed\\.dev/libvirt=true", "tolerations[0].operator=Exists",
+			"metrics.certSecret=metrics-tls"}},
 		{"ironfed-leaf", "leaf-rgw", ns, []string{"provider.type=ceph-bucket", "provider.cephBucket.rgwEndpoint=http://rgw.ceph:7480",
 			"provider.cephBucket.adminCredentialsSecret=rgw-admin", "provider.cephBucket.bucketEndpoint=s3.example:443",
-			"provider.cephBucket.classes[0].name=standard", "provider.cephBucket.classes[0].maxSizeBytes=1073741824", "provider.cephBucket.sweepInterval=0"}},
+			"provider.cephBucket.classes[0].name=standard", "provider.cephBucket.classes[0].maxSizeBytes=1073741824", "provider.cephBucket.sweepInterval=0",
+			"metrics.secure=false"}},
+		// Broker identities declared in the downstream cluster (docs/join.md).
+		joinsRelease,
 	}
 }
 
@@ -102,6 +107,8 @@ func TestRequiredValues(t *testing.T) {
 		{release{"ironfed-leaf", "l", "x", []string{"provider.type=libvirt", "provider.libvirt.rootDir=relative"}}, "absolute host path"},
 		{release{"ironfed-leaf", "l", "x", []string{"provider.type=ceph-bucket"}}, "rgwEndpoint is required"},
 		{release{"ironfed-leaf", "l", "x", []string{"provider.type=ceph-bucket", "provider.cephBucket.rgwEndpoint=http://rgw"}}, "adminCredentialsSecret is required"},
+		{release{"ironfed-control-plane", "c", "x", []string{"joins[0].name=Root", "joins[0].namespace=a"}}, "joins[0].name \"Root\" must be a DNS-1123 label"},
+		{release{"ironfed-control-plane", "c", "x", []string{"joins[0].name=root"}}, "joins[0].namespace \"\" must be a DNS-1123 label"},
 	} {
 		_, err := h.Template(context.Background(), filepath.Join(chartsDir, c.r.chart), c.r.name, c.r.namespace, false, c.r.set...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -186,7 +193,8 @@ func TestServerDryRun(t *testing.T) {
 	if out, err := kubectl(nil, "create", "namespace", "ironfed-system"); err != nil {
 		t.Fatal(err, string(out))
 	}
-	for _, ns := range []string{"ironcore-machinepool-lease", "ironcore-volumepool-lease", "ironcore-bucketpool-lease"} {
+	// tenant-a: a broker namespace of joinsRelease.
+	for _, ns := range []string{"ironcore-machinepool-lease", "ironcore-volumepool-lease", "ironcore-bucketpool-lease", "tenant-a"} {
 		if out, err := kubectl(nil, "create", "namespace", ns); err != nil {
 			t.Fatal(err, string(out))
 		}
@@ -198,6 +206,8 @@ func TestServerDryRun(t *testing.T) {
 			t.Logf("%s:\n%s", r.name, bytes.TrimSpace(out))
 		}
 	}
+	t.Run("metrics grants", func(t *testing.T) { checkMetricsGrants(t, h, kubectl) })
+	t.Run("join policy enforced", func(t *testing.T) { checkJoinPolicyEnforced(t, h, kubectl, cluster.Config) })
 	// The server really validates: a Deployment whose replicas is a string is refused.
 	bad := release{"ironfed-control-plane", "bad", "ironfed-system", []string{"controllerManager.replicas=two"}}
 	if out, err := kubectl(render(t, h, bad, false), "apply", "--dry-run=server", "-f", "-"); err == nil {

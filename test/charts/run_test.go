@@ -2,7 +2,10 @@ package charts_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +96,8 @@ func TestChartsRunAsRendered(t *testing.T) {
 		}
 	}
 
+	run.checkMetrics()
+
 	deleted := time.Now()
 	run.kubectl(upper, nil, "delete", "-f", examples, "--wait", "--timeout=3m")
 	deadline := time.Now().Add(2 * time.Minute)
@@ -139,6 +144,10 @@ type proc struct {
 	log  string
 	done chan struct{} // closed when it exited
 	err  error
+	// metrics is the address of its protected /metrics (--metrics-secure), else empty.
+	metrics string
+	cluster *localcluster.Cluster
+	rel     release
 }
 
 func (r *runner) kubectl(c *localcluster.Cluster, stdin []byte, args ...string) string {
@@ -199,7 +208,9 @@ func (r *runner) uninstall(c *localcluster.Cluster, rel release) {
 	}
 }
 
-var listenFlag = regexp.MustCompile(`^--(metrics|health-probe)-bind-address=:\d+$`)
+// listenFlag: a pod's listening address, on all its interfaces or (a broker's /metrics with
+// metrics.secure) on its loopback.
+var listenFlag = regexp.MustCompile(`^--(metrics|health-probe)-bind-address=(127\.0\.0\.1)?:\d+$`)
 
 // start runs every container of the release's Deployments as the pod's ServiceAccount would,
 // with paths in files rewritten (the pod's mounts) and /var/run moved to a directory per pod.
@@ -215,6 +226,13 @@ func (r *runner) start(c *localcluster.Cluster, rel release, files map[string]st
 		user := "system:serviceaccount:" + d.Namespace + ":" + spec.ServiceAccountName
 		_, kubeconfig, err := c.UserConfig(user, "system:serviceaccounts", "system:serviceaccounts:"+d.Namespace)
 		if err != nil {
+			r.t.Fatal(err)
+		}
+		// $KUBECONFIG is a colon-separated list, and the user's file name has colons: a copy.
+		envKubeconfig := filepath.Join(run, "kubeconfig")
+		if data, err := os.ReadFile(kubeconfig); err != nil {
+			r.t.Fatal(err)
+		} else if err := os.WriteFile(envKubeconfig, data, 0o600); err != nil {
 			r.t.Fatal(err)
 		}
 		ports, err := localcluster.FreePorts(2 * len(spec.Containers))
@@ -233,13 +251,18 @@ func (r *runner) start(c *localcluster.Cluster, rel release, files map[string]st
 				r.t.Fatal(err)
 			}
 			cmd := exec.Command(filepath.Join(r.bin, name), args...)
+			// What the in-cluster config is in a pod: the providers check /metrics callers with it.
+			cmd.Env = append(os.Environ(), "KUBECONFIG="+envKubeconfig)
 			cmd.Stdout, cmd.Stderr = logFile, logFile
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 			if err := cmd.Start(); err != nil {
 				r.t.Fatal(err)
 			}
 			logFile.Close()
-			p := &proc{cmd: cmd, log: logPath, done: make(chan struct{})}
+			p := &proc{cmd: cmd, log: logPath, done: make(chan struct{}), cluster: c, rel: rel}
+			if hasFlag(args, "--metrics-secure") {
+				p.metrics = flagValue(args, "--metrics-bind-address")
+			}
 			go func() { p.err = cmd.Wait(); close(p.done) }()
 			r.procs = append(r.procs, p)
 			r.t.Cleanup(p.stop)
@@ -310,5 +333,68 @@ func (r *runner) checkLogs() {
 				r.t.Errorf("%s: %s", filepath.Base(p.log), line)
 			}
 		}
+	}
+}
+
+// checkMetrics scrapes every protected /metrics (metrics.secure, the charts' default) with the token
+// of a ServiceAccount bound to its release's metrics-reader ClusterRole (200) and without a token
+// (401): each binary reviewed the scraper with the rights its chart gave its ServiceAccount.
+func (r *runner) checkMetrics() {
+	r.t.Helper()
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed: no metrics.certSecret here
+	get := func(addr, token string) (int, string) {
+		req, err := http.NewRequest(http.MethodGet, "https://"+addr+"/metrics", nil)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	tokens := map[string]string{}
+	scraped := 0
+	for _, p := range r.procs {
+		if p.metrics == "" {
+			continue
+		}
+		key := p.cluster.Name + "/" + p.rel.name
+		token, ok := tokens[key]
+		if !ok {
+			sa, ns := p.rel.name+"-scraper", p.rel.namespace
+			r.kubectl(p.cluster, nil, "-n", ns, "create", "serviceaccount", sa)
+			r.kubectl(p.cluster, nil, "create", "clusterrolebinding", "scrape-"+p.rel.name,
+				"--clusterrole=ironfed:metrics-reader:"+ns+":"+fullname(p.rel), "--serviceaccount="+ns+":"+sa)
+			token = strings.TrimSpace(r.kubectl(p.cluster, nil, "-n", ns, "create", "token", sa))
+			tokens[key] = token
+		}
+		name := filepath.Base(p.log)
+		// The binding reaches the apiserver's authorizer a moment later.
+		var code int
+		var body string
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			if code, body = get(p.metrics, token); code == http.StatusOK || time.Now().After(deadline) {
+				break
+			}
+		}
+		if code != http.StatusOK || !strings.Contains(body, "# HELP") {
+			r.t.Errorf("%s: GET https://%s/metrics as the bound scraper: %d %s", name, p.metrics, code, lastLines([]byte(body), 3))
+			continue
+		}
+		if code, body := get(p.metrics, ""); code != http.StatusUnauthorized {
+			r.t.Errorf("%s: GET https://%s/metrics without a token: %d %s, want 401", name, p.metrics, code, lastLines([]byte(body), 3))
+		}
+		scraped++
+	}
+	r.t.Logf("%d protected /metrics endpoints answered the bound scraper and refused an anonymous caller", scraped)
+	if scraped == 0 {
+		r.t.Error("no container serves a protected /metrics: metrics.secure is the charts' default")
 	}
 }
