@@ -103,6 +103,18 @@ func (x *index[I]) remember(uid string, obj I) {
 	}
 }
 
+// forgetCreated drops the remembered create of uid if it is id and the Watcher never reported it:
+// the runtime has answered its delete, so nothing is left to wait for unless the Watcher says so.
+// Without this a create whose object the runtime never reported (it was deleted downstream before
+// the runtime's cache saw it, in TestChaos) kept its owner's deletion waiting forever.
+func (x *index[I]) forgetCreated(uid, id string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if c, ok := x.created[uid]; ok && c.GetMetadata().GetId() == id && !slices.Contains(x.byUID[uid], id) {
+		delete(x.created, uid)
+	}
+}
+
 func (x *index[I]) forName(key types.NamespacedName) []I {
 	x.mu.Lock()
 	ids := slices.Clone(x.byName[key])

@@ -298,7 +298,9 @@ func (r *Reconciler[K, I]) delete(ctx context.Context, obj K) (reconcile.Result,
 			}
 			return reconcile.Result{}, err
 		}
+		r.index.forgetCreated(string(obj.GetUID()), o.GetMetadata().GetId())
 	}
+	existing = r.index.forUID(string(obj.GetUID()))
 	if len(existing) > 0 {
 		// The Watcher's Deleted event brings us back; the requeue only guards a lost event.
 		log.FromContext(ctx).V(1).Info("Waiting for the IRI object to be gone", "count", len(existing))
