@@ -77,38 +77,40 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	wantVol, wantNIC := map[string]bool{}, map[string]bool{}
 	var errs []error
+	ref := commonv1alpha1.LocalUIDReferenceTo(m)
 	for _, v := range m.Spec.Volumes {
 		if v.Ephemeral == nil || v.Ephemeral.VolumeTemplate == nil {
 			continue
 		}
 		t := v.Ephemeral.VolumeTemplate
-		vol := &storagev1alpha1.Volume{}
-		vol.Namespace, vol.Name = m.Namespace, Name(m.Name, v.Name)
-		vol.Labels, vol.Annotations = maps.Clone(t.Labels), maps.Clone(t.Annotations)
-		vol.Spec = *t.Spec.DeepCopy()
-		ref := commonv1alpha1.LocalUIDReferenceTo(m)
+		vol := &storagev1alpha1.Volume{Spec: *t.Spec.DeepCopy()}
 		vol.Spec.ClaimRef = &ref
-		wantVol[vol.Name] = true
-		errs = append(errs, r.create(ctx, m, vol, &storagev1alpha1.Volume{}))
+		errs = append(errs, r.ensure(ctx, m, v.Name, t.ObjectMeta, vol, &storagev1alpha1.Volume{}, wantVol))
 	}
 	for _, n := range m.Spec.NetworkInterfaces {
 		if n.Ephemeral == nil || n.Ephemeral.NetworkInterfaceTemplate == nil {
 			continue
 		}
 		t := n.Ephemeral.NetworkInterfaceTemplate
-		nic := &networkingv1alpha1.NetworkInterface{}
-		nic.Namespace, nic.Name = m.Namespace, Name(m.Name, n.Name)
-		nic.Labels, nic.Annotations = maps.Clone(t.Labels), maps.Clone(t.Annotations)
-		nic.Spec = *t.Spec.DeepCopy()
-		ref := commonv1alpha1.LocalUIDReferenceTo(m)
+		nic := &networkingv1alpha1.NetworkInterface{Spec: *t.Spec.DeepCopy()}
 		nic.Spec.MachineRef = &ref
-		wantNIC[nic.Name] = true
-		errs = append(errs, r.create(ctx, m, nic, &networkingv1alpha1.NetworkInterface{}))
+		errs = append(errs, r.ensure(ctx, m, n.Name, t.ObjectMeta, nic, &networkingv1alpha1.NetworkInterface{}, wantNIC))
 	}
 	errs = append(errs,
 		r.prune(ctx, m, &storagev1alpha1.VolumeList{}, wantVol),
 		r.prune(ctx, m, &networkingv1alpha1.NetworkInterfaceList{}, wantNIC))
 	return reconcile.Result{}, errors.Join(errs...)
+}
+
+// ensure creates obj (its spec set) for m's entry with the template's labels and annotations, and
+// records its name in want.
+func (r *Reconciler) ensure(ctx context.Context, m *computev1alpha1.Machine, entry string, tmpl metav1.ObjectMeta, obj, existing client.Object, want map[string]bool) error {
+	obj.SetNamespace(m.Namespace)
+	obj.SetName(Name(m.Name, entry))
+	obj.SetLabels(maps.Clone(tmpl.Labels))
+	obj.SetAnnotations(maps.Clone(tmpl.Annotations))
+	want[obj.GetName()] = true
+	return r.create(ctx, m, obj, existing)
 }
 
 // create creates obj, marked and controlled by m. An object of that name that is not m's is left

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -121,14 +120,10 @@ func TestVolumeSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	poollettest.Eventually(t, wait, "snapshot gone", func() error {
-		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(snap), snap); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there (%v)", err)
-		}
-		res, err := vs.ListVolumeSnapshots(ctx, &volumev1alpha1.ListVolumeSnapshotsRequest{Filter: &volumev1alpha1.VolumeSnapshotFilter{Id: iriID}})
-		if err != nil || len(res.GetVolumeSnapshots()) != 0 {
-			return fmt.Errorf("runtime still lists it (%v)", err)
-		}
-		return nil
+		return goneEverywhere(ctx, e.Client, snap, func() (int, error) {
+			res, err := vs.ListVolumeSnapshots(ctx, &volumev1alpha1.ListVolumeSnapshotsRequest{Filter: &volumev1alpha1.VolumeSnapshotFilter{Id: iriID}})
+			return len(res.GetVolumeSnapshots()), err
+		})
 	})
 }
 

@@ -142,18 +142,27 @@ func TestVolumeLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	poollettest.Eventually(t, wait, "volume gone", func() error {
-		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(v), v); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there (%v)", err)
-		}
-		res, err := e.Provider.VolumeServer().ListVolumes(ctx, &volumev1alpha1.ListVolumesRequest{Filter: &volumev1alpha1.VolumeFilter{LabelSelector: map[string]string{labels.VolumeUIDLabel: uid}}})
-		if err != nil {
-			return err
-		}
-		if n := len(res.GetVolumes()); n != 0 {
-			return fmt.Errorf("%d IRI volumes left", n)
-		}
-		return nil
+		return goneEverywhere(ctx, e.Client, v, func() (int, error) {
+			res, err := e.Provider.VolumeServer().ListVolumes(ctx, &volumev1alpha1.ListVolumesRequest{Filter: &volumev1alpha1.VolumeFilter{LabelSelector: map[string]string{labels.VolumeUIDLabel: uid}}})
+			return len(res.GetVolumes()), err
+		})
 	})
+}
+
+// goneEverywhere says why obj is not yet gone from the apiserver and from the runtime, which
+// lists left objects for it; nil once both are empty.
+func goneEverywhere(ctx context.Context, c client.Client, obj client.Object, left func() (int, error)) error {
+	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
+		return fmt.Errorf("still there (%v)", err)
+	}
+	n, err := left()
+	if err != nil {
+		return err
+	}
+	if n != 0 {
+		return fmt.Errorf("the runtime still lists %d", n)
+	}
+	return nil
 }
 
 func TestVolumeWaitsForEncryptionSecret(t *testing.T) {
