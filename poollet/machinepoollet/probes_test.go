@@ -59,6 +59,10 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatalf("/readyz/nonexistent: %d %v, want 404", code, err)
 	}
 
+	// /readyz counts a standby as listed (only the leader lists the runtime): before the outage, wait
+	// until this poollet leads (it writes the pool's status) and has really listed.
+	waitPoolReady(t, e, corev1.ConditionTrue, core.ReasonRuntimeReady)
+	poollettest.Eventually(t, wait, "runtime listed", ok("/readyz?verbose", "[+]runtime-listed ok"))
 	e.StopServer()
 	waitPoolReady(t, e, corev1.ConditionUnknown, core.ReasonRuntimeUnreachable)
 	for _, check := range [][2]string{{"/healthz?verbose", "[+]ping ok"}, {"/readyz?verbose", "[+]informers-synced ok"}} {
