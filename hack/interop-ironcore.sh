@@ -152,13 +152,13 @@ for kind in machine volume bucket; do
 	fi
 	k get "${kind}pool" "ic-$kind" -o yaml >"$WORK/out/c-${kind}pool.yaml" 2>&1
 	grep -q "class/" "$WORK/out/c-${kind}pool.yaml" && note "capacity announced" || note "no class capacity"
-	wait_for 30 k get lease -n "ironcore-${kind}pool-lease" "ic-$kind" && note "lease renewed" || note "no lease"
-	k wait --for=condition=Ready "${kind}pool/ic-$kind" --timeout=30s >/dev/null 2>&1 && note "Ready=True"
+	wait_for 20 k get lease -n "ironcore-${kind}pool-lease" "ic-$kind" && note "lease renewed" || note "no lease"
+	k wait --for=condition=Ready "${kind}pool/ic-$kind" --timeout=15s >/dev/null 2>&1 && note "Ready=True" || note "no Ready=True"
 	kill -0 "${PID_OF[ic-${kind}poollet]}" 2>/dev/null || note "poollet exited"
 	(IFS=";"; echo "${NOTES[*]}") >"$WORK/out/c-$kind-notes.txt"
 done
 k apply -f "$ROOT/hack/interop/ironcore-poollet-objects.yaml" >"$WORK/out/c-apply.txt" 2>&1
-reach() { "$IC/irictl-$1" --address "unix://$MEM" get "$1" -l "$1poollet.ironcore.dev/$1-uid=$(k get "$1" -n default "$2" -o jsonpath='{.metadata.uid}')" | grep -q .; }
+reach() { "$IC/irictl-$1" --address "unix://$MEM" get "$1" -o yaml | grep -q "$1poollet.ironcore.dev/$1-uid: $(k get "$1" -n default "$2" -o jsonpath='{.metadata.uid}')"; }
 for kind in machine volume bucket; do
 	notes=$(cat "$WORK/out/c-$kind-notes.txt")
 	obj=ic-$kind-0
@@ -172,10 +172,17 @@ for kind in machine volume bucket; do
 	k get "$kind" -n default "$obj" -o yaml >"$WORK/out/c-$obj.yaml" 2>&1
 	state=$(k get "$kind" -n default "$obj" -o jsonpath='{.status.state}')
 	notes+="; status.state=$state"
-	errs=$(grep -ciE 'error|415|unsupported media' "$WORK/logs/ic-${kind}poollet.log")
-	notes+="; $errs error lines in its log"
+	errs=$(grep -cE '\bERROR\b|Unsupported Media Type' "$WORK/logs/ic-${kind}poollet.log")
+	notes+="; $errs ERROR lines in its log"
 	result "c-ironcore-${kind}poollet" "$st" "$notes"
 done
+
+# ic-machine-1 uses ic-volume-0: device from ironfed's admission, claim from ironfed's controller-manager,
+# attachment by IronCore's machinepoollet.
+wait_for 30 sh -c "'$KUBECTL' --kubeconfig '$LEAF' get machine -n default ic-machine-1 -o jsonpath='{.status.volumes[0].state}' | grep -q Attached"
+result "c-ironcore-machinepoollet-volume" \
+	"$(k get machine -n default ic-machine-1 -o jsonpath='{.status.volumes[0].state}' | grep -q Attached && echo works || echo BROKEN)" \
+	"device=$(k get machine -n default ic-machine-1 -o jsonpath='{.spec.volumes[0].device}'); volume claimRef=$(k get volume -n default ic-volume-0 -o jsonpath='{.spec.claimRef.name}'); status.volumes[0].state=$(k get machine -n default ic-machine-1 -o jsonpath='{.status.volumes[0].state}')"
 
 log "d') ironfed machinepoollet (region) → IronCore machinebroker → leaf cluster (ironfed CRDs)"
 (cd "$ROOT" && nice -n 19 go build -o "$WORK/machinepoollet" ./cmd/machinepoollet) || exit 1
