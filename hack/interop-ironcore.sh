@@ -184,6 +184,18 @@ result "c-ironcore-machinepoollet-volume" \
 	"$(k get machine -n default ic-machine-1 -o jsonpath='{.status.volumes[0].state}' | grep -q Attached && echo works || echo BROKEN)" \
 	"device=$(k get machine -n default ic-machine-1 -o jsonpath='{.spec.volumes[0].device}'); volume claimRef=$(k get volume -n default ic-volume-0 -o jsonpath='{.spec.claimRef.name}'); status.volumes[0].state=$(k get machine -n default ic-machine-1 -o jsonpath='{.status.volumes[0].state}')"
 
+# Deletes through IronCore's poollets: the objects go (finalizers released) and leave the provider.
+uids=$(k get machines,volumes,buckets -n default -o jsonpath='{range .items[*]}{.metadata.uid}{" "}{end}')
+k delete -f "$ROOT/hack/interop/ironcore-poollet-objects.yaml" --wait --timeout=90s >"$WORK/out/c-delete.txt" 2>&1
+left=$(k get machines,volumes,buckets -n default -o name | wc -l)
+inprov=0
+for kind in machine volume bucket; do
+	"$IC/irictl-$kind" --address "unix://$MEM" get "$kind" -o yaml >"$WORK/out/c-after-delete-$kind.yaml" 2>&1
+	for u in $uids; do grep -q "$u" "$WORK/out/c-after-delete-$kind.yaml" && inprov=$((inprov + 1)); done
+done
+result "c-ironcore-poollets-delete" "$([ "$left" = 0 ] && [ "$inprov" = 0 ] && echo works || echo BROKEN)" \
+	"$left objects left in the cluster after 90s; $inprov left in the provider"
+
 log "d') ironfed machinepoollet (region) → IronCore machinebroker → leaf cluster (ironfed CRDs)"
 (cd "$ROOT" && nice -n 19 go build -o "$WORK/machinepoollet" ./cmd/machinepoollet) || exit 1
 REGION=$FED/region/kubeconfig
@@ -220,6 +232,8 @@ else
 fi
 kr get machine -n default via-ic-broker -o yaml >"$WORK/out/d-machine.yaml" 2>&1
 k get machines -n ic-broker -o yaml >"$WORK/out/d-downstream.yaml" 2>&1
+kr delete machine -n default via-ic-broker --wait --timeout=60s >"$WORK/out/d-delete.txt" 2>&1 && note "deleted at the region" || note "delete at the region did not finish in 60s"
+wait_for 30 sh -c "[ -z \"\$('$KUBECTL' --kubeconfig '$LEAF' get machines -n ic-broker -o name)\" ]" && note "downstream Machine gone" || { note "downstream Machine still there"; st=BROKEN; }
 result "d'-ironfed-poollet-ironcore-machinebroker" "$st" "$(IFS=';'; echo "${NOTES[*]}")"
 
 printf '\n%-36s %-7s %s\n' pairing result notes
