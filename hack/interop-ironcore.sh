@@ -184,6 +184,18 @@ result "c-ironcore-machinepoollet-volume" \
 	"$(k get machine -n default ic-machine-1 -o jsonpath='{.status.volumes[0].state}' | grep -q Attached && echo works || echo BROKEN)" \
 	"device=$(k get machine -n default ic-machine-1 -o jsonpath='{.spec.volumes[0].device}'); volume claimRef=$(k get volume -n default ic-volume-0 -o jsonpath='{.spec.claimRef.name}'); status.volumes[0].state=$(k get machine -n default ic-machine-1 -o jsonpath='{.status.volumes[0].state}')"
 
+# A NetworkInterface: IronCore's machinepoollet binds it and updates NIC status.
+k apply -f "$ROOT/hack/interop/ironcore-poollet-nic.yaml" >"$WORK/out/c-nic-apply.txt" 2>&1
+wait_for 45 sh -c "'$KUBECTL' --kubeconfig '$LEAF' get machine -n default ic-machine-2 -o jsonpath='{.status.networkInterfaces[0].state}' | grep -q Attached"
+k get machine -n default ic-machine-2 -o yaml >"$WORK/out/c-ic-machine-2.yaml" 2>&1
+k get networkinterfaces,networks -n default -o yaml >"$WORK/out/c-nics.yaml" 2>&1
+nicstate=$(k get machine -n default ic-machine-2 -o jsonpath='{.status.state}/{.status.networkInterfaces[0].state}')/$(k get networkinterface -n default ic-machine-2-primary -o jsonpath='{.status.state}')
+n415=$(grep -c 'accepted media types include' "$WORK/logs/ic-machinepoollet.log")
+firsterr=$(grep -m1 -E '\bERROR\b' "$WORK/logs/ic-machinepoollet.log" | grep -oE '"error": "[^"]{0,200}' | head -1)
+result "c-ironcore-machinepoollet-nic" "$(echo "$nicstate" | grep -q '^Running/Attached/Available$' && [ "$n415" = 0 ] && echo works || echo BROKEN)" \
+	"Machine state/Machine NIC state/NetworkInterface state: $nicstate; $n415 patches refused (415); first ERROR: ${firsterr:-none}"
+k delete -f "$ROOT/hack/interop/ironcore-poollet-nic.yaml" --wait --timeout=60s >>"$WORK/out/c-nic-apply.txt" 2>&1
+
 # Deletes through IronCore's poollets: the objects go (finalizers released) and leave the provider.
 uids=$(k get machines,volumes,buckets -n default -o jsonpath='{range .items[*]}{.metadata.uid}{" "}{end}')
 k delete -f "$ROOT/hack/interop/ironcore-poollet-objects.yaml" --wait --timeout=90s >"$WORK/out/c-delete.txt" 2>&1
