@@ -7,10 +7,7 @@ package charts_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +18,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/ironfed/ironfed/federation/api/crds"
 	"github.com/ironfed/ironfed/federation/localcluster"
@@ -228,45 +224,27 @@ func workloads(t *testing.T, manifests []byte) []workload {
 	for _, d := range deployments(t, manifests) {
 		ws = append(ws, workload{d.Name, d.Spec.Template.Spec})
 	}
-	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifests), 4096)
-	for {
-		var obj json.RawMessage
-		if err := dec.Decode(&obj); err != nil {
-			if errors.Is(err, io.EOF) {
-				return ws
-			}
-			t.Fatal(err)
-		}
-		var d appsv1.DaemonSet
-		if err := json.Unmarshal(obj, &d); err != nil {
-			t.Fatal(err)
-		}
-		if d.Kind == "DaemonSet" {
+	for _, o := range decodeAll(t, manifests) {
+		if o.kind == "DaemonSet" {
+			var d appsv1.DaemonSet
+			o.into(t, &d)
 			ws = append(ws, workload{d.Name, d.Spec.Template.Spec})
 		}
 	}
+	return ws
 }
 
 func deployments(t *testing.T, manifests []byte) []appsv1.Deployment {
 	t.Helper()
 	var ds []appsv1.Deployment
-	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifests), 4096)
-	for {
-		var obj json.RawMessage
-		if err := dec.Decode(&obj); err != nil {
-			if errors.Is(err, io.EOF) {
-				return ds
-			}
-			t.Fatal(err)
-		}
-		var d appsv1.Deployment
-		if err := json.Unmarshal(obj, &d); err != nil {
-			t.Fatal(err)
-		}
-		if d.Kind == "Deployment" {
+	for _, o := range decodeAll(t, manifests) {
+		if o.kind == "Deployment" {
+			var d appsv1.Deployment
+			o.into(t, &d)
 			ds = append(ds, d)
 		}
 	}
+	return ds
 }
 
 var built struct {
