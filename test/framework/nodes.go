@@ -3,7 +3,10 @@ package framework
 import (
 	"bufio"
 	"context"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +82,9 @@ func StartNodeClusters(t testing.TB, names []string) []*nodecluster.Node {
 	}
 	t.Logf("node clusters %v with their nodes Ready in %s (dir %s)", names, time.Since(start).Round(time.Millisecond), dir)
 	t.Cleanup(func() {
+		if t.Failed() {
+			keepLogs(t, dir)
+		}
 		if err := set.Stop(); err != nil {
 			t.Errorf("tear node clusters down: %v", err)
 		}
@@ -95,4 +101,46 @@ func StartNodeClusters(t testing.TB, names []string) []*nodecluster.Node {
 		}
 	})
 	return set.Nodes
+}
+
+// keepLogs copies every log file under dir (control planes, containerd, kubelet, pods) to a
+// directory that outlives the teardown, so a failure in CI can be read afterwards.
+func keepLogs(t testing.TB, dir string) {
+	keep, err := os.MkdirTemp("", "ironfed-nodes-failed-")
+	if err != nil {
+		t.Logf("keep logs: %v", err)
+		return
+	}
+	n := 0
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") || !d.Type().IsRegular() {
+			return nil // a vanishing pod log or an unreadable entry must not stop the rest
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if copyFile(path, filepath.Join(keep, rel)) == nil {
+			n++
+		}
+		return nil
+	})
+	t.Logf("kept %d log files of the node clusters in %s (walk: %v)", n, keep, err)
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -213,8 +213,38 @@ func install(ctx context.Context, h *framework.Helm, c *cluster, r release, verb
 	for _, s := range r.set {
 		args = append(args, "--set", s)
 	}
-	_, err := h.WithKubeconfig(c.kubeconfig).Run(ctx, args...)
-	return err
+	if _, err := h.WithKubeconfig(c.kubeconfig).Run(ctx, args...); err != nil {
+		return fmt.Errorf("%w\n%s", err, c.describeRelease(r.name))
+	}
+	return nil
+}
+
+// describeRelease is what an operator would look at when helm --wait gives up on r: the nodes
+// (conditions, taints), the release's workloads and pods, recent events and the last log lines
+// of every container, the previous run's included.
+func (c *cluster) describeRelease(name string) string {
+	sel := "app.kubernetes.io/instance=" + name
+	var b strings.Builder
+	for _, args := range [][]string{
+		{"get", "nodes", "-o", "custom-columns=NAME:.metadata.name,TAINTS:.spec.taints,CONDITIONS:.status.conditions[*].type,STATUS:.status.conditions[*].status"},
+		{"-n", ns, "get", "deployments,replicasets,pods", "-o", "wide", "-l", sel},
+		{"-n", ns, "describe", "pods", "-l", sel},
+		{"get", "events", "-A", "--sort-by=.lastTimestamp"},
+		{"-n", ns, "logs", "-l", sel, "--all-containers", "--prefix", "--tail=40"},
+		{"-n", ns, "logs", "-l", sel, "--all-containers", "--prefix", "--tail=40", "--previous"},
+	} {
+		out, err := c.try(append(args, "--request-timeout=20s")...)
+		fmt.Fprintf(&b, "--- kubectl %s (%v)\n%s\n", strings.Join(args, " "), err, lastLines(out, 60))
+	}
+	return b.String()
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("[%d lines before]", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // uninstall runs helm uninstall --wait of r and waits until no object labelled for the release is
