@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"reflect"
 	"sync"
 	"syscall"
 	"time"
@@ -28,9 +29,23 @@ import (
 // objects untouched 46–62 s after their apiserver was back (issue 18). The reflector's backoff is
 // not configurable through controller-runtime; its list and watch calls are. Here they wait out
 // an unreachable apiserver themselves, retrying every RecoveryRetry, and a watch that breaks
-// resumes from the last resource version it delivered, so the reflector sees neither.
+// resumes from the last resource version it delivered, or catches up with a list when that
+// version expired (resync.go), so the reflector sees neither.
 func NewInformer(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
-	return toolscache.NewSharedIndexInformer(&ResumingListWatch{Inner: toolscache.ToListerWatcherWithContext(lw)}, obj, resync, indexers)
+	return toolscache.NewSharedIndexInformer(&ResumingListWatch{Inner: toolscache.ToListerWatcherWithContext(lw), Kind: kindOf(obj)}, obj, resync, indexers)
+}
+
+// kindOf names obj's kind in metrics: its GroupVersionKind's kind when set (unstructured,
+// metadata-only), else its Go type.
+func kindOf(obj runtime.Object) string {
+	if k := obj.GetObjectKind().GroupVersionKind().Kind; k != "" {
+		return k
+	}
+	t := reflect.TypeOf(obj)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
 }
 
 // RecoveryRetry is how often a list or watch is retried while the apiserver does not answer.
@@ -42,9 +57,13 @@ const RecoveryRetry = 250 * time.Millisecond
 // as long as it takes: there is nothing else to do.
 const transientGrace = 30 * time.Second
 
-// ResumingListWatch wraps a ListerWatcher: see NewInformer.
+// ResumingListWatch wraps a ListerWatcher: see NewInformer. One serves one reflector.
 type ResumingListWatch struct {
 	Inner toolscache.ListerWatcherWithContext
+	// Kind labels its metrics.
+	Kind string
+
+	delivered delivered
 }
 
 var (
@@ -61,11 +80,17 @@ func (l *ResumingListWatch) Watch(opts metav1.ListOptions) (watch.Interface, err
 }
 
 func (l *ResumingListWatch) ListWithContext(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+	if opts.Continue == "" {
+		reflectorRelists.WithLabelValues(l.Kind).Inc()
+	}
 	var out runtime.Object
 	err := retryUnreachable(ctx, func() (err error) {
 		out, err = l.Inner.ListWithContext(ctx, opts)
 		return err
 	})
+	if err == nil {
+		l.delivered.listed(opts, out)
+	}
 	return out, err
 }
 
@@ -77,18 +102,20 @@ func (l *ResumingListWatch) WatchWithContext(ctx context.Context, opts metav1.Li
 	}); err != nil {
 		return nil, err
 	}
-	// A streaming list (sendInitialEvents) cannot be resumed half-way: leave it to the reflector.
-	if opts.SendInitialEvents != nil && *opts.SendInitialEvents {
-		return w, nil
-	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &resumingWatch{lw: l, opts: opts, rv: opts.ResourceVersion, out: make(chan watch.Event), cancel: cancel}
+	r := &resumingWatch{lw: l, opts: opts, rv: opts.ResourceVersion, out: make(chan watch.Event), cancel: cancel, epoch: l.delivered.current()}
+	// A streaming list (sendInitialEvents) cannot be resumed half-way: until its initial events
+	// end, a break ends it and the reflector lists again.
+	if opts.SendInitialEvents != nil && *opts.SendInitialEvents {
+		reflectorRelists.WithLabelValues(l.Kind).Inc()
+		r.initial = map[string]runtime.Object{}
+	}
 	go r.run(ctx, w)
 	return r, nil
 }
 
 // resumingWatch forwards events and, when the stream ends without an error event, watches again
-// from the last resource version seen.
+// from the last resource version seen; when that version expired, it resyncs (resync.go).
 type resumingWatch struct {
 	lw       *ResumingListWatch
 	opts     metav1.ListOptions
@@ -96,22 +123,38 @@ type resumingWatch struct {
 	out      chan watch.Event
 	cancel   context.CancelFunc
 	stopOnce sync.Once
+	// epoch of the list this watch continues (delivered.epoch).
+	epoch uint64
+	// initial collects a streamed list's objects until its initial-events-end bookmark.
+	initial map[string]runtime.Object
 }
 
 func (r *resumingWatch) Stop()                          { r.stopOnce.Do(r.cancel) }
 func (r *resumingWatch) ResultChan() <-chan watch.Event { return r.out }
 
+// streamEnd is why forward returned.
+type streamEnd int
+
+const (
+	stopped streamEnd = iota // the watch was stopped or an error event was passed on
+	ended                    // the stream closed: resume
+	gone                     // 410 Expired: resync, then resume
+)
+
 func (r *resumingWatch) run(ctx context.Context, w watch.Interface) {
 	defer close(r.out)
 	for {
 		started := time.Now()
-		if !r.forward(ctx, w) {
-			w.Stop()
+		end, errEvent := r.forward(ctx, w)
+		w.Stop()
+		if end == stopped || r.initial != nil {
+			if r.initial != nil && errEvent != nil {
+				r.send(ctx, *errEvent)
+			}
 			return
 		}
-		w.Stop()
 		// A stream that ends at once, again and again, must not become a busy loop.
-		if time.Since(started) < time.Second {
+		if end == ended && time.Since(started) < time.Second {
 			select {
 			case <-ctx.Done():
 				return
@@ -123,39 +166,93 @@ func (r *resumingWatch) run(ctx context.Context, w watch.Interface) {
 		if r.rv == "" || r.rv == "0" {
 			return
 		}
-		opts := r.opts
-		opts.ResourceVersion = r.rv
-		if err := retryUnreachable(ctx, func() (err error) {
-			w, err = r.lw.Inner.WatchWithContext(ctx, opts)
-			return err
-		}); err != nil {
+		if end == gone && !r.healed(ctx, errEvent) {
+			return
+		}
+		var err error
+		// A watch from a resynced list's own version should not expire; if it keeps doing so,
+		// the reflector's relist is the way out.
+		for attempt := 0; ; attempt++ {
+			opts := r.opts
+			opts.ResourceVersion, opts.SendInitialEvents, opts.ResourceVersionMatch = r.rv, nil, ""
+			if err = retryUnreachable(ctx, func() (err error) {
+				w, err = r.lw.Inner.WatchWithContext(ctx, opts)
+				return err
+			}); err == nil || !expired(err) || attempt == 2 {
+				break
+			}
+			if !r.healed(ctx, &watch.Event{Type: watch.Error, Object: statusOf(err)}) {
+				return
+			}
+		}
+		if err != nil {
 			if ctx.Err() == nil {
 				r.send(ctx, watch.Event{Type: watch.Error, Object: statusOf(err)})
 			}
 			return
 		}
+		watchResumes.WithLabelValues(r.lw.Kind).Inc()
 	}
 }
 
-// forward copies events until the stream ends (true: resume) or the watch is stopped or an error
-// event passed (false).
-func (r *resumingWatch) forward(ctx context.Context, w watch.Interface) bool {
+// healed resyncs after a 410; when it cannot, it passes the 410 on (the reflector relists).
+func (r *resumingWatch) healed(ctx context.Context, errEvent *watch.Event) bool {
+	rv, ok := r.resync(ctx)
+	if ok {
+		r.rv = rv
+		return true
+	}
+	if ctx.Err() == nil && errEvent != nil {
+		r.send(ctx, *errEvent)
+	}
+	return false
+}
+
+// forward copies events until the stream ends, expires (the error event is returned, not
+// passed on), or the watch is stopped or another error event passed.
+func (r *resumingWatch) forward(ctx context.Context, w watch.Interface) (streamEnd, *watch.Event) {
 	for {
 		select {
 		case <-ctx.Done():
-			return false
+			return stopped, nil
 		case ev, ok := <-w.ResultChan():
 			if !ok {
-				return ctx.Err() == nil
+				if ctx.Err() != nil {
+					return stopped, nil
+				}
+				return ended, nil
+			}
+			if expiredEvent(ev) {
+				return gone, &ev
 			}
 			if ev.Type != watch.Error {
 				if m, err := meta.Accessor(ev.Object); err == nil && m.GetResourceVersion() != "" {
 					r.rv = m.GetResourceVersion()
 				}
+				r.record(ev)
 			}
 			if !r.send(ctx, ev) || ev.Type == watch.Error {
-				return false
+				return stopped, nil
 			}
+		}
+	}
+}
+
+// record keeps what the reflector was given, for a later resync.
+func (r *resumingWatch) record(ev watch.Event) {
+	if r.initial == nil {
+		r.lw.delivered.apply(r.epoch, ev)
+		return
+	}
+	switch ev.Type {
+	case watch.Added:
+		if key, ok := objectKey(ev.Object); ok {
+			r.initial[key] = ev.Object
+		}
+	case watch.Bookmark:
+		if m, err := meta.Accessor(ev.Object); err == nil && m.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true" {
+			r.epoch = r.lw.delivered.replace(r.initial)
+			r.initial = nil
 		}
 	}
 }

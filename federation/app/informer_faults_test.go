@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,7 +26,9 @@ import (
 // TestInformerConvergesThroughFaults: an informer of NewInformer ends up holding exactly what the
 // apiserver holds after its apiserver was killed and its etcd stopped again and again, with objects
 // created and deleted right after each restart (when a broker's deletes land in practice). A stale
-// cache entry here is an object a broker reports forever (issue 18's stuck delete in TestChaos).
+// cache entry here is an object a broker reports forever (issue 18's stuck delete in TestChaos);
+// a reflector made to relist sleeps its backoff first, up to a minute after many faults, and a
+// scheduler then decided on a stale pool (TestChaos followed by TestLeafFailureShowsAtTheRoot).
 func TestInformerConvergesThroughFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a kube-apiserver and etcd; runs without -short")
@@ -113,13 +116,15 @@ func TestInformerConvergesThroughFaults(t *testing.T) {
 		}
 		churn(rng)
 	}
+	recovered := time.Now()
+	churn(rng) // right after the last recovery, when a reflector in backoff would miss it
 	want := make([]string, 0, len(live))
 	for name := range live {
 		want = append(want, name)
 	}
 	slices.Sort(want)
 	var got []string
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		got = got[:0]
 		for _, k := range inf.GetStore().ListKeys() {
 			if _, name, _ := toolscache.SplitMetaNamespaceKey(k); name != "kube-root-ca.crt" {
@@ -129,7 +134,16 @@ func TestInformerConvergesThroughFaults(t *testing.T) {
 		slices.Sort(got)
 		return slices.Equal(got, want), nil
 	})
+	relists := testutil.ToFloat64(reflectorRelists.WithLabelValues("ConfigMap"))
+	t.Logf("converged %s after the last recovery; the reflector listed %.0f time(s); watches resumed %.0f times, resynced after 410 %.0f times",
+		time.Since(recovered).Round(time.Millisecond), relists,
+		testutil.ToFloat64(watchResumes.WithLabelValues("ConfigMap")), testutil.ToFloat64(watchResyncs.WithLabelValues("ConfigMap")))
 	if err != nil {
-		t.Fatalf("the informer does not converge on the apiserver's objects:\n informer  %v\n apiserver %v", got, want)
+		t.Fatalf("the informer does not converge on the apiserver's objects within 10 s of the last recovery:\n informer  %v\n apiserver %v", got, want)
+	}
+	// Every relist after the first one is a wait of the reflector's growing backoff (up to a
+	// minute) with no watch: expired watches must heal without it.
+	if relists != 1 {
+		t.Errorf("the reflector listed %.0f times; want once (at start), every expired watch healed by a resync", relists)
 	}
 }

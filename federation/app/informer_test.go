@@ -26,6 +26,7 @@ type fakeLW struct {
 	errs    []error
 	streams []*watch.FakeWatcher
 	rvs     []string
+	lists   []*corev1.ConfigMapList // answers of List, in turn; then empty lists
 }
 
 func (f *fakeLW) ListWithContext(context.Context, metav1.ListOptions) (runtime.Object, error) {
@@ -35,6 +36,11 @@ func (f *fakeLW) ListWithContext(context.Context, metav1.ListOptions) (runtime.O
 		err := f.errs[0]
 		f.errs = f.errs[1:]
 		return nil, err
+	}
+	if len(f.lists) > 0 {
+		l := f.lists[0]
+		f.lists = f.lists[1:]
+		return l, nil
 	}
 	return &corev1.ConfigMapList{}, nil
 }
