@@ -1,14 +1,15 @@
-//go:build chaos
-
 package e2e
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	"github.com/ironfed/ironfed/federation/localfed"
@@ -70,6 +71,7 @@ func TestChaos(t *testing.T) {
 			fault{name + " apiserver killed", func(context.Context) error { return c.APIServer.Kill() }, c.APIServer.Start},
 			fault{name + " etcd stopped", func(context.Context) error { return c.Etcd.Stop() }, c.Etcd.Start})
 	}
+	informersBefore := informerCounters(t)
 	start := time.Now()
 	for i := range faults {
 		f := menu[rng.IntN(len(menu))]
@@ -127,6 +129,11 @@ func TestChaos(t *testing.T) {
 		return true, "", nil
 	})
 	t.Logf("converged %s after the last recovery: %d machines Running with one counterpart per level, 0 lost, 0 duplicated; timeline:%s", time.Since(lastRecovery).Round(100*time.Millisecond), len(kept), tl.stop())
+	informersAfter := informerCounters(t)
+	t.Logf("informers of every component through the faults: %.0f watches resumed, %.0f resynced after 410 Expired, %.0f reflector relists (each one waits out the reflector's backoff)",
+		informersAfter["ironfed_informer_watch_resumes_total"]-informersBefore["ironfed_informer_watch_resumes_total"],
+		informersAfter["ironfed_informer_watch_resyncs_total"]-informersBefore["ironfed_informer_watch_resyncs_total"],
+		informersAfter["ironfed_informer_relists_total"]-informersBefore["ironfed_informer_relists_total"])
 
 	for _, m := range kept {
 		if err := root.Delete(t.Context(), m); err != nil {
@@ -147,4 +154,24 @@ func TestChaos(t *testing.T) {
 		return n == 0, fmt.Sprintf("%d machines left", n), nil
 	})
 	assertNoOrphans(t) // 0 orphaned at any level, and in the providers
+}
+
+// informerCounters sums the ironfed_informer_* counters of every informer in this process (the
+// federation's components run in it) over their kinds.
+func informerCounters(t *testing.T) map[string]float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		if !strings.HasPrefix(f.GetName(), "ironfed_informer_") {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			out[f.GetName()] += m.GetCounter().GetValue()
+		}
+	}
+	return out
 }
