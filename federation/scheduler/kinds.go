@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"math"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -82,10 +83,7 @@ func BucketAdapter() Adapter[*storagev1alpha1.Bucket, *storagev1alpha1.BucketPoo
 			info := ObjectInfo{Class: refName(b.Spec.BucketClassRef), Amount: 1, PoolSelector: b.Spec.BucketPoolSelector, Tolerations: b.Spec.Tolerations}
 			return info, refName(b.Spec.BucketPoolRef), nil
 		},
-		PoolInfo: func(p *storagev1alpha1.BucketPool) PoolInfo {
-			return poolInfo(p.ObjectMeta, p.Spec.Taints, storageReady(p.Status.Conditions, conditions.BucketPool, p.Status.State == storagev1alpha1.BucketPoolStateAvailable),
-				p.Status.AvailableBucketClasses, p.Status.Capacity, commonv1alpha1.ClassTypeBucketClass)
-		},
+		PoolInfo:     bucketPoolInfo,
 		PoolRefField: "bucketPoolRef",
 		ScheduledCondition: func(b *storagev1alpha1.Bucket) (corev1.ConditionStatus, string, string, bool) {
 			return scheduledCondition(b.Status.Conditions, conditions.Bucket)
@@ -110,6 +108,22 @@ func storageReady[C any](conds []C, f conditions.Accessor[C], available bool) bo
 		return available
 	}
 	return ready(conds, f)
+}
+
+// bucketPoolInfo: IronCore's bucketpoollet announces classes but writes neither a state, a Ready
+// condition nor a capacity, and IronCore's bucket scheduler needs none of them (classes, taints,
+// not deleting). Such a pool is ready and unbounded here too; a state or Ready condition, which
+// ironfed's poollets always write, still decides, and so does a reported capacity.
+func bucketPoolInfo(p *storagev1alpha1.BucketPool) PoolInfo {
+	state := p.Status.State
+	info := poolInfo(p.ObjectMeta, p.Spec.Taints, storageReady(p.Status.Conditions, conditions.BucketPool, state == storagev1alpha1.BucketPoolStateAvailable || state == ""),
+		p.Status.AvailableBucketClasses, p.Status.Capacity, commonv1alpha1.ClassTypeBucketClass)
+	if len(p.Status.Capacity) == 0 {
+		for class := range info.Capacity {
+			info.Capacity[class] = math.MaxInt64
+		}
+	}
+	return info
 }
 
 func scheduledCondition[C any](conds []C, f conditions.Accessor[C]) (corev1.ConditionStatus, string, string, bool) {

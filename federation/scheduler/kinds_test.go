@@ -1,9 +1,11 @@
 package scheduler
 
 import (
+	"math"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
@@ -31,6 +33,32 @@ func TestVolumeSizeBounds(t *testing.T) {
 			t.Errorf("%s: amount %d, error %v", tc.size, info.Amount, err)
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("%s: error %v, want %q", tc.size, err, tc.wantErr)
+		}
+	}
+}
+
+// A BucketPool as IronCore's bucketpoollet leaves it (classes only) is schedulable without bound,
+// as IronCore's scheduler treats it; what ironfed's poollets report still decides.
+func TestBucketPoolsOfIronCorePoollets(t *testing.T) {
+	classes := []corev1.LocalObjectReference{{Name: "std"}}
+	count := commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeBucketClass, "std")
+	notReady := []storagev1alpha1.BucketPoolCondition{{Type: commonv1alpha1.ConditionTypeReady, Status: corev1.ConditionUnknown}}
+	for _, tc := range []struct {
+		name     string
+		status   storagev1alpha1.BucketPoolStatus
+		ready    bool
+		capacity int64
+	}{
+		{"IronCore's: classes only", storagev1alpha1.BucketPoolStatus{AvailableBucketClasses: classes}, true, math.MaxInt64},
+		{"IronCore's, lease lapsed (Ready=Unknown)", storagev1alpha1.BucketPoolStatus{AvailableBucketClasses: classes, Conditions: notReady}, false, math.MaxInt64},
+		{"ironfed's, Available", storagev1alpha1.BucketPoolStatus{State: storagev1alpha1.BucketPoolStateAvailable, AvailableBucketClasses: classes,
+			Capacity: commonv1alpha1.ResourceList{count: resource.MustParse("10")}}, true, 10},
+		{"ironfed's, Unavailable", storagev1alpha1.BucketPoolStatus{State: storagev1alpha1.BucketPoolStateUnavailable, AvailableBucketClasses: classes,
+			Capacity: commonv1alpha1.ResourceList{count: resource.MustParse("10")}}, false, 10},
+	} {
+		info := BucketAdapter().PoolInfo(&storagev1alpha1.BucketPool{Status: tc.status})
+		if info.Ready != tc.ready || info.Capacity["std"] != tc.capacity {
+			t.Errorf("%s: ready %v capacity %d, want %v %d", tc.name, info.Ready, info.Capacity["std"], tc.ready, tc.capacity)
 		}
 	}
 }

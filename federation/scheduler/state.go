@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"sync"
 
@@ -104,6 +105,9 @@ func (s *state) addUsage(b binding, sign int64) {
 
 // free is the class capacity of pool minus its usage. Lock held.
 func (s *state) free(pool *PoolInfo, class string) int64 {
+	if c := pool.Capacity[class]; c == math.MaxInt64 {
+		return c // unbounded (bucketPoolInfo)
+	}
 	return pool.Capacity[class] - s.used[pool.Name][class]
 }
 
