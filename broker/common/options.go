@@ -47,6 +47,9 @@ type Options struct {
 	// (writes also have WriteTimeout; informer watches are long-lived and
 	// not bounded by it).
 	KubeAPITimeout time.Duration
+	// MetricsReviewKubeconfig is the cluster whose apiserver reviews /metrics callers with
+	// --metrics-secure; empty: the in-cluster config. Never the downstream (metricsServerOptions).
+	MetricsReviewKubeconfig string
 	LeaderElection
 	Console ConsoleOptions
 	// Clock is the sweeper's clock (not a flag; tests inject a fake one).
@@ -154,6 +157,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.Var(modeValue{&o.SocketMode}, "socket-mode", "File mode of the socket, octal.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus /metrics endpoint (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
 	o.MetricsSecurity.AddFlags(fs)
+	fs.StringVar(&o.MetricsReviewKubeconfig, "metrics-review-kubeconfig", o.MetricsReviewKubeconfig, "Kubeconfig of the cluster the broker runs in, whose apiserver reviews /metrics callers with --metrics-secure (not the downstream one of --kubeconfig); empty uses the in-cluster config.")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables it.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "QPS to the downstream API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst to the downstream API server.")

@@ -65,7 +65,11 @@ func (r runnable) NeedLeaderElection() bool        { return r.leader }
 // passes once the cache has synced.
 func Run(ctx context.Context, o RunOptions) error {
 	var ready atomic.Bool
-	mgr, err := ctrl.NewManager(o.Config, o.managerOptions())
+	mopts, err := o.managerOptions()
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(o.Config, mopts)
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
@@ -182,7 +186,7 @@ func (o RunOptions) leaseNamespace() string {
 
 // managerOptions: the manager's own cache and client are unused (the
 // Downstream has its own); its cache is limited to the broker's namespace.
-func (o RunOptions) managerOptions() manager.Options {
+func (o RunOptions) managerOptions() (manager.Options, error) {
 	lease, renew, retry := o.LeaderElectLeaseDuration, o.LeaderElectRenewDeadline, o.LeaderElectRetryPeriod
 	off := func(addr string) string {
 		if addr == "" {
@@ -190,10 +194,14 @@ func (o RunOptions) managerOptions() manager.Options {
 		}
 		return addr
 	}
+	metrics, err := o.metricsServerOptions(off(o.MetricsBindAddress))
+	if err != nil {
+		return manager.Options{}, err
+	}
 	return manager.Options{
 		Scheme:                        NewScheme(),
 		Logger:                        o.Log,
-		Metrics:                       o.MetricsSecurity.ServerOptions(off(o.MetricsBindAddress)),
+		Metrics:                       metrics,
 		HealthProbeBindAddress:        off(o.HealthProbeBindAddress),
 		LeaderElection:                o.LeaderElect,
 		LeaderElectionID:              o.leaseName(),
@@ -203,7 +211,7 @@ func (o RunOptions) managerOptions() manager.Options {
 		RenewDeadline:                 &renew,
 		RetryPeriod:                   &retry,
 		Cache:                         cache.Options{NewInformer: app.NewInformer, DefaultNamespaces: map[string]cache.Config{o.Namespace: {}}},
-	}
+	}, nil
 }
 
 // serveKind builds the downstream for broker name caching objects (plus the

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"path/filepath"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,9 +36,9 @@ func metricsValues(r release) (secure bool, certSecret string) {
 }
 
 // TestMetricsSecurity checks the rendered metrics.secure wiring of every release: with it, every
-// container serving /metrics passes --metrics-secure (and --metrics-cert-dir with the mounted
-// metrics.certSecret), except the brokers, whose /metrics is bound to the pod's loopback (they
-// would review tokens with the downstream apiserver); the pod's ServiceAccount is bound to a
+// container serving /metrics, brokers included (they review with the pod's cluster, not the
+// downstream one), passes --metrics-secure (and --metrics-cert-dir with the mounted
+// metrics.certSecret) and declares its metrics port; the pod's ServiceAccount is bound to a
 // ClusterRole that may create tokenreviews and subjectaccessreviews; the release renders the
 // metrics-reader ClusterRole (get /metrics). Without it nothing of that is rendered and /metrics
 // listens on the pod IP as before. TestFlags proves the binaries accept the flags,
@@ -51,23 +52,13 @@ func TestMetricsSecurity(t *testing.T) {
 		reviewers := reviewerServiceAccounts(t, objs)
 		for _, w := range workloads(t, m) {
 			for _, c := range w.spec.Containers {
-				name := filepath.Base(c.Command[0])
 				bind := flagValue(c.Args, "--metrics-bind-address")
-				isBroker := strings.HasSuffix(name, "broker")
 				switch {
-				case isBroker && secure:
-					if bind == "" || !strings.HasPrefix(bind, "127.0.0.1:") || hasFlag(c.Args, "--metrics-secure") {
-						t.Errorf("%s/%s: the broker's /metrics must stay on loopback without --metrics-secure with metrics.secure, got %v", r.name, c.Name, c.Args)
-					}
-					for _, p := range c.Ports {
-						if strings.Contains(p.Name, "metrics") {
-							t.Errorf("%s/%s: port %s declared for a loopback /metrics", r.name, c.Name, p.Name)
-						}
-					}
 				case secure:
 					if !hasFlag(c.Args, "--metrics-secure") {
 						t.Errorf("%s/%s: no --metrics-secure with metrics.secure: %v", r.name, c.Name, c.Args)
 					}
+					checkMetricsPort(t, r.name, c, bind)
 					if !reviewers[w.spec.ServiceAccountName] {
 						t.Errorf("%s/%s: ServiceAccount %s may not create tokenreviews and subjectaccessreviews (%s serves /metrics with --metrics-secure)", r.name, w.name, w.spec.ServiceAccountName, c.Name)
 					}
@@ -102,6 +93,19 @@ func TestMetricsSecurity(t *testing.T) {
 		if !secure && len(reviewers) > 0 && !slices.Contains(r.set, "console.enabled=true") {
 			t.Errorf("%s: metrics.secure=false, yet %v may create tokenreviews/subjectaccessreviews", r.name, reviewers)
 		}
+	}
+}
+
+// checkMetricsPort: a protected /metrics listens on the pod IP and declares its port.
+func checkMetricsPort(t *testing.T, rel string, c corev1.Container, bind string) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(bind)
+	if err != nil || host != "" {
+		t.Errorf("%s/%s: --metrics-bind-address=%q, want :<port> (the pod IP)", rel, c.Name, bind)
+		return
+	}
+	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return strconv.Itoa(int(p.ContainerPort)) == port }) {
+		t.Errorf("%s/%s: /metrics on %s, but no container port %s declared", rel, c.Name, bind, port)
 	}
 }
 

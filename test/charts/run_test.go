@@ -208,9 +208,8 @@ func (r *runner) uninstall(c *localcluster.Cluster, rel release) {
 	}
 }
 
-// listenFlag: a pod's listening address, on all its interfaces or (a broker's /metrics with
-// metrics.secure) on its loopback.
-var listenFlag = regexp.MustCompile(`^--(metrics|health-probe)-bind-address=(127\.0\.0\.1)?:\d+$`)
+// listenFlag: a pod's listening address, on all its interfaces.
+var listenFlag = regexp.MustCompile(`^--(metrics|health-probe)-bind-address=:\d+$`)
 
 // start runs every container of the release's Deployments as the pod's ServiceAccount would,
 // with paths in files rewritten (the pod's mounts) and /var/run moved to a directory per pod.
@@ -244,6 +243,11 @@ func (r *runner) start(c *localcluster.Cluster, rel release, files map[string]st
 			name := filepath.Base(ctr.Command[0])
 			if name != "memory-provider" && !hasFlag(args, "--kubeconfig") {
 				args = append(args, "--kubeconfig="+kubeconfig) // in-cluster config, as the ServiceAccount
+			}
+			if strings.HasSuffix(name, "broker") && hasFlag(args, "--metrics-secure") {
+				// A broker's --kubeconfig is the downstream; it reviews /metrics callers with the
+				// in-cluster config, which this flag stands for outside a pod.
+				args = append(args, "--metrics-review-kubeconfig="+kubeconfig)
 			}
 			logPath := filepath.Join(r.t.TempDir(), c.Name+"-"+d.Name+"-"+ctr.Name+".log")
 			logFile, err := os.Create(logPath)
