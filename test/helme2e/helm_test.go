@@ -209,7 +209,7 @@ func TestHelmFederation(t *testing.T) {
 
 // install runs helm install|upgrade --wait of r into c.
 func install(ctx context.Context, h *framework.Helm, c *cluster, r release, verb string, extra ...string) error {
-	args := append([]string{verb, r.name, filepath.Join(chartsDir, r.chart), "--namespace", ns, "--wait", "--timeout", "4m"}, extra...)
+	args := append([]string{verb, r.name, filepath.Join(chartsDir, r.chart), "--namespace", ns, "--wait", "--timeout", "6m"}, extra...)
 	for _, s := range r.set {
 		args = append(args, "--set", s)
 	}
