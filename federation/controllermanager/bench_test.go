@@ -90,21 +90,37 @@ func BenchmarkSchedule10kMachinesOver1kPools(b *testing.B) {
 	}
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	writesBefore := framework.APIWrites(b, c.Config)
 	b.ResetTimer()
 	start = time.Now()
 	go func() { _ = mgr.Start(mctx) }()
-	for counter(b, "ironfed_scheduler_schedule_attempts_total", map[string]string{"kind": "Machine", "result": "scheduled"})-before < machines {
+	// The first acknowledged bind ends the start-up (informer sync of 21,000 objects, leader-free
+	// start of every controller); from there on the scheduler binds as the loop above did.
+	var firstBind time.Time
+	for {
+		n := counter(b, "ironfed_scheduler_schedule_attempts_total", map[string]string{"kind": "Machine", "result": "scheduled"}) - before
+		if n > 0 && firstBind.IsZero() {
+			firstBind = time.Now()
+		}
+		if n >= machines {
+			break
+		}
 		if time.Since(start) > 5*time.Minute {
 			b.Fatal("not all machines scheduled within 5 minutes")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
+	binding := time.Since(firstBind)
+	writes, total := framework.WritesDelta(writesBefore, framework.APIWrites(b, c.Config))
 	b.StopTimer()
 	b.ReportMetric(float64(machines)/elapsed.Seconds(), "machines/s")
 	b.ReportMetric(createRate, "raw-creates/s")
 	b.ReportMetric(bindRate, "raw-binds/s")
-	b.Logf("scheduled %d machines over %d pools in %s: %.0f/s (%d bind workers, bind events %v); same run, same kind of objects: raw creates %.0f/s, raw binds by a plain loop %.0f/s",
+	b.ReportMetric(float64(machines)/binding.Seconds(), "binds/s")
+	b.Logf("scheduled %d machines over %d pools in %s from manager start: %.0f/s; from the first bind on %s: %.0f/s = %.0f%% of the raw binds (%d bind workers, bind events %v); same run, same kind of objects: raw creates %.0f/s, raw binds by a plain loop %.0f/s",
 		machines, pools, elapsed.Round(time.Millisecond), float64(machines)/elapsed.Seconds(),
+		binding.Round(time.Millisecond), float64(machines)/binding.Seconds(), 100*float64(machines)/binding.Seconds()/bindRate,
 		opts.SchedulerBindWorkers, opts.SchedulerBindEvents, createRate, bindRate)
+	b.Logf("apiserver writes per scheduled machine: %.2f (%s); the raw loop: 1 (the bind patch)", total/machines, framework.FormatWrites(writes, machines))
 }

@@ -211,7 +211,7 @@ func BenchmarkCreateThroughput(b *testing.B) {
 		watches = append(watches, w)
 		before := make([]map[string]float64, len(chain))
 		for l, name := range chain {
-			before[l] = apiWrites(b, fed.Config(name))
+			before[l] = framework.APIWrites(b, fed.Config(name))
 		}
 		start := time.Now()
 		framework.Parallel(b, c.n, benchWriters, func(i int) error {
@@ -226,9 +226,9 @@ func BenchmarkCreateThroughput(b *testing.B) {
 			// Let the writes that follow Running (events, last status) land, then count.
 			time.Sleep(2 * time.Second)
 			for l, name := range chain {
-				d, total := writesDelta(before[l], apiWrites(b, fed.Config(name)))
+				d, total := framework.WritesDelta(before[l], framework.APIWrites(b, fed.Config(name)))
 				perLevel[l] = total / float64(c.n)
-				writesBy[l] = formatWrites(d, c.n)
+				writesBy[l] = framework.FormatWrites(d, c.n)
 				b.Logf("%s: %.2f apiserver writes per machine (%s)", name, perLevel[l], writesBy[l])
 			}
 			b.Logf("machine only: %d of %d Running at the root after %s (%.1f/s); raw creates %.0f/s",

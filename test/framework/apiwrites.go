@@ -1,4 +1,4 @@
-package e2e
+package framework
 
 import (
 	"bufio"
@@ -13,11 +13,11 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// apiWrites counts the mutating requests an apiserver served, by "verb resource[/subresource]",
+// APIWrites counts the mutating requests an apiserver served, by "verb resource[/subresource]",
 // from its own apiserver_request_total: what every client (controllers, poollets, brokers,
 // event recorders) cost it. Leases (heartbeats, leader election) are left out: they are per
 // component, not per machine.
-func apiWrites(b *testing.B, cfg *rest.Config) map[string]float64 {
+func APIWrites(b testing.TB, cfg *rest.Config) map[string]float64 {
 	b.Helper()
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
@@ -75,8 +75,8 @@ func promLabels(s string) map[string]string {
 	return out
 }
 
-// writesDelta is after - before, per key, and the total.
-func writesDelta(before, after map[string]float64) (map[string]float64, float64) {
+// WritesDelta is after - before, per key, and the total.
+func WritesDelta(before, after map[string]float64) (map[string]float64, float64) {
 	d, total := map[string]float64{}, 0.0
 	for k, v := range after {
 		if x := v - before[k]; x > 0 {
@@ -87,8 +87,8 @@ func writesDelta(before, after map[string]float64) (map[string]float64, float64)
 	return d, total
 }
 
-// formatWrites lists a delta per machine, largest first.
-func formatWrites(d map[string]float64, n int) string {
+// FormatWrites lists a delta per machine, largest first.
+func FormatWrites(d map[string]float64, n int) string {
 	keys := make([]string, 0, len(d))
 	for k := range d {
 		keys = append(keys, k)
