@@ -6,12 +6,19 @@ package core
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	eventv1alpha1 "github.com/ironfed/ironfed/iri/apis/event/v1alpha1"
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
@@ -81,5 +88,48 @@ func TestEventForwarderLosesNoLateEvent(t *testing.T) {
 	}
 	if len(f.seen) != 0 {
 		t.Errorf("%d dedupe entries kept after every window moved past them", len(f.seen))
+	}
+}
+
+// TestForwardedEventsStayApart: runtime events of different levels with the same reason on one
+// object (a broker forwards the region's Scheduled and the leaf's) become separate Events with
+// their own notes. client-go's broadcaster merged them into one series, losing the later notes.
+func TestForwardedEventsStayApart(t *testing.T) {
+	cl := testClient(t, "events")
+	scheme, err := NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &computev1alpha1.Machine{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web-0"},
+		Spec: computev1alpha1.MachineSpec{MachineClassRef: commonv1alpha1.LocalObjectReference{Name: "small"}}}
+	if err := cl.Create(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	w := newEventWriter(cl, scheme, "machinepoollet")
+	notes := []string{"Bound to pool leaf", "Bound to pool leaf-memory", strings.Repeat("x", 2000)}
+	for _, n := range notes {
+		w.Eventf(m, nil, corev1.EventTypeNormal, "Scheduled", "Schedule", "%s", n)
+	}
+	var got []string
+	err = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		var l eventsv1.EventList
+		if err := cl.List(ctx, &l, client.InNamespace("default")); err != nil {
+			return false, err
+		}
+		got = got[:0]
+		for _, e := range l.Items {
+			if e.Regarding.UID != m.UID || e.Regarding.Kind != "Machine" || e.Series != nil || e.ReportingController != "machinepoollet" {
+				return false, fmt.Errorf("unexpected Event %+v", e)
+			}
+			got = append(got, e.Note)
+		}
+		return len(got) == len(notes), nil
+	})
+	if err != nil {
+		t.Fatalf("Events %q: %v", got, err)
+	}
+	slices.Sort(got)
+	if got[0] != notes[0] || got[1] != notes[1] || len(got[2]) != maxEventNote || !strings.HasSuffix(got[2], "...") {
+		t.Errorf("notes %q, want each of %q once (the long one cut to %d bytes)", got, notes[:2], maxEventNote)
 	}
 }

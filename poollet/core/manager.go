@@ -144,7 +144,7 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 	if caps.events != nil {
 		runnables = append(runnables, &eventForwarder{
 			kind: p.Adapter.Kind(), list: caps.events.ListEvents, newObj: newObj,
-			recorder: mgr.GetEventRecorder(kind + "poollet"), period: o.Runtime.RelistPeriod,
+			recorder: newEventWriter(mgr.GetClient(), mgr.GetScheme(), kind+"poollet"), period: o.Runtime.RelistPeriod,
 			now: func() int64 { return time.Now().Unix() }, // IRI event times are Unix seconds
 		})
 	}
