@@ -196,6 +196,20 @@ result "c-ironcore-machinepoollet-nic" "$(echo "$nicstate" | grep -q '^Running/A
 	"Machine state/Machine NIC state/NetworkInterface state: $nicstate; $n415 patches refused (415); first ERROR: ${firsterr:-none}"
 k delete -f "$ROOT/hack/interop/ironcore-poollet-nic.yaml" --wait --timeout=60s >>"$WORK/out/c-nic-apply.txt" 2>&1
 
+# A Bucket without a pool: ironfed's scheduler places it as IronCore's would, on the pool of IronCore's
+# bucketpoollet (classes only: no state, no Ready, no capacity), where that poollet provisions it.
+k apply -f - >"$WORK/out/c-bucket-scheduled.txt" 2>&1 <<'YAML'
+apiVersion: storage.ironcore.dev/v1alpha1
+kind: Bucket
+metadata: {name: ic-bucket-1, namespace: default}
+spec: {bucketClassRef: {name: standard}, bucketPoolSelector: {}}
+YAML
+wait_for 60 sh -c "$(declare -f reach k); KUBECTL='$KUBECTL' LEAF='$LEAF' IC='$IC' MEM='$MEM' reach bucket ic-bucket-1"
+result "c-ironcore-bucketpoollet-scheduled" \
+	"$([ "$(k get bucket -n default ic-bucket-1 -o jsonpath='{.spec.bucketPoolRef.name}/{.status.state}')" = ic-bucket/Available ] && echo works || echo BROKEN)" \
+	"Bucket without bucketPoolRef: bound to pool '$(k get bucket -n default ic-bucket-1 -o jsonpath='{.spec.bucketPoolRef.name}')', state $(k get bucket -n default ic-bucket-1 -o jsonpath='{.status.state}')"
+k delete bucket -n default ic-bucket-1 --wait --timeout=60s >>"$WORK/out/c-bucket-scheduled.txt" 2>&1
+
 # Deletes through IronCore's poollets: the objects go (finalizers released) and leave the provider.
 uids=$(k get machines,volumes,buckets -n default -o jsonpath='{range .items[*]}{.metadata.uid}{" "}{end}')
 k delete -f "$ROOT/hack/interop/ironcore-poollet-objects.yaml" --wait --timeout=90s >"$WORK/out/c-delete.txt" 2>&1
