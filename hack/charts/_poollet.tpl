@@ -249,9 +249,12 @@ subjects:
     httpGet: {path: /healthz, port: {{ .kind }}-probes}
     initialDelaySeconds: 5
     periodSeconds: 10
+    timeoutSeconds: 5
+    failureThreshold: 6
   readinessProbe:
     httpGet: {path: /readyz, port: {{ .kind }}-probes}
     periodSeconds: 5
+    timeoutSeconds: 5
   securityContext:
     allowPrivilegeEscalation: false
     readOnlyRootFilesystem: true
