@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"time"
+	"unicode/utf8"
 
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,7 +58,11 @@ func (w *eventWriter) Eventf(regarding runtime.Object, related runtime.Object, e
 	}
 	msg := fmt.Sprintf(note, args...)
 	if len(msg) > maxEventNote {
-		msg = msg[:maxEventNote-3] + "..."
+		cut := maxEventNote - 3
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut-- // never split a character: invalid UTF-8 would be re-encoded longer
+		}
+		msg = msg[:cut] + "..."
 	}
 	now := time.Now()
 	ns := ref.Namespace
