@@ -93,11 +93,31 @@ func TestAssumedCapacityIsCountedOnce(t *testing.T) {
 
 	// A failed bind releases its assumption.
 	s.mu.Lock()
-	s.assume("u2", b)
+	a := s.assume("u2", b)
 	s.mu.Unlock()
-	s.forget("u2")
+	s.forget("u2", a)
 	if got := s.usedOf("p")["small"]; got != 0 {
 		t.Fatalf("after forget: used %d", got)
+	}
+
+	// The object changes while its bind is in flight and is decided again: the first bind then
+	// fails (stale resourceVersion), the second succeeds. Usage stays 1 throughout (it was 2 for
+	// good: a pool of capacity 3 refused its third machine in a loaded full run).
+	key3, uid3 := types.NamespacedName{Namespace: "ns", Name: "m3"}, types.UID("u3")
+	s.mu.Lock()
+	first := s.assume(uid3, b)
+	s.assume(uid3, b)
+	s.mu.Unlock()
+	if got := s.usedOf("p")["small"]; got != 1 {
+		t.Fatalf("after a second decision: used %d", got)
+	}
+	s.forget(uid3, first)
+	if got := s.usedOf("p")["small"]; got != 1 {
+		t.Fatalf("after the first bind failed: used %d (the second is still in flight)", got)
+	}
+	s.observeBound(uid3, key3, b)
+	if got := s.usedOf("p")["small"]; got != 1 {
+		t.Fatalf("after the second bind was observed: used %d", got)
 	}
 }
 

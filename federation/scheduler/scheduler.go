@@ -78,10 +78,11 @@ type Scheduler[O client.Object, P client.Object] struct {
 }
 
 type bindJob struct {
-	key  types.NamespacedName
-	uid  types.UID
-	rv   string
-	pool string
+	key     types.NamespacedName
+	uid     types.UID
+	rv      string
+	pool    string
+	attempt uint64
 }
 
 // FieldManager is the schedulers' server-side-apply field manager.
@@ -285,9 +286,9 @@ func (s *Scheduler[O, P]) scheduleNext(ctx context.Context) bool {
 		s.reportUnschedulable(ctx, key, commonv1alpha1.ReasonUnschedulable, unschedulableMessage(total, reasons))
 		return true
 	}
-	s.state.assume(p.uid, binding{pool: pool.Name, class: p.info.Class, amount: p.info.Amount})
+	attempt := s.state.assume(p.uid, binding{pool: pool.Name, class: p.info.Class, amount: p.info.Amount})
 	delete(s.state.pending, key) // back via the watch, bound, or via a failed bind
-	job := bindJob{key: key, uid: p.uid, rv: p.resourceVersion, pool: pool.Name}
+	job := bindJob{key: key, uid: p.uid, rv: p.resourceVersion, pool: pool.Name, attempt: attempt}
 	s.state.mu.Unlock()
 	s.events.started()
 	select {
@@ -339,7 +340,7 @@ func (s *Scheduler[O, P]) bind(ctx context.Context, job bindJob) {
 	s.events.finished(job.key, job.pool, err == nil && !s.opts.SkipBindEvents)
 	if err != nil {
 		scheduleAttempts.WithLabelValues(s.adapter.Kind, resultBindError).Inc()
-		s.state.forget(job.uid)
+		s.state.forget(job.uid, job.attempt)
 		if apierrors.IsNotFound(err) {
 			return
 		}

@@ -15,6 +15,8 @@ type binding struct {
 	pool   string
 	class  string
 	amount int64
+	// attempt numbers an assumption (0 for bound objects): a failed bind forgets only its own.
+	attempt uint64
 }
 
 // pendingObject is an unbound object waiting for a pool.
@@ -46,6 +48,8 @@ type state struct {
 	// orphans are bound objects whose pool does not exist, by pool name: told so, and
 	// re-examined when the pool appears.
 	orphans map[string]map[types.NamespacedName]struct{}
+	// attempts counts assumptions (binding.attempt).
+	attempts uint64
 }
 
 func newState() *state {
@@ -157,17 +161,26 @@ func (s *state) observeGone(uid types.UID, key types.NamespacedName) (releasedCl
 	return releasedClass
 }
 
-// assume reserves capacity for a bind about to be sent. Lock held.
-func (s *state) assume(uid types.UID, b binding) {
+// assume reserves capacity for a bind about to be sent and returns the attempt to forget it by.
+// A second decision for an object whose first bind is still in flight (the object changed
+// meanwhile and came back pending) replaces the first assumption: counting both leaked one unit
+// of the pool for good once the first bind failed (a pool seen full with room left). Lock held.
+func (s *state) assume(uid types.UID, b binding) uint64 {
+	s.release(s.assumed, uid)
+	s.attempts++
+	b.attempt = s.attempts
 	s.assumed[uid] = b
 	s.addUsage(b, +1)
+	return b.attempt
 }
 
-// forget drops an assumption after a failed bind.
-func (s *state) forget(uid types.UID) {
+// forget drops the assumption of a failed bind, unless a later decision replaced it.
+func (s *state) forget(uid types.UID, attempt uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.release(s.assumed, uid)
+	if a, ok := s.assumed[uid]; ok && a.attempt == attempt {
+		s.release(s.assumed, uid)
+	}
 }
 
 // setPool stores a pool and reports whether the change could make an unschedulable object
