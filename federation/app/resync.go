@@ -45,8 +45,10 @@ func init() { ctrlmetrics.Registry.MustRegister(watchResumes, watchResyncs, refl
 
 // delivered is the last object of every key that one ResumingListWatch delivered to its
 // reflector: what the reflector's store holds. The objects are the store's own (the informers'
-// transforms work in place), so it costs a map entry per object. epoch counts full lists; a
-// watch of an older list neither updates nor reads it.
+// transforms work in place), so it costs a map entry per object. It is not read off the
+// informer's store because the store lags the events already handed over (they wait in the
+// DeltaFIFO): an object added there and deleted before a resync would stay forever. epoch counts
+// full lists; a watch of an older list neither updates nor reads it.
 type delivered struct {
 	mu      sync.Mutex
 	epoch   uint64
