@@ -187,7 +187,11 @@ func (f *Federation) up(ctx context.Context) error {
 	f.Clusters = clusters
 	f.logf("%d cluster(s) serving after %s", len(clusters), time.Since(start).Round(100*time.Millisecond))
 	for _, c := range clusters {
-		kube, err := client.New(c.Config, client.Options{Scheme: common.NewScheme()})
+		// The admin client checks whole federations (tests poll every level for every object):
+		// client-go's default 5 QPS would make one check take half a minute.
+		admin := rest.CopyConfig(c.Config)
+		admin.QPS, admin.Burst = 200, 400
+		kube, err := client.New(admin, client.Options{Scheme: common.NewScheme()})
 		if err != nil {
 			return err
 		}

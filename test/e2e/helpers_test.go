@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -120,31 +123,58 @@ func (c counterparts) complete() bool { return len(c.objs) == len(chain) && c.le
 // errDuplicate: two objects stand for one object above them. Never transient: eventually fails at once.
 var errDuplicate = errors.New("duplicates")
 
-// eventually polls cond until it holds; on timeout it fails with cond's last explanation. Errors
-// are retried (apiservers restart in some tests), except duplicates.
+// eventually polls cond until it holds; on timeout it fails with cond's last explanation and
+// its last error. Errors are retried (apiservers restart in some tests), except duplicates.
 func eventually(t testing.TB, what string, cond func(ctx context.Context) (bool, string, error)) {
 	t.Helper()
-	var last string
+	var why, lastErr string
 	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		ok, why, err := cond(ctx)
+		ok, w, err := cond(ctx)
 		if errors.Is(err, errDuplicate) {
 			return false, err
 		}
 		if err != nil {
-			if ctx.Err() == nil { // keep the last real explanation, not the poll's own deadline
-				last = err.Error()
+			// Keep real explanations, not the poll's own deadline (a client's rate limiter
+			// refuses to wait past it before the context ends).
+			if !nearDeadline(ctx) {
+				lastErr = err.Error()
 			}
 			return false, nil
 		}
-		last = why
+		why, lastErr = w, ""
 		return ok, nil
 	})
 	if errors.Is(err, errDuplicate) {
 		t.Fatalf("%s: %v", what, err)
 	}
 	if err != nil {
-		t.Fatalf("%s: not within %s; last: %s", what, timeout, last)
+		if lastErr != "" {
+			why += "; last error: " + lastErr
+		}
+		why += dumpGoroutines(t)
+		t.Fatalf("%s: not within %s; last: %s", what, timeout, why)
 	}
+}
+
+// dumpGoroutines writes every goroutine of the test process (the federation's components run in
+// it) beside the components' logs: a federation that stops converging without an error shows
+// there where its workers wait.
+func dumpGoroutines(t testing.TB) string {
+	path := filepath.Join(e2eDir, fmt.Sprintf("goroutines-%s-%s.txt", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().Format("150405")))
+	f, err := os.Create(path)
+	if err != nil {
+		return "; goroutines not written: " + err.Error()
+	}
+	defer f.Close()
+	if err := pprof.Lookup("goroutine").WriteTo(f, 2); err != nil {
+		return "; goroutines not written: " + err.Error()
+	}
+	return "; goroutines in " + path
+}
+
+func nearDeadline(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ctx.Err() != nil || (ok && time.Until(d) < 5*time.Second)
 }
 
 // newNamespace creates a namespace at the root for one test.

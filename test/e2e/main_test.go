@@ -42,6 +42,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	e2eDir = dir
 	keep := os.Getenv("IRONFED_KEEP_CLUSTERS") == "1"
 	logFile, err := os.Create(filepath.Join(dir, "components.log"))
 	if err != nil {
@@ -79,5 +80,8 @@ func run(m *testing.M) int {
 	}
 	return code
 }
+
+// e2eDir holds the clusters' state and the components' logs; kept when a test fails.
+var e2eDir string
 
 func ptr(l logr.Logger) *logr.Logger { return &l }
