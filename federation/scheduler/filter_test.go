@@ -91,14 +91,39 @@ func TestAssumedCapacityIsCountedOnce(t *testing.T) {
 		t.Fatalf("after delete: used %d", got)
 	}
 
-	// A failed bind releases its assumption.
+	// A failed bind releases its assumption, and the object is pending again as decided on (an
+	// unavailable apiserver changed nothing, so no watch event would bring it back).
+	key2 := types.NamespacedName{Namespace: "ns", Name: "m2"}
+	decided := &pendingObject{uid: "u2", resourceVersion: "7"}
 	s.mu.Lock()
 	a := s.assume("u2", b)
 	s.mu.Unlock()
-	s.forget("u2", a)
+	s.forget("u2", a, key2, decided)
 	if got := s.usedOf("p")["small"]; got != 0 {
 		t.Fatalf("after forget: used %d", got)
 	}
+	if s.pending[key2] != decided {
+		t.Fatalf("a failed bind left the object not pending: %v", s.pending[key2])
+	}
+	// ...unless the watch delivered a newer version meanwhile, or saw it bound.
+	newer := &pendingObject{uid: "u2", resourceVersion: "8"}
+	s.mu.Lock()
+	a = s.assume("u2", b)
+	s.mu.Unlock()
+	s.observePending(key2, newer)
+	s.forget("u2", a, key2, decided)
+	if s.pending[key2] != newer {
+		t.Fatalf("a failed bind replaced the newer pending version: %v", s.pending[key2])
+	}
+	s.mu.Lock()
+	a = s.assume("u2", b)
+	s.mu.Unlock()
+	s.observeBound("u2", key2, b)
+	s.forget("u2", a, key2, decided)
+	if p := s.pending[key2]; p != nil {
+		t.Fatalf("an object seen bound is pending again after a failed bind: %v", p)
+	}
+	s.observeGone("u2", key2)
 
 	// The object changes while its bind is in flight and is decided again: the first bind then
 	// fails (stale resourceVersion), the second succeeds. Usage stays 1 throughout (it was 2 for
@@ -111,7 +136,7 @@ func TestAssumedCapacityIsCountedOnce(t *testing.T) {
 	if got := s.usedOf("p")["small"]; got != 1 {
 		t.Fatalf("after a second decision: used %d", got)
 	}
-	s.forget(uid3, first)
+	s.forget(uid3, first, key3, nil)
 	if got := s.usedOf("p")["small"]; got != 1 {
 		t.Fatalf("after the first bind failed: used %d (the second is still in flight)", got)
 	}

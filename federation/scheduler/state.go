@@ -174,12 +174,22 @@ func (s *state) assume(uid types.UID, b binding) uint64 {
 	return b.attempt
 }
 
-// forget drops the assumption of a failed bind, unless a later decision replaced it.
-func (s *state) forget(uid types.UID, attempt uint64) {
+// forget drops the assumption of a failed bind, unless a later decision replaced it or the
+// watch saw the object bound or gone since (both drop the assumption). When the assumption was
+// still its own, key is pending again as retry (if not nil), unless the watch delivered a newer version.
+func (s *state) forget(uid types.UID, attempt uint64, key types.NamespacedName, retry *pendingObject) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a, ok := s.assumed[uid]; ok && a.attempt == attempt {
-		s.release(s.assumed, uid)
+	a, ok := s.assumed[uid]
+	if !ok || a.attempt != attempt {
+		return
+	}
+	s.release(s.assumed, uid)
+	if retry == nil {
+		return
+	}
+	if _, newer := s.pending[key]; !newer {
+		s.pending[key] = retry
 	}
 }
 
