@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"sync"
@@ -139,5 +140,43 @@ func TestResumingList(t *testing.T) {
 	time.AfterFunc(300*time.Millisecond, cancel)
 	if _, err := lw.ListWithContext(ctx, metav1.ListOptions{}); err == nil {
 		t.Fatal("a cancelled list through an outage succeeded")
+	}
+}
+
+// TestResumingWatchThroughBrokenStream: the error event client-go makes of a stream it could not
+// read on is a break like any other: the watch resumes from the last resource version delivered
+// and the consumer never sees the error (it would relist after the reflector's backoff).
+func TestResumingWatchThroughBrokenStream(t *testing.T) {
+	first, second := watch.NewFakeWithChanSize(4, false), watch.NewFakeWithChanSize(4, false)
+	f := &fakeLW{streams: []*watch.FakeWatcher{first, second}}
+	lw := &ResumingListWatch{Inner: f}
+	w, err := lw.WatchWithContext(t.Context(), metav1.ListOptions{ResourceVersion: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Add(cm("5"))
+	broken := apierrors.NewClientErrorReporter(500, "GET", clientWatchDecoding).AsObject(
+		errors.New("unable to decode an event from the watch stream: http2: client connection force closed via ClientConn.Close"))
+	first.Error(broken)
+	second.Modify(cm("9"))
+	for _, want := range []string{"ADDED@5", "MODIFIED@9"} {
+		select {
+		case ev := <-w.ResultChan():
+			got := string(ev.Type)
+			if cm, ok := ev.Object.(*corev1.ConfigMap); ok {
+				got += "@" + cm.ResourceVersion
+			}
+			if got != want {
+				t.Fatalf("event %s, want %s", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s", want)
+		}
+	}
+	w.Stop()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.rvs) != 2 || f.rvs[1] != "5" {
+		t.Errorf("watches from %v, want the second from 5", f.rvs)
 	}
 }
