@@ -113,13 +113,14 @@ func TestChaos(t *testing.T) {
 		ok, _, err := poolsReady(ctx)
 		return err == nil && ok
 	}}})
+	progress := &stuckLog{start: lastRecovery}
 	eventually(t, "the federation converges after the last fault", func(ctx context.Context) (bool, string, error) {
 		if ok, why, err := poolsReady(ctx); err != nil || !ok {
 			return false, why, err
 		}
 		// Every machine short of Running is named, the first few with their whole chain: a
 		// federation that does not converge must say where it stands.
-		var stuck []string
+		var stuck, short []string
 		for _, m := range kept {
 			if err := get(ctx, "root", m); err != nil {
 				return false, "", err
@@ -132,11 +133,13 @@ func TestChaos(t *testing.T) {
 				continue
 			}
 			what := fmt.Sprintf("%s is %q, %d levels, provider %q", m.Name, m.Status.State, len(cp.objs), cp.leafID)
+			short = append(short, what)
 			if len(stuck) < 3 {
 				what += describeMachineChain(ctx, m)
 			}
 			stuck = append(stuck, what)
 		}
+		progress.note(strings.Join(short, "; "))
 		if len(stuck) > 0 {
 			return false, fmt.Sprintf("%d of %d machines not Running with a complete chain:\n%s", len(stuck), len(kept), strings.Join(stuck, "\n")), nil
 		}
@@ -147,7 +150,7 @@ func TestChaos(t *testing.T) {
 		}
 		return true, "", nil
 	})
-	t.Logf("converged %s after the last recovery: %d machines Running with one counterpart per level, 0 lost, 0 duplicated; timeline:%s", time.Since(lastRecovery).Round(100*time.Millisecond), len(kept), tl.stop())
+	t.Logf("converged %s after the last recovery: %d machines Running with one counterpart per level, 0 lost, 0 duplicated; timeline:%s", time.Since(lastRecovery).Round(100*time.Millisecond), len(kept), tl.stop()+progress.String())
 	informersAfter := informerCounters(t)
 	t.Logf("informers of every component through the faults: %.0f watches resumed, %.0f resynced after 410 Expired, %.0f reflector relists (each one waits out the reflector's backoff)",
 		informersAfter["ironfed_informer_watch_resumes_total"]-informersBefore["ironfed_informer_watch_resumes_total"],
@@ -194,3 +197,27 @@ func informerCounters(t *testing.T) map[string]float64 {
 	}
 	return out
 }
+
+// stuckLog records what the convergence probe found short, each time it changed: a slow
+// convergence says what it waited for.
+type stuckLog struct {
+	start time.Time
+	last  string
+	lines []string
+}
+
+func (l *stuckLog) note(stuck string) {
+	if stuck == l.last {
+		return
+	}
+	l.last = stuck
+	if stuck == "" {
+		stuck = "every machine Running with a complete chain"
+	}
+	if len(stuck) > 300 {
+		stuck = stuck[:300] + "…"
+	}
+	l.lines = append(l.lines, fmt.Sprintf("\n      +%5.1fs %s", time.Since(l.start).Seconds(), stuck))
+}
+
+func (l *stuckLog) String() string { return strings.Join(l.lines, "") }
