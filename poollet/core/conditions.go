@@ -79,6 +79,16 @@ func wrapRuntime(call string, err error) error {
 	return &runtimeError{call: call, err: err}
 }
 
+// runtimeUnavailable reports a runtime call in err that failed Unavailable or timed out.
+func runtimeUnavailable(err error) bool {
+	var re *runtimeError
+	if !errors.As(err, &re) {
+		return false
+	}
+	c := status.Code(re.err)
+	return c == codes.Unavailable || c == codes.DeadlineExceeded
+}
+
 // syncedCondition is ConditionRuntimeSynced for the outcome err of the runtime calls of one
 // reconcile; ok is false when err holds no runtime error (nothing to say about the runtime).
 func syncedCondition(err error) (conditions.Condition, bool) {

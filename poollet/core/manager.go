@@ -119,7 +119,7 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 	}
 	rec := &Reconciler[K, I]{
 		Adapter: p.Adapter, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), RuntimeName: p.RuntimeName,
-		DownwardAPI: o.DownwardAPI, index: idx, watcher: p.Watcher, nudge: ann.Nudge,
+		DownwardAPI: o.DownwardAPI, index: idx, watcher: p.Watcher, nudge: ann.Nudge, runtimeFailed: ann.RuntimeFailed,
 	}
 	ann.onRecovered = rec.retryFailing
 	b := ctrl.NewControllerManagedBy(mgr).

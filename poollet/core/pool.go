@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -66,10 +67,18 @@ type Announcer struct {
 	// onRecovered runs when a refresh finds the runtime answering after a failed refresh or a
 	// failing runtime.
 	onRecovered func(context.Context)
-	failed      bool
+	// failed: a refresh failed, or a reconcile found the runtime unavailable (RuntimeFailed).
+	failed atomic.Bool
 	// statusFailingSince is when the runtime's class query started failing; zero when healthy.
 	statusFailingSince time.Time
 }
+
+// RuntimeFailed records that a call to the runtime failed Unavailable: the next refresh that
+// finds the runtime answering retries the objects that failed (onRecovered). A broker fails fast
+// while its circuit breaker toward a restarting cluster is open, and its Status keeps answering
+// through such a short outage, so without this they waited out their backoff (up to
+// --max-retry-delay) after the downstream was back.
+func (a *Announcer) RuntimeFailed() { a.failed.Store(true) }
 
 // Nudge asks for a prompt status refresh (bound objects changed); it never blocks.
 func (a *Announcer) Nudge() {
@@ -88,7 +97,7 @@ func (a *Announcer) Start(ctx context.Context) error {
 	refresh := func() {
 		lastRefresh = time.Now()
 		if err := a.refresh(ctx); err != nil {
-			a.failed = true // the apiserver, say: objects failed meanwhile too
+			a.failed.Store(true) // the apiserver, say: objects failed meanwhile too
 			logger.Error(err, "Refreshing pool status")
 		}
 	}
@@ -153,9 +162,8 @@ func (a *Announcer) refresh(ctx context.Context) error {
 	}
 	ws := a.WatcherStatus()
 	if ws.Err != nil || rtErr != nil {
-		a.failed = true
-	} else if a.failed && ws.Synced {
-		a.failed = false
+		a.failed.Store(true)
+	} else if ws.Synced && a.failed.CompareAndSwap(true, false) {
 		if a.onRecovered != nil {
 			a.onRecovered(parent)
 		}

@@ -47,6 +47,8 @@ type Reconciler[K client.Object, I remote.Object] struct {
 	capsOnce    sync.Once
 	capsOf      capabilities[K, I]
 	nudge       func()
+	// runtimeFailed tells the announcer a runtime call failed Unavailable (Announcer.RuntimeFailed).
+	runtimeFailed func()
 	// written remembers per object the last status this reconciler patched (see patchStatus).
 	written sync.Map // client.ObjectKey -> lastWrite
 	// failing holds the objects whose last reconcile failed: they sit in the queue's per-object
@@ -73,6 +75,9 @@ func (r *Reconciler[K, I]) Reconcile(ctx context.Context, req reconcile.Request)
 	res, err := r.reconcile(ctx, req)
 	if err != nil {
 		r.failing.Store(req.NamespacedName, struct{}{})
+		if r.runtimeFailed != nil && runtimeUnavailable(err) {
+			r.runtimeFailed()
+		}
 	} else {
 		r.failing.Delete(req.NamespacedName)
 	}

@@ -6,6 +6,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/iri/remote"
@@ -77,5 +80,59 @@ func TestRetryFailingEnqueuesFailedObjects(t *testing.T) {
 	case ev := <-idx.events:
 		t.Fatalf("retried %v after it succeeded", client.ObjectKeyFromObject(ev.Object))
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// fakePool is a PoolAdapter over a runtime whose Status always answers (a broker keeps answering
+// it through a short downstream outage, while its circuit breaker fails creates fast).
+type fakePool struct{}
+
+func (fakePool) PoolKind() string                    { return "MachinePool" }
+func (fakePool) ClassType() commonv1alpha1.ClassType { return commonv1alpha1.ClassTypeMachineClass }
+func (fakePool) NewPool() client.Object              { return &computev1alpha1.MachinePool{} }
+func (fakePool) ClassExists(context.Context, client.Reader, string) (bool, error) {
+	return true, nil
+}
+func (fakePool) RuntimeClasses(context.Context) ([]ClassQuantity, error) { return nil, nil }
+func (fakePool) Usage(context.Context, client.Reader) (map[string]int64, error) {
+	return map[string]int64{}, nil
+}
+func (fakePool) SetStatus(client.Object, []string, commonv1alpha1.ResourceList, commonv1alpha1.ResourceList, conditions.Condition) {
+}
+
+// A runtime call that failed Unavailable makes the next refresh that finds the runtime answering
+// retry the failed objects, although no refresh failed; once, not at every refresh.
+func TestUnavailableRuntimeCallRetriesOnNextRefresh(t *testing.T) {
+	scheme, err := NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&computev1alpha1.MachinePool{}).Build()
+	retries := 0
+	a := &Announcer{
+		Adapter: fakePool{}, Client: cl, APIReader: cl, Pool: PoolOptions{Name: "p", StatusPeriod: time.Second},
+		WatcherStatus: func() remote.WatcherStatus { return remote.WatcherStatus{Synced: true} },
+		onRecovered:   func(context.Context) { retries++ },
+	}
+	for range 2 {
+		if err := a.refresh(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if retries != 0 {
+		t.Fatalf("%d retries with nothing failed", retries)
+	}
+	failed := wrapRuntime("create machine", status.Error(codes.Unavailable, "downstream cluster is unavailable (circuit breaker open)"))
+	if !runtimeUnavailable(fmt.Errorf("reconcile: %w", failed)) || runtimeUnavailable(wrapRuntime("create machine", status.Error(codes.InvalidArgument, "bad"))) || runtimeUnavailable(errors.New("apiserver away")) {
+		t.Fatal("runtimeUnavailable misclassifies")
+	}
+	a.RuntimeFailed()
+	for range 2 {
+		if err := a.refresh(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if retries != 1 {
+		t.Fatalf("%d retries after one Unavailable call, want 1", retries)
 	}
 }
