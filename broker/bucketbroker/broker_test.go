@@ -45,9 +45,12 @@ func TestBucketBroker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a cluster; run make test")
 	}
-	health, metrics := freeAddr(t), freeAddr(t)
+	var health, metrics string
 	e := brokertest.Start(t, "bucket", bucketbroker.Run, seed, func(o *common.Options) {
 		o.PoolName = "bpool"
+		// Picked once the cluster runs (30 s under load): a port picked before was taken by
+		// then in a loaded full run ("address already in use").
+		health, metrics = freeAddr(t), freeAddr(t)
 		o.HealthProbeBindAddress, o.MetricsBindAddress = health, metrics
 	})
 	bk := bucketv1alpha1.NewBucketRuntimeClient(e.Conn)

@@ -12,8 +12,9 @@ import (
 // otherwise), as controller-runtime's secure serving does (issue 18 security).
 func TestMetricsSecure(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	var addr string
 	e := startEnv(t, func(o *controllermanager.Options) {
+		addr = freeAddr(t) // once the cluster runs: a port picked before may be taken by then
 		o.MetricsBindAddress = addr
 		o.MetricsSecurity.Secure = true
 	})

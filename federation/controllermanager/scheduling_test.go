@@ -25,8 +25,11 @@ import (
 // fitting pool and checks the unschedulable condition, event, and retries. It reads global
 // scheduler metrics, so it does not run in parallel.
 func TestMachineSchedulingFilters(t *testing.T) {
-	healthAddr := freeAddr(t)
-	e := startEnv(t, func(o *controllermanager.Options) { o.HealthProbeBindAddress = healthAddr })
+	var healthAddr string
+	e := startEnv(t, func(o *controllermanager.Options) {
+		healthAddr = freeAddr(t) // once the cluster runs: a port picked before may be taken by then
+		o.HealthProbeBindAddress = healthAddr
+	})
 	ctx := t.Context()
 	zoneA := map[string]string{"zone": "a"}
 	gpuTaint := []commonv1alpha1.Taint{{Key: "dedicated", Value: "gpu", Effect: commonv1alpha1.TaintEffectNoSchedule}}
