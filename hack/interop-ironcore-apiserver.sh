@@ -16,7 +16,10 @@
 #      conformance suite (cmd/iri-conformance) against their sockets
 #   2) IronCore's machinebroker (namespace "icbroker", pool "dpool") and ironfed's machinepoollet on
 #      its socket announcing pool "icb" on D: a Machine on "icb" goes ironfed poollet → IronCore
-#      machinebroker → Machine on "dpool" → ironfed machinepoollet → memory provider
+#      machinebroker → Machine on "dpool" → ironfed machinepoollet → memory provider; 2a) the same with an
+#      emptyDisk volume; 2b) for reference, the machine conformance cases against IronCore's machinebroker
+# Env: IRONFED_BIN_DIR (ironfed's binaries, built otherwise), PAUSE=1 (keep everything running at the end
+# until $WORK/pause is removed), IFACE/IFACE_IP (the bridge and its address).
 # Every process started here is stopped by pid. Output and logs: $WORK (default: a new temp dir).
 set -uo pipefail
 
@@ -378,6 +381,41 @@ k get machines -n icbroker -o yaml >"$WORK/out/2-downstream.yaml" 2>&1
 k delete machine -n default via-ic-broker --wait --timeout=60s >"$WORK/out/2-delete.txt" 2>&1 && note "deleted" || note "delete did not finish in 60s"
 wait_for 30 sh -c "[ -z \"\$('$KUBECTL' --kubeconfig '$KCFG' get machines -n icbroker -o name)\" ]" && note "downstream Machine gone" || { note "downstream Machine still there"; st=BROKEN; }
 result "2-ironfed-poollet-ironcore-machinebroker" "$st" "$(IFS=';'; echo "${NOTES[*]}")"
+
+# start_ic_machinebroker NAME: (re)starts IronCore's machinebroker on its socket.
+start_ic_machinebroker() {
+	rm -f "$WORK/ic-machinebroker.sock"
+	start "$1" "$IC/machinebroker" --kubeconfig "$KCFG" --namespace icbroker \
+		--machine-pool-name dpool --address "$WORK/ic-machinebroker.sock" --streaming-address 127.0.0.1:0
+	wait_for 30 test -S "$WORK/ic-machinebroker.sock"
+}
+# 2a) A Machine with an emptyDisk: ironfed's machinepoollet sends an IRI local_disk without image.
+NOTES=()
+k apply -f - >"$WORK/out/2a-apply.txt" 2>&1 <<'YAML'
+apiVersion: compute.ironcore.dev/v1alpha1
+kind: Machine
+metadata: {name: via-ic-broker-disk, namespace: default}
+spec:
+  machineClassRef: {name: m-small}
+  machinePoolRef: {name: icb}
+  power: "On"
+  volumes: [{name: scratch, emptyDisk: {sizeLimit: 1Gi}}]
+YAML
+st=BROKEN
+if wait_for 60 sh -c "'$KUBECTL' --kubeconfig '$KCFG' get machine -n default via-ic-broker-disk -o jsonpath='{.status.volumes[0].state}' | grep -qx Attached"; then
+	st=works; note "emptyDisk volume Attached on icb"
+else
+	note "emptyDisk volume not Attached on icb in 60s (Machine state '$(k get machine -n default via-ic-broker-disk -o jsonpath='{.status.state}')')"
+fi
+k get machine -n default via-ic-broker-disk -o yaml >"$WORK/out/2a-machine.yaml" 2>&1
+if ! kill -0 "${PID_OF[ic-machinebroker]}" 2>/dev/null; then
+	note "IronCore's machinebroker exited: $(grep -m1 -A4 '^panic:' "$WORK/logs/ic-machinebroker.log" | grep -E '^panic|machinebroker/server' | head -2 | tr '\n\t' '  ' | cut -c1-220)"
+	start_ic_machinebroker ic-machinebroker-2a
+fi
+# The machine is deleted through a broker that runs (ironfed's poollet deletes it in the runtime first).
+k delete machine -n default via-ic-broker-disk --wait --timeout=60s >>"$WORK/out/2a-apply.txt" 2>&1 && note "deleted" || note "delete did not finish in 60s"
+result "2a-ironfed-poollet-ironcore-machinebroker-emptydisk" "$st" "$(IFS=';'; echo "${NOTES[*]}")"
+kill -0 "${PID_OF[ic-machinebroker-2a]:-${PID_OF[ic-machinebroker]}}" 2>/dev/null || start_ic_machinebroker ic-machinebroker-2b
 
 # Reference: the same machine cases against IronCore's own machinebroker on its own apiserver. Last,
 # because IronCore's broker panics on a CreateMachine without a machine (and then serves nothing).
