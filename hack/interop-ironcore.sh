@@ -23,54 +23,8 @@ mkdir -p "$WORK/logs" "$WORK/out"
 ASSETS=$("$ROOT/hack/cluster-binaries.sh" --print)
 KUBECTL=$ASSETS/kubectl
 IC=$IRONCORE_BIN_DIR
-PIDS=()
-declare -A PID_OF
-RESULTS=()
-
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-note() { NOTES+=("$*"); }
-result() { RESULTS+=("$1|$2|$3"); log "RESULT $1: $2 ($3)"; }
-cleanup() {
-	local i
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${PIDS[i]}" 2>/dev/null
-	done
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		for _ in $(seq 1 30); do kill -0 "${PIDS[i]}" 2>/dev/null || break; sleep 1; done
-		kill -KILL "${PIDS[i]}" 2>/dev/null
-	done
-	log "logs and outputs in $WORK"
-}
-trap cleanup EXIT
-
-# start NAME CMD...: runs CMD in the background with its log in $WORK/logs/NAME.log.
-start() {
-	local name=$1; shift
-	"$@" >"$WORK/logs/$name.log" 2>&1 &
-	PIDS+=($!)
-	PID_OF[$name]=$!
-	log "started $name (pid $!)"
-}
-
-# wait_for SECONDS CMD...: polls CMD once a second until it succeeds.
-wait_for() {
-	local secs=$1; shift
-	for _ in $(seq 1 "$secs"); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 1
-	done
-	return 1
-}
-
-# run NAME CMD...: runs CMD, keeps its output in $WORK/out/NAME.txt, shows it.
-run() {
-	local name=$1; shift
-	"$@" >"$WORK/out/$name.txt" 2>&1
-	local rc=$?
-	local cmd="$*"
-	{ echo "\$ ${cmd//$IC\//}  (rc=$rc)"; sed 's/^/    /' "$WORK/out/$name.txt"; } >&2
-	return $rc
-}
+# shellcheck source=hack/interop/lib.sh
+source "$ROOT/hack/interop/lib.sh"
 
 for b in irictl-machine irictl-volume irictl-bucket machinepoollet volumepoollet bucketpoollet machinebroker; do
 	[ -x "$IC/$b" ] || { echo "missing $IC/$b" >&2; exit 1; }
@@ -132,7 +86,6 @@ irictl_pairing b-irictl-brokers "unix://$MB" "unix://$VB" "unix://$BB"
 
 log "c) IronCore poollets → ironfed leaf cluster, memory provider socket"
 common=(--kubeconfig "$LEAF" --leader-election-kubeconfig "$LEAF" --metrics-bind-address 0 --dial-timeout 5s)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 start ic-machinepoollet "$IC/machinepoollet" "${common[@]}" --machine-pool-name ic-machine \
 	--machine-runtime-endpoint "unix://$MEM" --health-probe-bind-address 127.0.0.1:0 \
 	--address "127.0.0.1:$(free_port)" --insecure-disable-auth --cert-dir "$WORK/ic-machinepoollet-certs" \
@@ -262,8 +215,4 @@ kr delete machine -n default via-ic-broker --wait --timeout=60s >"$WORK/out/d-de
 wait_for 30 sh -c "[ -z \"\$('$KUBECTL' --kubeconfig '$LEAF' get machines -n ic-broker -o name)\" ]" && note "downstream Machine gone" || { note "downstream Machine still there"; st=BROKEN; }
 result "d'-ironfed-poollet-ironcore-machinebroker" "$st" "$(IFS=';'; echo "${NOTES[*]}")"
 
-printf '\n%-36s %-7s %s\n' pairing result notes
-for r in "${RESULTS[@]}"; do
-	IFS='|' read -r n s t <<<"$r"
-	printf '%-36s %-7s %s\n' "$n" "$s" "$t"
-done
+print_results
