@@ -28,13 +28,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	"github.com/ironfed/ironfed/federation/app"
 )
 
 // IronCore's marker of ephemeral objects and the manager value its controller-manager writes.
@@ -61,7 +61,7 @@ type Reconciler struct {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("machine-ephemeral").
-		For(&computev1alpha1.Machine{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&computev1alpha1.Machine{}, builder.WithPredicates(app.SpecChanged())).
 		Owns(&storagev1alpha1.Volume{}, builder.OnlyMetadata).
 		Owns(&networkingv1alpha1.NetworkInterface{}, builder.OnlyMetadata).
 		Complete(r)

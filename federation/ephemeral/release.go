@@ -10,11 +10,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	networkingv1alpha1 "github.com/ironfed/ironfed/federation/api/networking/v1alpha1"
+	"github.com/ironfed/ironfed/federation/app"
 )
 
 // indexMachineRef indexes NetworkInterfaces by the name of the Machine that claims them.
@@ -40,7 +40,7 @@ func (r *NICReleaser) SetupWithManager(mgr ctrl.Manager) error {
 	c := mgr.GetClient()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("networkinterface-release").
-		For(&networkingv1alpha1.NetworkInterface{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&networkingv1alpha1.NetworkInterface{}, builder.WithPredicates(app.SpecChanged())).
 		Watches(&computev1alpha1.Machine{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			list := &networkingv1alpha1.NetworkInterfaceList{}
 			if err := c.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexMachineRef: o.GetName()}); err != nil {
@@ -51,7 +51,7 @@ func (r *NICReleaser) SetupWithManager(mgr ctrl.Manager) error {
 				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&n)})
 			}
 			return out
-		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		}), builder.WithPredicates(app.SpecChanged())).
 		Complete(r)
 }
 

@@ -18,13 +18,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	"github.com/ironfed/ironfed/federation/app"
 )
 
 // indexVolumeRef indexes Machines by the names of the Volumes they refer to (volumeRef).
@@ -56,7 +56,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 				out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}})
 			}
 			return out
-		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})). // spec changes, creates, deletes; not status
+		}), builder.WithPredicates(app.SpecChanged())). // spec changes, creates, deletes; not status
 		Complete(r)
 }
 
