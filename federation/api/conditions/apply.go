@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -49,7 +50,7 @@ func ApplyStatus(ctx context.Context, c client.Client, obj client.Object, fieldM
 	if err != nil {
 		return err
 	}
-	if err := c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(fieldManager), client.ForceOwnership); err != nil {
+	if err := applyDeclared(ctx, c, u, fieldManager); err != nil {
 		return err
 	}
 	fresh := obj.DeepCopyObject()
@@ -59,6 +60,44 @@ func ApplyStatus(ctx context.Context, c client.Client, obj client.Object, fieldM
 	}
 	reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(fresh).Elem())
 	return nil
+}
+
+// applyDeclared applies u's status; a status field the apiserver's schema does not declare is
+// left out and the rest applied again. ironfed's types add fields to IronCore's (a BucketPool's
+// capacity, allocatable and conditions), and IronCore's aggregated apiserver refuses the whole
+// apply for one of them ("field not declared in schema"): a bucket pool's status stayed empty.
+func applyDeclared(ctx context.Context, c client.Client, u *unstructured.Unstructured, fieldManager string) error {
+	for {
+		err := c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(fieldManager), client.ForceOwnership)
+		if err == nil {
+			return nil
+		}
+		status, _ := u.Object["status"].(map[string]any)
+		dropped := false
+		for _, field := range UndeclaredStatusFields(err) {
+			if _, ok := status[field]; ok {
+				delete(status, field)
+				dropped = true
+			}
+		}
+		if !dropped { // nothing left to leave out: a real error
+			return err
+		}
+	}
+}
+
+var undeclaredStatusField = regexp.MustCompile(`\.status\.([A-Za-z0-9_]+)[^\s:]*: field not declared in schema`)
+
+// UndeclaredStatusFields are the top-level status fields a server-side apply was refused for,
+// because the apiserver's schema does not declare them.
+func UndeclaredStatusFields(err error) []string {
+	var out []string
+	for _, m := range undeclaredStatusField.FindAllStringSubmatch(err.Error(), -1) {
+		if !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 // OwnedStatus is the apply configuration ApplyStatus sends: obj's identity and the owned part of
