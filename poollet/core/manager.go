@@ -84,6 +84,7 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		LeaderElectionReleaseOnCancel: !m.LeaderElectKeepOnCancel,
 		Metrics:                       m.MetricsSecurity.ServerOptions(m.MetricsBindAddress),
 		HealthProbeBindAddress:        m.HealthProbeBindAddress,
+		PprofBindAddress:              m.PprofBindAddress,
 		Controller:                    app.ControllerConfig(m.SkipControllerNameValidation),
 		Cache: cache.Options{
 			NewInformer: app.NewInformer, // back within a second of an outage, not a minute
