@@ -140,9 +140,10 @@ func FreeAddr(tb testing.TB) string {
 	return l.Addr().String()
 }
 
-// Metric reads the unlabelled sample name from the Prometheus text exposition at url
-// (e.g. http://127.0.0.1:8080/metrics and go_memstats_heap_inuse_bytes).
-func Metric(url, name string) (float64, error) {
+// Metric reads a sample from the Prometheus text exposition at url: series is its name when it
+// has no labels (go_memstats_heap_inuse_bytes), else the beginning of its name and labels as
+// exposed (workqueue_depth{controller="machinepoollet"); the first match is returned.
+func Metric(url, series string) (float64, error) {
 	resp, err := http.Get(url)
 	if err != nil {
 		return 0, err
@@ -154,14 +155,25 @@ func Metric(url, name string) (float64, error) {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		line := sc.Text()
+		if !strings.HasPrefix(line, series) || strings.HasPrefix(line, "#") {
+			continue
 		}
+		rest := line[len(series):]
+		if !strings.Contains(series, "{") {
+			// An unlabelled name must be followed by its value, not by more of a longer name.
+			if !strings.HasPrefix(rest, " ") {
+				continue
+			}
+		} else if i := strings.LastIndexByte(rest, '}'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		return strconv.ParseFloat(strings.TrimSpace(rest), 64)
 	}
 	if err := sc.Err(); err != nil {
 		return 0, err
 	}
-	return 0, fmt.Errorf("%s: no sample %s", url, name)
+	return 0, fmt.Errorf("%s: no sample %s", url, series)
 }
 
 // HeapProfile fetches a heap profile from a Go pprof endpoint (http://addr/debug/pprof/heap) after
