@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 )
@@ -309,4 +310,32 @@ func TestWatcherSurvivesServerRestart(t *testing.T) {
 	defer stop()
 	r.expect(t, "ADDED m3 MACHINE_RUNNING", "DELETED m2 MACHINE_PENDING")
 	eventually(t, "a healthy status", func() bool { return r.w.Status().Err == nil })
+}
+
+// The cache keeps what Strip left and hands out copies: a caller changing what Get returned
+// changes nothing cached.
+func TestWatcherStripAndCopies(t *testing.T) {
+	m := machine("m1", "c", pending)
+	m.Spec.IgnitionData = []byte("secret ignition")
+	f := newFakeMachines(m)
+	rt := connectFake(t, serveFake(t, f))
+	opts := fastOpts()
+	opts.Strip = func(o proto.Message) { o.(*machinev1alpha1.Machine).Spec.IgnitionData = nil }
+	r := startWatcher(t, rt, opts)
+	r.expect(t, "ADDED m1 MACHINE_PENDING", "SYNCED")
+
+	got, ok := r.w.Get("m1")
+	if !ok || got.GetSpec().GetIgnitionData() != nil || got.GetSpec().GetClass() != "c" {
+		t.Fatalf("cache m1 = %v, %v; want class c without ignition", got, ok)
+	}
+	got.Spec.Class = "changed"
+	got.Metadata.Labels["app"] = "changed"
+	if again, _ := r.w.Get("m1"); again.GetSpec().GetClass() != "c" || again.GetMetadata().GetLabels()["app"] != "test" {
+		t.Fatalf("a change to a returned object reached the cache: %v", again)
+	}
+	// Only the stripped field changing is no change.
+	m2 := machine("m1", "c", pending)
+	m2.Spec.IgnitionData = []byte("other ignition")
+	f.apply(change{put: m2})
+	r.expectNothing(t, 100*time.Millisecond)
 }

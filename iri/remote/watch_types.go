@@ -43,8 +43,7 @@ func (t EventType) String() string {
 	return fmt.Sprintf("EventType(%d)", int(t))
 }
 
-// Event is one change delivered by a Watcher. Object is shared with the
-// Watcher's cache: handlers must not modify it. Deleted events carry the
+// Event is one change delivered by a Watcher. Deleted events carry the
 // last known state.
 type Event[T any] struct {
 	Type   EventType
@@ -126,4 +125,9 @@ type WatcherOptions struct {
 	// OnStatus, if set, is called from Run's goroutine whenever the status
 	// changes. It must not block.
 	OnStatus func(WatcherStatus)
+	// Strip, if set, is applied to every object received before it is
+	// compared, cached and delivered: it clears fields the consumer never
+	// reads (a machine's ignition data, up to 1 MiB each), as an informer's
+	// transform does.
+	Strip func(proto.Message)
 }

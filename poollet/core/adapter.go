@@ -132,6 +132,7 @@ type capabilities[K client.Object, I remote.Object] struct {
 	watches     SecondaryWatcher
 	events      EventLister
 	live        LiveReader
+	compact     CacheCompactor[K]
 }
 
 func detect[K client.Object, I remote.Object](a Adapter[K, I]) capabilities[K, I] {
@@ -142,5 +143,6 @@ func detect[K client.Object, I remote.Object](a Adapter[K, I]) capabilities[K, I
 	c.watches, _ = a.(SecondaryWatcher)
 	c.events, _ = a.(EventLister)
 	c.live, _ = a.(LiveReader)
+	c.compact, _ = a.(CacheCompactor[K])
 	return c
 }

@@ -89,7 +89,10 @@ func (f *eventForwarder) poll(ctx context.Context, from int64) (int64, error) {
 	if f.seen == nil {
 		f.seen = map[string]int64{}
 	}
-	for _, ev := range evs {
+	for i, ev := range evs {
+		// Recording waits while eventWriteParallelism writes are in flight, so a poll that fell
+		// behind holds thousands of events for long: let each go once it is recorded.
+		evs[i] = nil
 		key := eventKey(ev)
 		if _, dup := f.seen[key]; dup {
 			continue

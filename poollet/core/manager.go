@@ -84,15 +84,15 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		LeaderElectionReleaseOnCancel: !m.LeaderElectKeepOnCancel,
 		Metrics:                       m.MetricsSecurity.ServerOptions(m.MetricsBindAddress),
 		HealthProbeBindAddress:        m.HealthProbeBindAddress,
+		PprofBindAddress:              m.PprofBindAddress,
 		Controller:                    app.ControllerConfig(m.SkipControllerNameValidation),
 		Cache: cache.Options{
 			NewInformer: app.NewInformer, // back within a second of an outage, not a minute
 			ByObject: map[client.Object]cache.ByObject{
 				// Only what is bound to this pool, filtered by the apiserver.
-				p.Adapter.New(): {Field: fields.OneTermEqualSelector(p.PoolRefField, o.Pool.Name)},
+				p.Adapter.New(): {Field: fields.OneTermEqualSelector(p.PoolRefField, o.Pool.Name), Transform: cacheTransform(caps.compact)},
 			},
-			// Nothing of ours reads managed fields; they are often the bulk of an object.
-			DefaultTransform: cache.TransformStripManagedFields(),
+			DefaultTransform: cacheTransform[K](nil),
 		},
 		// Secrets (and what the adapter's LiveReader names) are read live, never cached: a cache
 		// would hold every one of the cluster (ignition and credentials of objects on other pools

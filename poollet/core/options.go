@@ -54,8 +54,11 @@ type ManagerOptions struct {
 	MaxRetryDelay      time.Duration
 	MetricsBindAddress string
 	// MetricsSecurity protects /metrics (--metrics-secure).
-	MetricsSecurity              app.MetricsSecurity
-	HealthProbeBindAddress       string
+	MetricsSecurity        app.MetricsSecurity
+	HealthProbeBindAddress string
+	// PprofBindAddress serves Go's /debug/pprof (heap profiles of a running poollet); "0" or
+	// empty, the default, disables it.
+	PprofBindAddress             string
 	LeaderElect                  bool
 	LeaderElectResourceNamespace string
 	LeaderElectLeaseDuration     time.Duration
@@ -115,6 +118,7 @@ func DefaultOptions() Options {
 			MaxRetryDelay:                30 * time.Second,
 			MetricsBindAddress:           "127.0.0.1:8080",
 			HealthProbeBindAddress:       "127.0.0.1:8081",
+			PprofBindAddress:             "0",
 			LeaderElectResourceNamespace: "kube-system",
 			LeaderElectLeaseDuration:     15 * time.Second,
 			LeaderElectRenewDeadline:     10 * time.Second,
@@ -148,6 +152,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.StringVar(&m.MetricsBindAddress, "metrics-bind-address", m.MetricsBindAddress, "Address serving Prometheus /metrics (loopback unless set, e.g. \":8080\" in a pod); \"0\" disables it.")
 	m.MetricsSecurity.AddFlags(fs)
 	fs.StringVar(&m.HealthProbeBindAddress, "health-probe-bind-address", m.HealthProbeBindAddress, "Address serving /healthz and /readyz (loopback unless set, e.g. \":8081\" in a pod); \"0\" disables it.")
+	fs.StringVar(&m.PprofBindAddress, "pprof-bind-address", m.PprofBindAddress, "Address serving Go's /debug/pprof profiles (e.g. \"127.0.0.1:6060\"); \"0\" disables it.")
 	fs.BoolVar(&m.LeaderElect, "leader-elect", m.LeaderElect, "Elect a leader before running; required when more than one replica runs.")
 	fs.StringVar(&m.LeaderElectResourceNamespace, "leader-elect-resource-namespace", m.LeaderElectResourceNamespace, "Namespace of the leader election Lease.")
 	fs.DurationVar(&m.LeaderElectLeaseDuration, "leader-elect-lease-duration", m.LeaderElectLeaseDuration, "How long a standby waits before taking over an unrenewed leadership.")

@@ -49,7 +49,8 @@ type Reconciler[K client.Object, I remote.Object] struct {
 	nudge       func()
 	// runtimeFailed tells the announcer a runtime call failed Unavailable (Announcer.RuntimeFailed).
 	runtimeFailed func()
-	// written remembers per object the last status this reconciler patched (see patchStatus).
+	// written remembers per object the last status this reconciler patched until the cache shows
+	// a later version (see patchStatus).
 	written sync.Map // client.ObjectKey -> lastWrite
 	// failing holds the objects whose last reconcile failed: they sit in the queue's per-object
 	// backoff (up to --max-retry-delay), so retryFailing retries them when the runtime is back.
@@ -261,7 +262,20 @@ func (r *Reconciler[K, I]) annotationsFor(obj K, iriGeneration int64) (map[strin
 // patchStatus applies obj's status (all but the scheduler's condition) when it differs from orig's. When the informer cache still
 // lags our previous write (orig is the very version that write was based on) and the status is
 // the one we wrote then, the write would be a duplicate and is skipped.
+//
+// The record of a write is dropped as soon as the cache holds a later version than the one it
+// was based on (the cache never goes back), so records are kept only while a write is in flight,
+// not one per object for good (4.5 of 44 MB live at 10k machines).
 func (r *Reconciler[K, I]) patchStatus(ctx context.Context, orig, obj K) error {
+	key := client.ObjectKeyFromObject(obj)
+	var last *lastWrite
+	if v, ok := r.written.Load(key); ok {
+		if lw := v.(lastWrite); lw.uid == obj.GetUID() && lw.baseRV == orig.GetResourceVersion() {
+			last = &lw
+		} else {
+			r.written.CompareAndDelete(key, v)
+		}
+	}
 	if equality.Semantic.DeepEqual(statusOf(orig), statusOf(obj)) {
 		return nil
 	}
@@ -270,12 +284,8 @@ func (r *Reconciler[K, I]) patchStatus(ctx context.Context, orig, obj K) error {
 		return err
 	}
 	status := sha256.Sum256(data)
-	key := client.ObjectKeyFromObject(obj)
-	if v, ok := r.written.Load(key); ok {
-		lw := v.(lastWrite)
-		if lw.uid == obj.GetUID() && lw.baseRV == orig.GetResourceVersion() && lw.status == status {
-			return nil
-		}
+	if last != nil && last.status == status {
+		return nil
 	}
 	if err := conditions.ApplyStatus(ctx, r.Client, obj, FieldManager(string(r.Adapter.Kind())), OwnedObjectStatus); err != nil {
 		return err

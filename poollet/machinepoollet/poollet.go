@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -37,6 +38,7 @@ func NewWithConsole(ctx context.Context, cfg *rest.Config, o core.Options, c Con
 		if err != nil {
 			return p, err
 		}
+		wo.Strip = stripIgnition
 		w, err := remote.NewMachineWatcher(rt, nil, wo)
 		if err != nil {
 			return p, err
@@ -50,6 +52,14 @@ func NewWithConsole(ctx context.Context, cfg *rest.Config, o core.Options, c Con
 			Setup:        withConsole(ctx, c, rt),
 		}, nil
 	})
+}
+
+// stripIgnition clears a watched machine's ignition data before the Watcher caches it: up to
+// 1 MiB per machine that the poollet never reads back (IRI has no call that changes it).
+func stripIgnition(m proto.Message) {
+	if s := m.(*machinev1alpha1.Machine).GetSpec(); s != nil {
+		s.IgnitionData = nil
+	}
 }
 
 // withConsole is the setup that adds the console server, if it is enabled. (A Machine's ephemeral
