@@ -50,17 +50,23 @@ func ReadPool(o client.Object) PoolInfo {
 			p.NotReady += ": " + m
 		}
 	}
-	if !p.Ready && p.NotReady == "" {
-		// IronCore's volume and bucket poollets set no Ready condition, only the state Available.
-		if f := st.FieldByName("State"); f.IsValid() && f.String() == "Available" {
-			p.Ready = true
-		} else {
-			p.NotReady = "no Ready condition"
-		}
-	}
 	for i := 0; i < st.NumField(); i++ {
 		if n := st.Type().Field(i).Name; strings.HasPrefix(n, "Available") && strings.HasSuffix(n, "Classes") {
 			p.Offered, _ = st.Field(i).Interface().([]corev1.LocalObjectReference)
+		}
+	}
+	if !p.Ready && p.NotReady == "" {
+		// IronCore's volume poollet sets no Ready condition, only the state Available; its bucket
+		// poollet sets neither and announces classes only, which IronCore's scheduler and ours
+		// (federation/scheduler bucketPoolInfo) take as ready.
+		state := st.FieldByName("State")
+		switch {
+		case state.IsValid() && state.String() == "Available":
+			p.Ready = true
+		case state.IsValid() && state.String() == "" && reflect.TypeOf(o).Elem().Name() == "BucketPool" && len(p.Offered) > 0:
+			p.Ready = true
+		default:
+			p.NotReady = "no Ready condition"
 		}
 	}
 	return p
