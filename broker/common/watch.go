@@ -137,6 +137,9 @@ func (h *Hub[O, T]) secretChanged(ctx context.Context, obj any) {
 }
 
 func (h *Hub[O, T]) dispatch(typ EventType, o O) {
+	if typ == Deleted {
+		defer h.s.forgetConversion(o) // after converting it for the watchers
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.watchers) == 0 {
