@@ -48,8 +48,8 @@ func (b *Broker) Version(context.Context, *bucketv1alpha1.VersionRequest) (*buck
 }
 
 func (b *Broker) ListBuckets(ctx context.Context, req *bucketv1alpha1.ListBucketsRequest) (*bucketv1alpha1.ListBucketsResponse, error) {
-	items, err := b.ListFiltered(ctx, req.GetFilter())
-	return &bucketv1alpha1.ListBucketsResponse{Buckets: items}, err
+	resp := &bucketv1alpha1.ListBucketsResponse{}
+	return resp, b.Answer(ctx, req.GetFilter(), resp)
 }
 
 func (b *Broker) ListEvents(ctx context.Context, req *bucketv1alpha1.ListEventsRequest) (*bucketv1alpha1.ListEventsResponse, error) {

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -21,13 +22,9 @@ import (
 	"github.com/ironfed/ironfed/iri/remote"
 )
 
-// Field indexes registered on every brokered kind.
-const (
-	IndexUID     = "broker.ironfed.dev/uid"
-	IndexCreated = "broker.ironfed.dev/created"
-	// IndexSecretRefs is registered on kinds whose Adapter has SecretRefs.
-	IndexSecretRefs = "broker.ironfed.dev/secret-refs"
-)
+// IndexSecretRefs is the field index registered on kinds whose Adapter has SecretRefs (the
+// indexes every kind has are in uidindex.go).
+const IndexSecretRefs = "broker.ironfed.dev/secret-refs"
 
 // Broker is what every broker kind shares: its name, the IRI kind, the
 // namespace of its objects and the downstream cluster.
@@ -122,7 +119,7 @@ type Store[O client.Object, T remote.Object] struct {
 
 	locks  keyedMutex
 	recent *lru.Cache[string, string] // poollet UID -> id of recent creates
-	conv   *lru.Cache[string, T]      // uid/resourceVersion -> converted object
+	conv   *convCache
 	Hub    *Hub[O, T]
 
 	// Clock tells the sweeper the time (tests inject a fake one).
@@ -151,7 +148,7 @@ func NewStore[O client.Object, T remote.Object](b *Broker, a Adapter[O, T], opts
 		return nil, err
 	}
 	if opts.ConversionCacheSize > 0 {
-		if s.conv, err = lru.New[string, T](opts.ConversionCacheSize); err != nil {
+		if s.conv, err = lru.New[types.UID, wireEntry](opts.ConversionCacheSize); err != nil {
 			return nil, err
 		}
 	}
@@ -165,23 +162,10 @@ func NewStore[O client.Object, T remote.Object](b *Broker, a Adapter[O, T], opts
 // Setup registers the field indexes and the watch handler; call it before
 // the cache starts.
 func (s *Store[O, T]) Setup(ctx context.Context) error {
+	if err := s.addIndexes(ctx); err != nil {
+		return err
+	}
 	idx := s.D.Cache
-	if err := idx.IndexField(ctx, s.A.New(), IndexUID, func(o client.Object) []string {
-		if uid := o.GetLabels()[UIDLabel]; uid != "" {
-			return []string{uid}
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("index %s by uid: %w", s.A.Kind, err)
-	}
-	if err := idx.IndexField(ctx, s.A.New(), IndexCreated, func(o client.Object) []string {
-		if IsCreated(o) {
-			return []string{"true"}
-		}
-		return []string{"false"}
-	}); err != nil {
-		return fmt.Errorf("index %s by created: %w", s.A.Kind, err)
-	}
 	if s.A.SecretRefs != nil {
 		if err := idx.IndexField(ctx, s.A.New(), IndexSecretRefs, func(o client.Object) []string {
 			return s.A.SecretRefs(o.(O))
@@ -233,35 +217,6 @@ func (b *Broker) SecretDataLive(ctx context.Context, name string) (map[string][]
 	return s.Data, nil
 }
 
-// Convert converts o to its IRI form, from the conversion cache when o's
-// resourceVersion was converted before. The result is shared: don't modify it.
-func (s *Store[O, T]) Convert(o O) (T, error) {
-	key := string(o.GetUID()) + "/" + o.GetResourceVersion()
-	if s.conv != nil {
-		if t, ok := s.conv.Get(key); ok {
-			return t, nil
-		}
-	}
-	t, err := s.A.ToIRI(s.Broker, o)
-	if errors.Is(err, ErrIncomplete) {
-		return t, nil
-	}
-	if err != nil {
-		return t, err
-	}
-	if s.conv != nil {
-		s.conv.Add(key, t)
-	}
-	return t, nil
-}
-
-// forgetConversion drops o's memoised conversion (a Secret it reads changed).
-func (s *Store[O, T]) forgetConversion(o O) {
-	if s.conv != nil {
-		s.conv.Remove(string(o.GetUID()) + "/" + o.GetResourceVersion())
-	}
-}
-
 // Get returns the created object id from the cache; NotFound if it does
 // not exist (or is not complete).
 func (s *Store[O, T]) Get(ctx context.Context, id string) (O, error) {
@@ -285,6 +240,23 @@ func (s *Store[O, T]) Get(ctx context.Context, id string) (O, error) {
 // List returns the converted created objects matching id (if set) and the
 // IRI label selector. An unknown or malformed id is an empty list.
 func (s *Store[O, T]) List(ctx context.Context, id string, selector map[string]string) ([]T, error) {
+	objs, err := s.selected(ctx, id, selector)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(objs))
+	for _, o := range objs {
+		t, err := s.Convert(o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// selected returns the cached created objects matching id (if set) and the IRI label selector.
+func (s *Store[O, T]) selected(ctx context.Context, id string, selector map[string]string) ([]O, error) {
 	s.D.NoteRead()
 	var objs []O
 	if id != "" {
@@ -299,30 +271,26 @@ func (s *Store[O, T]) List(ctx context.Context, id string, selector map[string]s
 			return nil, err
 		}
 		objs = []O{o}
-	} else {
+	} else if uid, ok := selector[labels.UIDLabel(s.Kind)]; ok {
 		// A selector on the poollet's UID label (how a poollet finds its
 		// object) is served from the UID index, not by decoding the labels
 		// of every cached object.
-		field := client.MatchingFields{IndexCreated: "true"}
-		if uid, ok := selector[labels.UIDLabel(s.Kind)]; ok {
-			field = client.MatchingFields{IndexUID: uid}
+		var err error
+		if objs, err = s.byUID(uid); err != nil {
+			return nil, err
 		}
+	} else {
 		list := s.A.NewList()
-		if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace), field); err != nil {
+		if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace)); err != nil {
 			return nil, s.D.ToStatus("list "+s.A.Kind, err)
 		}
 		objs = s.A.Items(list)
 	}
-	out := make([]T, 0, len(objs))
+	out := objs[:0]
 	for _, o := range objs {
-		if !IsCreated(o) || !MatchesLabels(o, selector) {
-			continue
+		if IsCreated(o) && MatchesLabels(o, selector) {
+			out = append(out, o)
 		}
-		t, err := s.Convert(o)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
 	}
 	return out, nil
 }

@@ -159,8 +159,7 @@ func NewDownstream(cfg *rest.Config, o DownstreamOptions) (*Downstream, error) {
 	copts.DefaultNamespaces = map[string]cache.Config{o.Namespace: {}}
 	copts.ByObject = byObject
 	copts.DefaultUnsafeDisableDeepCopy = &noCopy
-	// Nothing of ours reads managed fields; they are a large part of every cached object.
-	copts.DefaultTransform = cache.TransformStripManagedFields()
+	copts.DefaultTransform = compactTransform()
 	copts.SyncPeriod = o.SyncPeriod
 	if copts.NewInformer == nil { // a client-backed cache (fast tests) brings its own
 		copts.NewInformer = app.NewInformer // back within a second of a downstream outage, not a minute

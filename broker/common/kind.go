@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	corev1 "k8s.io/api/core/v1"
@@ -151,14 +152,20 @@ func ServeWatch[O client.Object, T remote.Object, E any, PE interface {
 	fields := PE(new(E)).ProtoReflect().Descriptor().Fields()
 	typ, object, sequence := fields.ByName("type"), fields.ByName("object"), fields.ByName("sequence")
 	var seq uint64
-	return s.Hub.Watch(stream.Context(), f.GetId(), f.GetLabelSelector(), initial, func(t EventType, obj T) error {
+	return s.Hub.watch(stream.Context(), f.GetId(), f.GetLabelSelector(), initial, func(t EventType, obj T, wire []byte) error {
 		seq++
 		ev := PE(new(E))
 		m := ev.ProtoReflect()
 		m.Set(typ, protoreflect.ValueOfEnum(protoreflect.EnumNumber(t)))
 		m.Set(sequence, protoreflect.ValueOfUint64(seq))
-		if o, ok := any(obj).(proto.Message); ok && t != Bookmark {
-			m.Set(object, protoreflect.ValueOfMessage(o.ProtoReflect()))
+		var zero T
+		switch {
+		case t == Bookmark:
+		case wire != nil:
+			// The memoised encoding goes out as it is (see Store.Answer).
+			m.SetUnknown(protowire.AppendBytes(protowire.AppendTag(nil, object.Number(), protowire.BytesType), wire))
+		case obj != zero:
+			m.Set(object, protoreflect.ValueOfMessage(obj.ProtoReflect()))
 		}
 		return stream.Send((*E)(ev))
 	})

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unique"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -115,23 +114,12 @@ func getJSON(from map[string]string, key string) map[string]string {
 	return out
 }
 
-// iriMap is getJSON for what is kept in the conversion cache: the keys (the same few label and
-// annotation names on every object) are interned, so 10k cached objects share one copy of each.
-func iriMap(from map[string]string, key string) map[string]string {
-	m := getJSON(from, key)
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[unique.Make(k).Value()] = v
-	}
-	return out
-}
-
 // IRIMetadata converts a downstream object's metadata to IRI metadata.
 func IRIMetadata(o client.Object) *metav1alpha1.ObjectMetadata {
 	md := &metav1alpha1.ObjectMetadata{
 		Id:          o.GetName(),
-		Labels:      iriMap(o.GetAnnotations(), LabelsAnnotation),
-		Annotations: iriMap(o.GetAnnotations(), AnnotationsAnnotation),
+		Labels:      getJSON(o.GetAnnotations(), LabelsAnnotation),
+		Annotations: getJSON(o.GetAnnotations(), AnnotationsAnnotation),
 		Generation:  IRIGeneration(o),
 		CreatedAt:   o.GetCreationTimestamp().UnixNano(),
 	}

@@ -15,10 +15,10 @@ import (
 
 // informerStores records the informers the cache creates, by object type: controller-runtime hands
 // out namespace-wrapping informers without their stores, and dropping an entry the apiserver no
-// longer has needs the store itself.
+// longer has, or reading an index of our own (uidindex.go), needs the informer itself.
 type informerStores struct {
 	mu     sync.Mutex
-	byType map[reflect.Type][]toolscache.Store
+	byType map[reflect.Type][]toolscache.SharedIndexInformer
 }
 
 type newInformerFunc = func(toolscache.ListerWatcher, runtime.Object, time.Duration, toolscache.Indexers) toolscache.SharedIndexInformer
@@ -29,10 +29,10 @@ func (s *informerStores) wrap(next newInformerFunc) newInformerFunc {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.byType == nil {
-			s.byType = map[reflect.Type][]toolscache.Store{}
+			s.byType = map[reflect.Type][]toolscache.SharedIndexInformer{}
 		}
 		t := reflect.TypeOf(obj)
-		s.byType[t] = append(s.byType[t], inf.GetStore())
+		s.byType[t] = append(s.byType[t], inf)
 		return inf
 	}
 }
@@ -42,14 +42,23 @@ func (s *informerStores) drop(obj client.Object) bool {
 	if s == nil {
 		return false
 	}
-	s.mu.Lock()
-	stores := s.byType[reflect.TypeOf(obj)]
-	s.mu.Unlock()
 	dropped := false
-	for _, st := range stores {
-		if _, ok, _ := st.Get(obj); ok && st.Delete(obj) == nil {
-			dropped = true
+	for _, inf := range s.of(obj) {
+		if st := inf.GetStore(); st != nil {
+			if _, ok, _ := st.Get(obj); ok && st.Delete(obj) == nil {
+				dropped = true
+			}
 		}
 	}
 	return dropped
+}
+
+// of returns the informers of obj's type.
+func (s *informerStores) of(obj runtime.Object) []toolscache.SharedIndexInformer {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byType[reflect.TypeOf(obj)]
 }

@@ -44,15 +44,14 @@ type Sweeper interface {
 // every delete carries a UID + resourceVersion precondition, so an object
 // that changed since it was listed (e.g. was completed) is kept.
 func (s *Store[O, T]) SweepIncomplete(ctx context.Context, grace time.Duration) (int, error) {
-	list := s.A.NewList()
-	if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace),
-		client.MatchingLabels{ManagedByLabel: s.Name}, client.MatchingFields{IndexCreated: "false"}); err != nil {
+	objs, err := s.byIndex(indexIncomplete, incompleteKey[0])
+	if err != nil {
 		return 0, fmt.Errorf("list %s: %w", s.A.Kind, err)
 	}
 	now := s.Clock.Now()
 	var swept []string
 	var firstErr error
-	for _, o := range s.A.Items(list) {
+	for _, o := range objs {
 		if IsCreated(o) || o.GetDeletionTimestamp() != nil || o.GetLabels()[ManagedByLabel] != s.Name ||
 			now.Sub(o.GetCreationTimestamp().Time) < grace {
 			continue

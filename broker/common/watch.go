@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -34,7 +35,9 @@ type watchEvent[T any] struct {
 	typ EventType
 	id  string
 	obj T
-	src client.Object
+	// wire is obj's memoised encoding (then obj may be zero: see Store.convert).
+	wire []byte
+	src  client.Object
 }
 
 type watcher[T any] struct {
@@ -137,17 +140,20 @@ func (h *Hub[O, T]) secretChanged(ctx context.Context, obj any) {
 }
 
 func (h *Hub[O, T]) dispatch(typ EventType, o O) {
+	if typ == Deleted {
+		defer h.s.forgetConversion(o) // after converting it for the watchers
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.watchers) == 0 {
 		return
 	}
-	t, err := h.s.Convert(o)
+	t, wire, err := h.s.convert(o)
 	if err != nil {
 		h.s.Log.Error(err, "Converting a downstream object for watchers failed", "id", o.GetName())
 		return
 	}
-	ev := watchEvent[T]{typ: typ, id: o.GetName(), obj: t, src: o}
+	ev := watchEvent[T]{typ: typ, id: o.GetName(), obj: t, wire: wire, src: o}
 	for w := range h.watchers {
 		if (w.id != "" && w.id != ev.id) || !MatchesLabels(o, w.selector) {
 			continue
@@ -166,13 +172,28 @@ func (h *Hub[O, T]) dispatch(typ EventType, o O) {
 // then changes, until ctx ends or the watcher falls behind
 // (ResourceExhausted).
 func (h *Hub[O, T]) Watch(ctx context.Context, id string, selector map[string]string, initial bool, send func(EventType, T) error) error {
+	return h.watch(ctx, id, selector, initial, func(typ EventType, obj T, wire []byte) error {
+		var zero T
+		if obj == zero && wire != nil {
+			obj = zero.ProtoReflect().Type().New().Interface().(T)
+			if err := proto.Unmarshal(wire, obj); err != nil {
+				return status.Errorf(codes.Internal, "decode a memoised %s: %v", h.s.A.Kind, err)
+			}
+		}
+		return send(typ, obj)
+	})
+}
+
+// watch is Watch handing each object on as it is at hand: the message, or its memoised
+// encoding with obj zero (gRPC streams send the encoding as it is, see ServeWatch).
+func (h *Hub[O, T]) watch(ctx context.Context, id string, selector map[string]string, initial bool, send func(typ EventType, obj T, wire []byte) error) error {
 	w := &watcher[T]{id: id, selector: selector, ch: make(chan watchEvent[T], h.Buffer), dropped: make(chan struct{})}
 	h.mu.Lock()
 	h.watchers[w] = struct{}{}
-	var list []T
+	var list []watchEvent[T]
 	var err error
 	if initial {
-		list, err = h.s.List(ctx, id, selector)
+		list, err = h.initial(ctx, id, selector)
 	}
 	h.mu.Unlock()
 	defer func() {
@@ -184,19 +205,15 @@ func (h *Hub[O, T]) Watch(ctx context.Context, id string, selector map[string]st
 		return err
 	}
 	known := map[string]bool{}
-	for _, t := range list {
-		if err := send(Added, t); err != nil {
+	for _, ev := range list {
+		if err := send(Added, ev.obj, ev.wire); err != nil {
 			return err
 		}
-	}
-	if initial {
-		// Ids of the initial list: a queued Added for them is a change.
-		for _, t := range list {
-			known[t.GetMetadata().GetId()] = true
-		}
+		// An id of the initial list: a queued Added for it is a change.
+		known[ev.id] = true
 	}
 	var zero T
-	if err := send(Bookmark, zero); err != nil {
+	if err := send(Bookmark, zero, nil); err != nil {
 		return err
 	}
 	for {
@@ -214,11 +231,28 @@ func (h *Hub[O, T]) Watch(ctx context.Context, id string, selector map[string]st
 			case Deleted:
 				delete(known, ev.id)
 			}
-			if err := send(typ, ev.obj); err != nil {
+			if err := send(typ, ev.obj, ev.wire); err != nil {
 				return err
 			}
 		case <-w.dropped:
 			return status.Errorf(codes.ResourceExhausted, "watch of %s dropped: more than %d events queued for a slow receiver; watch again with send_initial_list", h.s.A.Kind, h.Buffer)
 		}
 	}
+}
+
+// initial is the initial list of a watch: the created objects matching id and selector.
+func (h *Hub[O, T]) initial(ctx context.Context, id string, selector map[string]string) ([]watchEvent[T], error) {
+	objs, err := h.s.selected(ctx, id, selector)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]watchEvent[T], 0, len(objs))
+	for _, o := range objs {
+		t, wire, err := h.s.convert(o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, watchEvent[T]{typ: Added, id: o.GetName(), obj: t, wire: wire})
+	}
+	return out, nil
 }

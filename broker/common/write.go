@@ -105,14 +105,14 @@ func (s *Store[O, T]) Create(ctx context.Context, md *metav1alpha1.ObjectMetadat
 // incomplete one left by a failed create. Recent creates whose informer
 // event has not arrived yet are found through the recent-create cache.
 func (s *Store[O, T]) findByUID(ctx context.Context, uid string) (*O, error) {
-	list := s.A.NewList()
-	if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingFields{IndexUID: uid}); err != nil {
-		return nil, s.D.ToStatus("list "+s.A.Kind, err)
+	objs, err := s.byUID(uid)
+	if err != nil {
+		return nil, err
 	}
 	recentID, isRecent := s.recent.Get(uid)
 	var found *O
 	var incomplete []O
-	for _, o := range s.A.Items(list) {
+	for _, o := range objs {
 		switch {
 		case o.GetDeletionTimestamp() != nil:
 		case IsCreated(o):

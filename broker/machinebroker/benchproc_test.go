@@ -1,12 +1,14 @@
 package machinebroker_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,8 +20,11 @@ import (
 // brokerProcessRSS builds cmd/machinebroker, runs it over e's downstream cluster as its own
 // process (nothing else in it), waits until it lists want machines and returns its RSS: what an
 // operator sees, garbage included, as for IronCore's broker. A non-empty bin
-// runs that build instead.
-func brokerProcessRSS(b *testing.B, e *env, want int, bin string) int64 {
+// runs that build instead. live is the heap its last garbage collection found live (from
+// GODEBUG=gctrace=1): the RSS holds up to twice that (GOGC=100) plus the binary's pages, and
+// where it sits in between depends on the GC cycle at the moment of sampling.
+// env is added to the process's environment (e.g. GOMEMLIMIT=100MiB).
+func brokerProcessRSS(b *testing.B, e *env, want int, bin string, env ...string) (rss, live int64) {
 	b.Helper()
 	dir := b.TempDir()
 	if bin == "" {
@@ -28,13 +33,16 @@ func brokerProcessRSS(b *testing.B, e *env, want int, bin string) int64 {
 			b.Fatalf("build machinebroker: %v\n%s", err, out)
 		}
 	}
-	res, err := join.Join(context.Background(), e.cluster.Config, join.Options{Name: "machinebroker-process-" + strconv.Itoa(len(bin)), Namespace: testNamespace})
+	res, err := join.Join(context.Background(), e.cluster.Config, join.Options{Name: "machinebroker-process-" + strconv.Itoa(len(bin)) + "-" + strconv.Itoa(len(env)), Namespace: testNamespace})
 	must(b, err)
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	must(b, os.WriteFile(kubeconfig, res.Kubeconfig, 0o600))
 	sock := filepath.Join(dir, "m.sock")
 	cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "--namespace", testNamespace, "--address", sock,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	trace := &gcTrace{}
+	cmd.Env = append(append(os.Environ(), "GODEBUG=gctrace=1"), env...)
+	cmd.Stderr = trace
 	must(b, cmd.Start())
 	defer func() {
 		_ = cmd.Process.Kill()
@@ -66,7 +74,45 @@ func brokerProcessRSS(b *testing.B, e *env, want int, bin string) int64 {
 			low = r
 		}
 	}
-	return low
+	return low, trace.live()
+}
+
+// gcTrace keeps the last gctrace line of a process's stderr.
+type gcTrace struct {
+	mu      sync.Mutex
+	partial []byte
+	last    string
+}
+
+func (g *gcTrace) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.partial = append(g.partial, p...)
+	for {
+		i := bytes.IndexByte(g.partial, '\n')
+		if i < 0 {
+			break
+		}
+		if line := string(g.partial[:i]); strings.HasPrefix(line, "gc ") {
+			g.last = line
+		}
+		g.partial = g.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+// live parses "A->B->C MB" of the last line: C MB were live after that collection.
+func (g *gcTrace) live() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, f := range strings.Split(g.last, ", ") {
+		if strings.Count(f, "->") == 2 && strings.HasSuffix(f, " MB") {
+			parts := strings.Split(strings.TrimSuffix(f, " MB"), "->")
+			mb, _ := strconv.ParseInt(parts[2], 10, 64)
+			return mb << 20
+		}
+	}
+	return 0
 }
 
 func pidRSS(pid int) int64 {

@@ -20,8 +20,8 @@ func (b *Broker) Version(context.Context, *machinev1alpha1.VersionRequest) (*mac
 }
 
 func (b *Broker) ListMachines(ctx context.Context, req *machinev1alpha1.ListMachinesRequest) (*machinev1alpha1.ListMachinesResponse, error) {
-	items, err := b.ListFiltered(ctx, req.GetFilter())
-	return &machinev1alpha1.ListMachinesResponse{Machines: items}, err
+	resp := &machinev1alpha1.ListMachinesResponse{}
+	return resp, b.Answer(ctx, req.GetFilter(), resp)
 }
 
 func (b *Broker) ListEvents(ctx context.Context, req *machinev1alpha1.ListEventsRequest) (*machinev1alpha1.ListEventsResponse, error) {

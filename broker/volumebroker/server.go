@@ -19,8 +19,8 @@ func (b *Broker) Version(context.Context, *volumev1alpha1.VersionRequest) (*volu
 }
 
 func (b *Broker) ListVolumes(ctx context.Context, req *volumev1alpha1.ListVolumesRequest) (*volumev1alpha1.ListVolumesResponse, error) {
-	items, err := b.ListFiltered(ctx, req.GetFilter())
-	return &volumev1alpha1.ListVolumesResponse{Volumes: items}, err
+	resp := &volumev1alpha1.ListVolumesResponse{}
+	return resp, b.Answer(ctx, req.GetFilter(), resp)
 }
 
 func (b *Broker) ListEvents(ctx context.Context, req *volumev1alpha1.ListEventsRequest) (*volumev1alpha1.ListEventsResponse, error) {

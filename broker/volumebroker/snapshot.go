@@ -86,8 +86,8 @@ func (b *Broker) ListVolumeSnapshots(ctx context.Context, req *volumev1alpha1.Li
 	if err != nil {
 		return nil, err
 	}
-	items, err := snaps.ListFiltered(ctx, req.GetFilter())
-	return &volumev1alpha1.ListVolumeSnapshotsResponse{VolumeSnapshots: items}, err
+	resp := &volumev1alpha1.ListVolumeSnapshotsResponse{}
+	return resp, snaps.Answer(ctx, req.GetFilter(), resp)
 }
 
 func (b *Broker) DeleteVolumeSnapshot(ctx context.Context, req *volumev1alpha1.DeleteVolumeSnapshotRequest) (*volumev1alpha1.DeleteVolumeSnapshotResponse, error) {
