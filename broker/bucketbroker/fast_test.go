@@ -35,6 +35,9 @@ func TestBucketClasses(t *testing.T) {
 	ready.Status.AvailableBucketClasses = []corev1.LocalObjectReference{{Name: "standard"}}
 	down := &storagev1alpha1.BucketPool{ObjectMeta: metav1.ObjectMeta{Name: "b"}}
 	down.Status.AvailableBucketClasses = []corev1.LocalObjectReference{{Name: "cold"}}
+	// Not Ready as ironfed's poollets say it; classes alone would count as ready (IronCore's
+	// bucketpoollet writes nothing else: TestReadPoolOfIronCorePoollets).
+	down.Status.Conditions = []storagev1alpha1.BucketPoolCondition{{Type: "Ready", Status: corev1.ConditionFalse}}
 	b := fakeBroker(t, bucketClass("standard"), bucketClass("cold"), ready, down)
 	ctx := context.Background()
 	l, err := b.ListBucketClasses(ctx, &bucketv1alpha1.ListBucketClassesRequest{})
