@@ -15,6 +15,7 @@ import (
 	"github.com/ironfed/ironfed/federation/join"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/remote"
+	"github.com/ironfed/ironfed/test/benchproc"
 )
 
 // brokerProcessRSS builds cmd/machinebroker, runs it over e's downstream cluster as its own
@@ -70,7 +71,7 @@ func brokerProcessRSS(b *testing.B, e *env, want int, bin string, env ...string)
 	low := int64(0)
 	for range 20 {
 		time.Sleep(500 * time.Millisecond)
-		if r := pidRSS(cmd.Process.Pid); low == 0 || r < low {
+		if r := benchproc.PidRSS(cmd.Process.Pid); low == 0 || r < low {
 			low = r
 		}
 	}
@@ -110,20 +111,6 @@ func (g *gcTrace) live() int64 {
 			parts := strings.Split(strings.TrimSuffix(f, " MB"), "->")
 			mb, _ := strconv.ParseInt(parts[2], 10, 64)
 			return mb << 20
-		}
-	}
-	return 0
-}
-
-func pidRSS(pid int) int64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
 		}
 	}
 	return 0
