@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"regexp"
 	"slices"
 
@@ -263,28 +262,7 @@ func (b *Broker) nicFor(owner *computev1alpha1.Machine, n *machinev1alpha1.Netwo
 		v := commonv1alpha1.IP(ip)
 		nic.Spec.IPs = append(nic.Spec.IPs, networkingv1alpha1.IPSource{Value: &v})
 	}
-	nic.Spec.IPFamilies = ipFamilies(n.Ips)
 	return nic
-}
-
-// ipFamilies are the families of ips in order of appearance, IPv4 without IPs: IronCore's
-// apiserver requires them on a NetworkInterface and derives them only from IPs, so a NIC without
-// IPs was refused there (conformance create-with-volumes-and-network-interfaces).
-func ipFamilies(ips []string) []corev1.IPFamily {
-	var out []corev1.IPFamily
-	for _, ip := range ips {
-		family := corev1.IPv4Protocol
-		if a, err := netip.ParseAddr(ip); err == nil && a.Unmap().Is6() {
-			family = corev1.IPv6Protocol
-		}
-		if !slices.Contains(out, family) {
-			out = append(out, family)
-		}
-	}
-	if len(out) == 0 {
-		out = []corev1.IPFamily{corev1.IPv4Protocol}
-	}
-	return out
 }
 
 // volumeSecretFor is the Secret holding a connection volume's secret_data, named like its
