@@ -4,33 +4,24 @@
 package core
 
 import (
-	"unique"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ironfed/ironfed/federation/app"
 )
 
-// Intern returns s sharing its memory with every equal string interned before. The informer
-// decodes every object's strings anew, though most are alike across a pool's objects (namespace,
-// finalizer, class, condition types, reasons and messages): interned, they are held once.
-func Intern(s string) string {
-	if s == "" {
-		return s
-	}
-	return unique.Make(s).Value()
-}
-
 // CacheCompactor is implemented by kinds whose cached objects hold strings that repeat across
-// objects: CompactCached interns them (with Intern) before the object is cached.
+// objects: CompactCached interns them (with app.Intern, which writes only what changes: the
+// transform runs again on objects already cached) before the object is cached.
 type CacheCompactor[K client.Object] interface {
 	CompactCached(obj K)
 }
 
 // cacheTransform is what the cache applies to every object before keeping it: managed fields
 // stripped (nothing of ours reads them; they are often the bulk of an object), the metadata
-// strings objects share interned, and the kind's own compaction when compact is set.
+// strings objects share interned (app.InternMeta), and the kind's own compaction when compact is set.
 func cacheTransform[K client.Object](compact CacheCompactor[K]) toolscache.TransformFunc {
 	strip := cache.TransformStripManagedFields()
 	return func(in any) (any, error) {
@@ -39,11 +30,7 @@ func cacheTransform[K client.Object](compact CacheCompactor[K]) toolscache.Trans
 			return out, err
 		}
 		if o, ok := out.(metav1.Object); ok {
-			o.SetNamespace(Intern(o.GetNamespace()))
-			f := o.GetFinalizers()
-			for i := range f {
-				f[i] = Intern(f[i])
-			}
+			app.InternMeta(o)
 		}
 		if k, ok := out.(K); ok && compact != nil {
 			compact.CompactCached(k)

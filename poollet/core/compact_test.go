@@ -11,12 +11,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/app"
 )
 
 type compactClass struct{}
 
 func (compactClass) CompactCached(m *computev1alpha1.Machine) {
-	m.Spec.MachineClassRef.Name = Intern(m.Spec.MachineClassRef.Name)
+	app.Intern(&m.Spec.MachineClassRef.Name)
 }
 
 // Two decoded objects' equal strings share memory once cached; managed fields are gone.
