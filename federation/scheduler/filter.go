@@ -29,6 +29,9 @@ type ObjectInfo struct {
 	Amount       int64
 	PoolSelector map[string]string
 	Tolerations  []commonv1alpha1.Toleration
+	// Source names the object (same namespace) that decides which pool may take this one, e.g.
+	// the VolumeSnapshot a Volume restores: only the pool holding it can (Adapter.Pin).
+	Source string
 }
 
 // Reason is why a pool was filtered out. The scheduler aggregates them into the Unschedulable

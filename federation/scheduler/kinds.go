@@ -1,12 +1,15 @@
 package scheduler
 
 import (
+	"context"
 	"fmt"
 	"math"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
@@ -47,7 +50,8 @@ func VolumeAdapter() Adapter[*storagev1alpha1.Volume, *storagev1alpha1.VolumePoo
 		NewObject: func() *storagev1alpha1.Volume { return &storagev1alpha1.Volume{} },
 		NewPool:   func() *storagev1alpha1.VolumePool { return &storagev1alpha1.VolumePool{} },
 		ObjectInfo: func(v *storagev1alpha1.Volume) (ObjectInfo, string, error) {
-			info := ObjectInfo{Class: refName(v.Spec.VolumeClassRef), PoolSelector: v.Spec.VolumePoolSelector, Tolerations: v.Spec.Tolerations}
+			info := ObjectInfo{Class: refName(v.Spec.VolumeClassRef), PoolSelector: v.Spec.VolumePoolSelector, Tolerations: v.Spec.Tolerations,
+				Source: refName(v.Spec.DataSource.VolumeSnapshotRef)}
 			size, ok := v.Spec.Resources[commonv1alpha1.ResourceStorage]
 			if info.Class != "" && (!ok || size.Sign() <= 0) {
 				return info, refName(v.Spec.VolumePoolRef), fmt.Errorf("spec.resources.storage must be a positive size to choose a pool")
@@ -63,6 +67,8 @@ func VolumeAdapter() Adapter[*storagev1alpha1.Volume, *storagev1alpha1.VolumePoo
 				p.Status.AvailableVolumeClasses, p.Status.Capacity, commonv1alpha1.ClassTypeVolumeClass)
 		},
 		PoolRefField: "volumePoolRef",
+		Pin:          snapshotPool,
+		PinSource:    &storagev1alpha1.VolumeSnapshot{},
 		ScheduledCondition: func(v *storagev1alpha1.Volume) (corev1.ConditionStatus, string, string, bool) {
 			return scheduledCondition(v.Status.Conditions, conditions.Volume)
 		},
@@ -151,4 +157,34 @@ func poolInfo(meta metav1.ObjectMeta, taints []commonv1alpha1.Taint, isReady boo
 		info.Capacity[c.Name] = q.Value()
 	}
 	return info
+}
+
+// snapshotPool is the pool holding a VolumeSnapshot, where a Volume restoring it must go: the
+// pool label our volumepoollet sets when it takes the snapshot, else (IronCore's volumepoollet
+// sets none) the pool of the snapshot's source Volume.
+func snapshotPool(ctx context.Context, r client.Reader, namespace, name string) (string, string, error) {
+	snap := &storagev1alpha1.VolumeSnapshot{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, snap); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", fmt.Sprintf("VolumeSnapshot %s does not exist", name), nil
+		}
+		return "", "", err
+	}
+	if pool := snap.Labels[storagev1alpha1.VolumeSnapshotPoolLabel]; pool != "" {
+		return pool, "", nil
+	}
+	if snap.Spec.VolumeRef == nil {
+		return "", fmt.Sprintf("VolumeSnapshot %s has no volumeRef", name), nil
+	}
+	src := &storagev1alpha1.Volume{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: snap.Spec.VolumeRef.Name}, src); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", fmt.Sprintf("VolumeSnapshot %s is not taken by a pool yet, and its Volume %s does not exist", name, snap.Spec.VolumeRef.Name), nil
+		}
+		return "", "", err
+	}
+	if pool := refName(src.Spec.VolumePoolRef); pool != "" {
+		return pool, "", nil
+	}
+	return "", fmt.Sprintf("VolumeSnapshot %s is not taken by a pool yet, and its Volume %s is not bound to one", name, src.Name), nil
 }

@@ -48,6 +48,11 @@ type Adapter[O client.Object, P client.Object] struct {
 	// pool) never progresses; the scheduler reports it as Scheduled=False/NoClass with a Warning
 	// event. Unset for kinds whose class-less objects progress otherwise (connection Volumes).
 	Classless string
+	// Pin, when set, resolves ObjectInfo.Source: the only pool that may take the object, or why
+	// it waits (no pool known yet). It reads from the scheduler's cache, which watches PinSource;
+	// a change of a source requeues the objects waiting on it.
+	Pin       func(ctx context.Context, r client.Reader, namespace, source string) (pool string, waiting string, err error)
+	PinSource client.Object
 }
 
 // Options tune a scheduler.
@@ -76,6 +81,8 @@ type Scheduler[O client.Object, P client.Object] struct {
 	binds chan bindJob
 	// events writes the bind Events, yielding to binds.
 	events *bindEvents
+	// pinWaiters are objects waiting for their pin source to name a pool, by source (state.mu).
+	pinWaiters map[types.NamespacedName]map[types.NamespacedName]struct{}
 }
 
 type bindJob struct {
@@ -109,8 +116,9 @@ func New[O client.Object, P client.Object](a Adapter[O, P], c cache.Cache, cl cl
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			retryLimiter(),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "scheduler-" + a.Kind}),
-		binds:  make(chan bindJob, 1024),
-		events: newBindEvents(),
+		binds:      make(chan bindJob, 1024),
+		events:     newBindEvents(),
+		pinWaiters: map[types.NamespacedName]map[types.NamespacedName]struct{}{},
 	}
 }
 
@@ -148,6 +156,9 @@ func (s *Scheduler[O, P]) Start(ctx context.Context) error {
 	}
 	if !toolscache.WaitForCacheSync(ctx.Done(), poolInformer.HasSynced) {
 		return ctx.Err()
+	}
+	if err := s.watchPinSources(ctx); err != nil {
+		return err
 	}
 	if _, err := objInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    s.onObject,
@@ -220,6 +231,7 @@ func (s *Scheduler[O, P]) onObject(obj any) {
 			s.queue.Add(key) // confirmScheduled says why it waits
 		}
 	case poolRef != "":
+		s.dropPinWaiter(key, info.Source)
 		s.state.observeBound(o.GetUID(), key, binding{pool: poolRef, class: info.Class, amount: info.Amount})
 		status, _, _, found := s.adapter.ScheduledCondition(o)
 		if (found && status == corev1.ConditionFalse) || !s.state.hasPool(poolRef) {
@@ -242,6 +254,9 @@ func (s *Scheduler[O, P]) onObjectDelete(obj any) {
 	o, ok := obj.(O)
 	if !ok {
 		return
+	}
+	if info, _, _ := s.adapter.ObjectInfo(o); info.Source != "" {
+		s.dropPinWaiter(client.ObjectKeyFromObject(o), info.Source)
 	}
 	if class := s.state.observeGone(o.GetUID(), client.ObjectKeyFromObject(o)); class != "" {
 		s.requeue(s.state.takeUnschedulable(map[string]int64{class: 0}, false))
@@ -289,7 +304,20 @@ func (s *Scheduler[O, P]) scheduleNext(ctx context.Context) bool {
 		s.reportUnschedulable(ctx, key, "InvalidSpec", p.invalid.Error())
 		return true
 	}
-	pool, reasons := s.choose(&p.info)
+	var pool *PoolInfo
+	var reasons map[Reason]int
+	if p.info.Source != "" && s.adapter.Pin != nil {
+		var reason, message string
+		if pool, reason, message = s.pinned(ctx, key, p); pool == nil {
+			s.state.unschedulable[key] = p.info.Class
+			s.state.mu.Unlock()
+			scheduleAttempts.WithLabelValues(s.adapter.Kind, resultUnschedulable).Inc()
+			s.reportUnschedulable(ctx, key, reason, message)
+			return true
+		}
+	} else {
+		pool, reasons = s.choose(&p.info)
+	}
 	if pool == nil {
 		s.state.unschedulable[key] = p.info.Class
 		total := len(s.state.pools)
