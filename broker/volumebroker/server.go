@@ -2,6 +2,7 @@ package volumebroker
 
 import (
 	"context"
+	"sort"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -11,6 +12,7 @@ import (
 	"github.com/ironfed/ironfed/broker/common"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
+	eventv1alpha1 "github.com/ironfed/ironfed/iri/apis/event/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 )
 
@@ -25,6 +27,14 @@ func (b *Broker) ListVolumes(ctx context.Context, req *volumev1alpha1.ListVolume
 
 func (b *Broker) ListEvents(ctx context.Context, req *volumev1alpha1.ListEventsRequest) (*volumev1alpha1.ListEventsResponse, error) {
 	evs, err := b.ListEventsFiltered(ctx, req.GetFilter())
+	if err == nil && b.snaps != nil {
+		// The events of a volume runtime include its snapshots' (poollets forward them to VolumeSnapshots).
+		var snapEvs []*eventv1alpha1.Event
+		if snapEvs, err = b.snaps.ListEventsFiltered(ctx, req.GetFilter()); len(snapEvs) > 0 {
+			evs = append(evs, snapEvs...)
+			sort.SliceStable(evs, func(i, j int) bool { return evs[i].GetSpec().GetEventTime() < evs[j].GetSpec().GetEventTime() })
+		}
+	}
 	return &volumev1alpha1.ListEventsResponse{Events: evs}, err
 }
 

@@ -24,9 +24,11 @@ import (
 // already forwarded are recognised and skipped: no event is lost to a window that had already
 // moved on, and none is recorded twice.
 type eventForwarder struct {
-	kind     labels.Kind
-	list     func(ctx context.Context, from, to int64) ([]*eventv1alpha1.Event, error)
-	newObj   func() client.Object
+	kind   labels.Kind
+	list   func(ctx context.Context, from, to int64) ([]*eventv1alpha1.Event, error)
+	newObj func() client.Object
+	// also are further kinds the runtime reports events about (a volume runtime's snapshots).
+	also     []EventKind
 	recorder events.EventRecorder
 	period   time.Duration
 	// overlap is how far each window reaches back before the previous one's end; default 3 periods.
@@ -115,14 +117,28 @@ func eventKey(ev *eventv1alpha1.Event) string {
 	return fmt.Sprintf("%s/%d/%s/%s/%s/%s", s.GetInvolvedObjectMeta().GetId(), s.GetEventTime(), s.GetType(), s.GetReason(), s.GetAction(), s.GetMessage())
 }
 
+// EventKind is a kind whose runtime events a poollet forwards: the IRI labels of kind name the
+// Kubernetes object New returns.
+type EventKind struct {
+	Kind labels.Kind
+	New  func() client.Object
+}
+
 func (f *eventForwarder) record(ev *eventv1alpha1.Event) {
 	spec := ev.GetSpec()
 	l := spec.GetInvolvedObjectMeta().GetLabels()
-	uid, ns, name := l[labels.UIDLabel(f.kind)], l[labels.NamespaceLabel(f.kind)], l[labels.NameLabel(f.kind)]
-	if uid == "" || name == "" {
+	var obj client.Object
+	var uid, ns, name string
+	for _, k := range append([]EventKind{{Kind: f.kind, New: f.newObj}}, f.also...) {
+		uid, ns, name = l[labels.UIDLabel(k.Kind)], l[labels.NamespaceLabel(k.Kind)], l[labels.NameLabel(k.Kind)]
+		if uid != "" && name != "" {
+			obj = k.New()
+			break
+		}
+	}
+	if obj == nil {
 		return
 	}
-	obj := f.newObj()
 	obj.SetNamespace(ns)
 	obj.SetName(name)
 	obj.SetUID(types.UID(uid))

@@ -51,6 +51,9 @@ type Parts[K client.Object, I remote.Object] struct {
 	PoolRefField string
 	// Setup, if set, adds kind-specific controllers to the manager.
 	Setup func(mgr manager.Manager, o Options) error
+	// EventKinds are further kinds whose runtime events are forwarded (a volume runtime's
+	// snapshots): the runtime lists them among its events.
+	EventKinds []EventKind
 }
 
 // NewManager builds a poollet: announcer, heartbeat, watcher, event forwarder and reconciler.
@@ -143,7 +146,7 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 	runnables := []manager.Runnable{ann, &Heartbeat{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), PoolKind: p.Pool.PoolKind(), Pool: o.Pool}}
 	if caps.events != nil {
 		runnables = append(runnables, &eventForwarder{
-			kind: p.Adapter.Kind(), list: caps.events.ListEvents, newObj: newObj,
+			kind: p.Adapter.Kind(), list: caps.events.ListEvents, newObj: newObj, also: p.EventKinds,
 			recorder: newEventWriter(mgr.GetClient(), mgr.GetScheme(), kind+"poollet"), period: o.Runtime.RelistPeriod,
 			now: func() int64 { return time.Now().Unix() }, // IRI event times are Unix seconds
 		})

@@ -10,10 +10,12 @@ import (
 
 	"google.golang.org/grpc"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
+	"github.com/ironfed/ironfed/iri/labels"
 	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/poollet/core"
 )
@@ -42,6 +44,7 @@ func New(ctx context.Context, cfg *rest.Config, o core.Options) (manager.Manager
 			Watcher:      w,
 			RuntimeName:  v.GetRuntimeName(),
 			PoolRefField: storagev1alpha1.VolumePoolRefNameField,
+			EventKinds:   []core.EventKind{{Kind: labels.VolumeSnapshot, New: func() client.Object { return &storagev1alpha1.VolumeSnapshot{} }}},
 			Setup: func(mgr manager.Manager, o core.Options) error {
 				snapshots.client = mgr.GetClient()
 				return snapshots.setup(mgr, o.Manager.MaxConcurrentReconciles)

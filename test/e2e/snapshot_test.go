@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
@@ -55,6 +58,25 @@ func TestVolumeSnapshotThroughTheChain(t *testing.T) {
 	if snap.Status.Size == nil || snap.Status.Size.Value() != 50<<30 {
 		t.Errorf("root snapshot size %v, want 50Gi", snap.Status.Size)
 	}
+	// The leaf provider's event about its snapshot (it names the leaf volume, which only the
+	// leaf knows) reaches the root VolumeSnapshot through both brokers and three poollets.
+	leafNote := "Snapshot of volume " + srcCP.leafID + " is ready"
+	eventually(t, "the leaf provider's Ready event on the root VolumeSnapshot", func(ctx context.Context) (bool, string, error) {
+		list := &eventsv1.EventList{}
+		if err := fed.Client("root").List(ctx, list, client.InNamespace(ns)); err != nil {
+			return false, "", err
+		}
+		var seen []string
+		for _, ev := range list.Items {
+			if ev.Regarding.Kind == "VolumeSnapshot" && ev.Regarding.UID == snap.UID {
+				if ev.Reason == "Ready" && ev.Note == leafNote {
+					return true, "", nil
+				}
+				seen = append(seen, ev.Reason+": "+ev.Note)
+			}
+		}
+		return false, fmt.Sprintf("events on the snapshot: %q", seen), nil
+	})
 
 	restored := newVolume(ns, "restored")
 	restored.Spec.DataSource.VolumeSnapshotRef = &commonv1alpha1.LocalObjectReference{Name: "snap"}
