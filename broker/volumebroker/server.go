@@ -53,7 +53,7 @@ func (b *Broker) CreateVolume(ctx context.Context, req *volumev1alpha1.CreateVol
 	}
 	var snapshotPool string
 	if src := ds.GetSnapshotDataSource(); src != nil {
-		if snapshotPool, err = b.restoreSource(ctx, src.GetSnapshotId()); err != nil {
+		if snapshotPool, err = b.restoreSource(ctx, src.GetSnapshotId(), spec.GetEncryption()); err != nil {
 			return nil, err
 		}
 	}

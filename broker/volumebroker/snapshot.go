@@ -1,7 +1,9 @@
 package volumebroker
 
 import (
+	"bytes"
 	"context"
+	"maps"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -99,8 +101,10 @@ func (b *Broker) DeleteVolumeSnapshot(ctx context.Context, req *volumev1alpha1.D
 }
 
 // restoreSource checks the snapshot a new volume restores and returns the downstream pool holding
-// it ("" when not known yet): the restored volume must be placed there.
-func (b *Broker) restoreSource(ctx context.Context, snapshotID string) (string, error) {
+// it ("" when not known yet): the restored volume must be placed there. The restore must be
+// encrypted as the snapshot's volume is, with its key: refused here when that volume is known,
+// rather than left to fail two levels down after the create was answered.
+func (b *Broker) restoreSource(ctx context.Context, snapshotID string, enc *volumev1alpha1.EncryptionSpec) (string, error) {
 	snaps, err := b.snapshotsOrUnimplemented()
 	if err != nil {
 		return "", err
@@ -112,5 +116,36 @@ func (b *Broker) restoreSource(ctx context.Context, snapshotID string) (string, 
 	if err != nil {
 		return "", err
 	}
+	if s.Spec.VolumeRef != nil {
+		src, err := b.Get(ctx, s.Spec.VolumeRef.Name)
+		if status.Code(err) != codes.NotFound && err != nil {
+			return "", err
+		}
+		if err == nil {
+			var have map[string][]byte
+			if src.Spec.Encryption != nil {
+				if have, err = b.SecretDataLive(ctx, src.Spec.Encryption.SecretRef.Name); err != nil {
+					return "", err
+				}
+			}
+			if err := checkRestoreKey(snapshotID, src.Spec.Encryption != nil, have, enc); err != nil {
+				return "", err
+			}
+		}
+	}
 	return s.Labels[storagev1alpha1.VolumeSnapshotPoolLabel], nil
+}
+
+// checkRestoreKey: a restore carries exactly the encryption of its snapshot's volume (the key
+// have when encrypted).
+func checkRestoreKey(snapshotID string, encrypted bool, have map[string][]byte, want *volumev1alpha1.EncryptionSpec) error {
+	switch {
+	case encrypted && want == nil:
+		return status.Errorf(codes.FailedPrecondition, "volume snapshot %s is of an encrypted volume: restore it with volume.spec.encryption carrying that volume's key", snapshotID)
+	case !encrypted && want != nil:
+		return status.Errorf(codes.FailedPrecondition, "volume snapshot %s is of an unencrypted volume, and its data cannot be encrypted in place: restore it without volume.spec.encryption", snapshotID)
+	case encrypted && !maps.EqualFunc(have, want.GetSecretData(), bytes.Equal):
+		return status.Errorf(codes.FailedPrecondition, "volume.spec.encryption does not hold the key of the volume snapshot %s was taken of: restore it with that key", snapshotID)
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ func volumeCases() []Case {
 		{Volume, "access", caseVolumeAccess},
 		{Volume, "expand", caseVolumeExpand},
 		{Volume, "snapshots", caseVolumeSnapshots},
+		{Volume, "snapshot-encryption", caseVolumeSnapshotEncryption},
 	}
 }
 
@@ -132,14 +133,7 @@ func caseVolumeSnapshots(ctx context.Context, c *C) {
 	if got := listSnapshots(ctx, c, unknownID(id), nil); len(got) != 0 {
 		c.Errorf("listing snapshots by an unknown id returned %v", snapshotIDs(got))
 	}
-	c.Eventually(ctx, "snapshot "+id+" to become ready", func() (bool, string) {
-		got := listSnapshots(ctx, c, id, nil)
-		if len(got) != 1 {
-			return false, "listed " + strconv.Itoa(len(got)) + " snapshots"
-		}
-		st := got[0].GetStatus().GetState()
-		return st == volumev1alpha1.VolumeSnapshotState_VOLUME_SNAPSHOT_READY, "state " + st.String()
-	})
+	waitSnapshotReady(ctx, c, id)
 
 	restored, err := c.newVolume(ctx, c.Labels())
 	if err != nil {
@@ -163,6 +157,69 @@ func caseVolumeSnapshots(ctx context.Context, c *C) {
 	if err := deleteSnapshot(ctx, c, id); err != nil {
 		c.Errorf("deleting snapshot %s again: %v; want success", id, err)
 	}
+}
+
+func waitSnapshotReady(ctx context.Context, c *C, id string) {
+	c.Eventually(ctx, "snapshot "+id+" to become ready", func() (bool, string) {
+		got := listSnapshots(ctx, c, id, nil)
+		if len(got) != 1 {
+			return false, "listed " + strconv.Itoa(len(got)) + " snapshots"
+		}
+		st := got[0].GetStatus().GetState()
+		return st == volumev1alpha1.VolumeSnapshotState_VOLUME_SNAPSHOT_READY, "state " + st.String()
+	})
+}
+
+// caseVolumeSnapshotEncryption: a snapshot's data stays encrypted with its volume's key, so a
+// restore is encrypted exactly as that volume was and with its key; anything else is refused
+// when it is created (FailedPrecondition), not left to fail later.
+func caseVolumeSnapshotEncryption(ctx context.Context, c *C) {
+	key := &volumev1alpha1.EncryptionSpec{SecretData: map[string][]byte{"encryptionKey": []byte("conformance-" + c.UID("key"))}}
+	other := &volumev1alpha1.EncryptionSpec{SecretData: map[string][]byte{"encryptionKey": []byte("conformance-other-" + c.UID("key"))}}
+	// A LUKS2 header takes 16 MiB of the volume (Ceph RBD).
+	size := max(c.volumeSize(ctx), 64<<20)
+	snapshotOf := func(enc *volumev1alpha1.EncryptionSpec, name string) string {
+		v, err := c.newVolume(ctx, c.Labels())
+		if err != nil {
+			c.Fatalf("%v", err)
+		}
+		v.Spec.Resources.StorageBytes, v.Spec.Encryption = size, enc
+		created, err := c.createVolume(ctx, v)
+		if err != nil {
+			c.Fatalf("CreateVolume (%s): %v", name, err)
+		}
+		waitReady(ctx, c, volumeAPI(), created.GetMetadata().GetId())
+		snap, err := createSnapshot(ctx, c, created.GetMetadata().GetId(), c.Labels(labels.VolumeSnapshotUIDLabel, c.UID(name)))
+		if err != nil {
+			c.Fatalf("CreateVolumeSnapshot (%s): %v", name, err)
+		}
+		waitSnapshotReady(ctx, c, snap.GetMetadata().GetId())
+		return snap.GetMetadata().GetId()
+	}
+	restore := func(snapshotID string, enc *volumev1alpha1.EncryptionSpec) (*volume, error) {
+		r, err := c.newVolume(ctx, c.Labels())
+		if err != nil {
+			c.Fatalf("%v", err)
+		}
+		r.Spec.VolumeDataSource = &volumev1alpha1.VolumeDataSource{SnapshotDataSource: &volumev1alpha1.SnapshotDataSource{SnapshotId: snapshotID}}
+		r.Spec.Resources.StorageBytes, r.Spec.Encryption = size, enc
+		return c.createVolume(ctx, r)
+	}
+
+	encrypted := snapshotOf(key, "encrypted")
+	_, err := restore(encrypted, nil)
+	checkCode(c, "restoring a snapshot of an encrypted volume without encryption", err, codes.FailedPrecondition)
+	_, err = restore(encrypted, other)
+	checkCode(c, "restoring a snapshot of an encrypted volume with another key", err, codes.FailedPrecondition)
+	if r, err := restore(encrypted, key); err != nil {
+		c.Errorf("restoring a snapshot of an encrypted volume with its key: %v", err)
+	} else {
+		waitReady(ctx, c, volumeAPI(), r.GetMetadata().GetId())
+	}
+
+	plain := snapshotOf(nil, "plain")
+	_, err = restore(plain, key)
+	checkCode(c, "restoring a snapshot of an unencrypted volume with encryption", err, codes.FailedPrecondition)
 }
 
 func snapshotIDs(s []*snapshot) []string {

@@ -69,7 +69,7 @@ func (s *volumeServer) CreateVolumeSnapshot(_ context.Context, req *volumev1alph
 }
 
 func (s *volumeServer) DeleteVolumeSnapshot(_ context.Context, req *volumev1alpha1.DeleteVolumeSnapshotRequest) (*volumev1alpha1.DeleteVolumeSnapshotResponse, error) {
-	if err := s.v.Snapshots.Delete(req.GetVolumeSnapshotId()); err != nil {
+	if err := s.v.DeleteSnapshot(req.GetVolumeSnapshotId()); err != nil {
 		return nil, runtimeerr.ToStatus(err)
 	}
 	return &volumev1alpha1.DeleteVolumeSnapshotResponse{}, nil

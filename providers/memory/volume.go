@@ -1,10 +1,13 @@
 package memory
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"strconv"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -48,10 +51,15 @@ type Volumes struct {
 	Snapshots *Store[*snapshot]
 	classes   []VolumeClass
 	byName    map[string]VolumeClass
+
+	keysMu sync.Mutex
+	// snapshotKeys holds, per snapshot of an encrypted volume, that volume's encryption secret
+	// data: its data stays encrypted with it, so a restore must carry the same.
+	snapshotKeys map[string]map[string][]byte
 }
 
 func newVolumes(cfg Config, events *EventLog) *Volumes {
-	v := &Volumes{classes: cfg.VolumeClasses, byName: map[string]VolumeClass{}}
+	v := &Volumes{classes: cfg.VolumeClasses, byName: map[string]VolumeClass{}, snapshotKeys: map[string]map[string][]byte{}}
 	capacity := map[string]int64{}
 	for _, c := range cfg.VolumeClasses {
 		v.byName[c.Name] = c
@@ -120,6 +128,9 @@ func (v *Volumes) create(in *volume) (*volume, error) {
 		}
 		if size := snap.GetStatus().GetSize(); spec.Resources.StorageBytes < size {
 			return nil, runtimeerr.Invalidf("volume of %d bytes is smaller than its source snapshot %s (%d bytes)", spec.Resources.StorageBytes, src.SnapshotId, size)
+		}
+		if err := v.checkRestoreKey(src.SnapshotId, spec.GetEncryption().GetSecretData()); err != nil {
+			return nil, err
 		}
 	}
 	obj := &volume{
@@ -203,7 +214,41 @@ func (v *Volumes) createSnapshot(in *snapshot) (*snapshot, error) {
 			Size:  vol.GetSpec().GetResources().GetStorageBytes(),
 		},
 	}
-	return v.Snapshots.create(obj)
+	created, err := v.Snapshots.create(obj)
+	if err == nil && vol.GetSpec().GetEncryption() != nil {
+		v.keysMu.Lock()
+		v.snapshotKeys[created.GetMetadata().GetId()] = maps.Clone(vol.GetSpec().GetEncryption().GetSecretData())
+		v.keysMu.Unlock()
+	}
+	return created, err
+}
+
+// DeleteSnapshot deletes the snapshot; a missing one is success.
+func (v *Volumes) DeleteSnapshot(id string) error {
+	if err := v.Snapshots.Delete(id); err != nil {
+		return err
+	}
+	v.keysMu.Lock()
+	delete(v.snapshotKeys, id)
+	v.keysMu.Unlock()
+	return nil
+}
+
+// checkRestoreKey enforces that a restore is encrypted exactly as its snapshot's volume was: the
+// restored data is that volume's, encrypted with its key, and cannot be encrypted in place.
+func (v *Volumes) checkRestoreKey(snapshotID string, key map[string][]byte) error {
+	v.keysMu.Lock()
+	want, encrypted := v.snapshotKeys[snapshotID]
+	v.keysMu.Unlock()
+	switch {
+	case encrypted && key == nil:
+		return runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "volume snapshot %s is of an encrypted volume: restore it with volume.spec.encryption carrying that volume's key", snapshotID)
+	case !encrypted && key != nil:
+		return runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "volume snapshot %s is of an unencrypted volume, and its data cannot be encrypted in place: restore it without volume.spec.encryption", snapshotID)
+	case encrypted && !maps.EqualFunc(want, key, bytes.Equal):
+		return runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "volume.spec.encryption does not hold the key of the volume snapshot %s was taken of: restore it with that key", snapshotID)
+	}
+	return nil
 }
 
 func settleVolume(o *volume) (bool, []eventRecord) {

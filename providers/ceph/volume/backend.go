@@ -40,6 +40,8 @@ type Backend interface {
 	ListSnapshots(ctx context.Context, name string) ([]string, error)
 	// EncryptLUKS2 formats the image with LUKS2 under passphrase.
 	EncryptLUKS2(ctx context.Context, name string, passphrase []byte) error
+	// LoadLUKS2 opens the image's LUKS2 layer with passphrase: an error means it does not open.
+	LoadLUKS2(ctx context.Context, name string, passphrase []byte) error
 	// PoolSpace returns the bytes the pool stores and can still store.
 	PoolSpace(ctx context.Context) (stored, avail uint64, err error)
 	// Access returns what a client (QEMU's librbd) needs: monitor addresses

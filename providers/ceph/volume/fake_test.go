@@ -20,6 +20,8 @@ type fakeImage struct {
 	size  uint64
 	md    map[string]string
 	snaps []string
+	// luks is the passphrase of the image's LUKS2 header (nil: none).
+	luks []byte
 }
 
 var errNoImage = errors.New("no such image")
@@ -67,7 +69,7 @@ func (f *fakeBackend) CloneImage(_ context.Context, parent, snap, child string, 
 	if err != nil {
 		return err
 	}
-	f.images[child] = &fakeImage{size: p.size, md: maps.Clone(p.md)}
+	f.images[child] = &fakeImage{size: p.size, md: maps.Clone(p.md), luks: p.luks}
 	return f.call("CloneImage")
 }
 func (f *fakeBackend) RemoveImage(_ context.Context, name string) error {
@@ -157,8 +159,25 @@ func (f *fakeBackend) ListSnapshots(_ context.Context, name string) ([]string, e
 	}
 	return slices.Clone(i.snaps), nil
 }
-func (f *fakeBackend) EncryptLUKS2(context.Context, string, []byte) error {
+func (f *fakeBackend) EncryptLUKS2(_ context.Context, name string, passphrase []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if i, err := f.img(name); err == nil {
+		i.luks = passphrase
+	}
 	return f.call("EncryptLUKS2")
+}
+func (f *fakeBackend) LoadLUKS2(_ context.Context, name string, passphrase []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, err := f.img(name)
+	if err != nil {
+		return err
+	}
+	if i.luks == nil || string(i.luks) != string(passphrase) {
+		return errors.New("invalid passphrase")
+	}
+	return f.call("LoadLUKS2")
 }
 func (f *fakeBackend) PoolSpace(context.Context) (uint64, uint64, error) {
 	return 1 << 30, 9 << 30, f.call("PoolSpace")

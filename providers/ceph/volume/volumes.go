@@ -173,6 +173,9 @@ func (v *Volumes) Create(ctx context.Context, in *volume) (*volume, error) {
 		if size < s.GetStatus().GetSize() {
 			return nil, runtimeerr.Invalidf("volume of %d bytes is smaller than its source snapshot %s (%d bytes)", size, s.GetMetadata().GetId(), s.GetStatus().GetSize())
 		}
+		if err := v.checkRestoreEncryption(s, passphrase != nil); err != nil {
+			return nil, err
+		}
 		source = s
 	}
 	if err := v.checkSpace(ctx, size); err != nil {
@@ -260,13 +263,35 @@ func (v *Volumes) createImage(ctx context.Context, name string, size uint64, sou
 	if err := v.b.SetMetadata(ctx, name, qos); err != nil {
 		return fmt.Errorf("setting QoS of image %s: %w", name, err)
 	}
-	if passphrase != nil {
+	switch {
+	case passphrase != nil && source != nil:
+		// The clone holds the source's LUKS2 header and ciphertext: the restore opens with the
+		// source's key or not at all (formatting would lose the data).
+		if err := v.b.LoadLUKS2(ctx, name, passphrase); err != nil {
+			return runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "volume.spec.encryption does not hold the key of the volume snapshot %s was taken of: restore it with that key (%v)", source.GetMetadata().GetId(), err)
+		}
+		rec.Encryption = "luks2"
+	case passphrase != nil:
 		if err := v.b.EncryptLUKS2(ctx, name, passphrase); err != nil {
 			return runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "formatting image %s with LUKS2: %v", name, err)
 		}
 		rec.Encryption = "luks2"
 	}
 	return v.b.SetMetadata(ctx, name, map[string]string{recordKey: marshal(*rec)})
+}
+
+// checkRestoreEncryption: a restore is encrypted exactly when its snapshot's volume was (that
+// volume cannot be deleted while it has snapshots, so the index holds it).
+func (v *Volumes) checkRestoreEncryption(s *snapshot, withKey bool) error {
+	src, ok := v.Index.Get(s.GetSpec().GetVolumeId())
+	encrypted := ok && src.GetStatus().GetAccess().GetAttributes()["encryption"] != ""
+	switch {
+	case encrypted && !withKey:
+		return runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "volume snapshot %s is of an encrypted volume: restore it with volume.spec.encryption carrying that volume's key", s.GetMetadata().GetId())
+	case !encrypted && withKey:
+		return runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "volume snapshot %s is of an unencrypted volume, and its data cannot be encrypted in place: restore it without volume.spec.encryption", s.GetMetadata().GetId())
+	}
+	return nil
 }
 
 // object builds the IRI volume; every volume in the index is Available,

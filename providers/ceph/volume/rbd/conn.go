@@ -237,6 +237,12 @@ func (c *conn) EncryptLUKS2(_ context.Context, name string, passphrase []byte) e
 	})
 }
 
+func (c *conn) LoadLUKS2(_ context.Context, name string, passphrase []byte) error {
+	return c.withImage(name, func(img *librbd.Image) error {
+		return img.EncryptionLoad(librbd.EncryptionOptionsLUKS2{Alg: librbd.EncryptionAlgorithmAES256, Passphrase: passphrase})
+	})
+}
+
 func (c *conn) withImage(name string, f func(*librbd.Image) error) error {
 	img, err := librbd.OpenImage(c.ioctx, name, librbd.NoSnapshot)
 	if err != nil {
