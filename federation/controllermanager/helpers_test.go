@@ -22,6 +22,7 @@ import (
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	"github.com/ironfed/ironfed/federation/api/conditions"
+	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	"github.com/ironfed/ironfed/federation/controllermanager"
 	"github.com/ironfed/ironfed/test/framework"
 )
@@ -49,7 +50,9 @@ func startManager(t *testing.T, cfg *rest.Config, mutate func(*controllermanager
 	opts := controllermanager.DefaultOptions()
 	opts.MetricsBindAddress, opts.HealthProbeBindAddress = "0", "0"
 	opts.SkipControllerNameValidation = true // one manager per test, several tests per process
-	opts.LeaderElectLeaseDuration, opts.LeaderElectRenewDeadline, opts.LeaderElectRetryPeriod = 4*time.Second, 3*time.Second, 500*time.Millisecond
+	// One manager per cluster: it takes the Lease at once, and a loaded host (a 3 s renew deadline
+	// under load 22 lost it, and the test with it) must not cost it (replicas_test sets its own).
+	opts.LeaderElectLeaseDuration, opts.LeaderElectRenewDeadline, opts.LeaderElectRetryPeriod = 30*time.Second, 20*time.Second, 500*time.Millisecond
 	if mutate != nil {
 		mutate(&opts)
 	}
@@ -122,6 +125,23 @@ func (e *env) setMachinePoolStatus(t *testing.T, name string, ready corev1.Condi
 		}
 	}
 	if err := e.client.Status().Patch(ctx, pool, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createVolumePool creates a Ready VolumePool offering class with capacity bytes of it.
+func (e *env) createVolumePool(t *testing.T, name, class, capacity string) {
+	t.Helper()
+	vp := &storagev1alpha1.VolumePool{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := e.client.Create(t.Context(), vp); err != nil {
+		t.Fatal(err)
+	}
+	vp.Status = storagev1alpha1.VolumePoolStatus{
+		Conditions:             []storagev1alpha1.VolumePoolCondition{{Type: commonv1alpha1.ConditionTypeReady, Status: corev1.ConditionTrue}},
+		AvailableVolumeClasses: []corev1.LocalObjectReference{{Name: class}},
+		Capacity:               commonv1alpha1.ResourceList{commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeVolumeClass, class): resource.MustParse(capacity)},
+	}
+	if err := e.client.Status().Update(t.Context(), vp); err != nil {
 		t.Fatal(err)
 	}
 }

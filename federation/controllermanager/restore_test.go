@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -25,20 +24,8 @@ func TestRestoreGoesToTheSnapshotsPool(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t, nil)
 	ctx := t.Context()
-	for _, name := range []string{"a", "b"} {
-		vp := &storagev1alpha1.VolumePool{ObjectMeta: metav1.ObjectMeta{Name: name}}
-		if err := e.client.Create(ctx, vp); err != nil {
-			t.Fatal(err)
-		}
-		vp.Status = storagev1alpha1.VolumePoolStatus{
-			Conditions:             []storagev1alpha1.VolumePoolCondition{{Type: commonv1alpha1.ConditionTypeReady, Status: corev1.ConditionTrue}},
-			AvailableVolumeClasses: []corev1.LocalObjectReference{{Name: "fast"}},
-			Capacity:               commonv1alpha1.ResourceList{commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeVolumeClass, "fast"): resource.MustParse("100Gi")},
-		}
-		if err := e.client.Status().Update(ctx, vp); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.createVolumePool(t, "a", "fast", "100Gi")
+	e.createVolumePool(t, "b", "fast", "100Gi")
 	create := func(o client.Object) {
 		t.Helper()
 		o.SetNamespace("default")

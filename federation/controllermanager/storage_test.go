@@ -23,20 +23,7 @@ func TestVolumesAndBucketsByCapacity(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t, nil)
 	ctx := t.Context()
-	ready := []storagev1alpha1.VolumePoolCondition{{Type: commonv1alpha1.ConditionTypeReady, Status: corev1.ConditionTrue}}
-
-	vp := &storagev1alpha1.VolumePool{ObjectMeta: metav1.ObjectMeta{Name: "ceph"}}
-	if err := e.client.Create(ctx, vp); err != nil {
-		t.Fatal(err)
-	}
-	vp.Status = storagev1alpha1.VolumePoolStatus{
-		Conditions:             ready,
-		AvailableVolumeClasses: []corev1.LocalObjectReference{{Name: "fast"}},
-		Capacity:               commonv1alpha1.ResourceList{commonv1alpha1.ClassCountFor(commonv1alpha1.ClassTypeVolumeClass, "fast"): resource.MustParse("10Gi")},
-	}
-	if err := e.client.Status().Update(ctx, vp); err != nil {
-		t.Fatal(err)
-	}
+	e.createVolumePool(t, "ceph", "fast", "10Gi")
 	for i := range 3 {
 		v := &storagev1alpha1.Volume{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("vol-%d", i)},
