@@ -121,8 +121,8 @@ func (s *machineServer) WatchMachines(req *machinev1alpha1.WatchMachinesRequest,
 			seq++
 			return stream.Send(&machinev1alpha1.WatchMachinesEvent{Type: t, Object: m, Sequence: seq})
 		})
-	if err == stream.Context().Err() {
-		return nil
+	if stream.Context().Err() != nil {
+		return nil // the client went away
 	}
 	return runtimeerr.ToStatus(err)
 }

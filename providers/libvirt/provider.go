@@ -23,6 +23,7 @@ import (
 
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/runtimeerr"
+	"github.com/ironfed/ironfed/iri/watchhub"
 	"github.com/ironfed/ironfed/providers/internal/console"
 	"github.com/ironfed/ironfed/providers/libvirt/image"
 	"github.com/ironfed/ironfed/providers/libvirt/localdaemon"
@@ -50,7 +51,7 @@ type Provider struct {
 	mu       sync.Mutex
 	machines map[string]*record
 	byUID    map[string]string // poollet UID label → machine id
-	watchers map[*watcher]struct{}
+	watchers *watchhub.Hub[*machinev1alpha1.Machine]
 	closed   bool
 
 	queue   chan struct{}
@@ -103,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		events:   newEventLog(4096),
 		machines: map[string]*record{},
 		byUID:    map[string]string{},
-		watchers: map[*watcher]struct{}{},
+		watchers: watchhub.New[*machinev1alpha1.Machine](watchBuffer),
 		queue:    make(chan struct{}, 1),
 		dirty:    map[string]bool{},
 		stopped:  make(chan struct{}),
@@ -140,9 +141,7 @@ func (p *Provider) Close() {
 		return
 	}
 	p.closed = true
-	for w := range p.watchers {
-		p.dropLocked(w, nil)
-	}
+	p.watchers.Close()
 	p.mu.Unlock()
 	p.stop()
 	<-p.stopped

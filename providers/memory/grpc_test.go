@@ -13,21 +13,6 @@ import (
 	volumev1alpha1 "github.com/ironfed/ironfed/iri/apis/volume/v1alpha1"
 )
 
-// The gRPC layer casts WatchEventType to each kind's wire enum.
-func TestWatchEventTypeMatchesWire(t *testing.T) {
-	pairs := []struct{ ours, machine, volume, bucket int32 }{
-		{int32(WatchAdded), int32(machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_ADDED), int32(volumev1alpha1.WatchEventType_VOLUME_WATCH_EVENT_ADDED), int32(bucketv1alpha1.WatchEventType_BUCKET_WATCH_EVENT_ADDED)},
-		{int32(WatchModified), int32(machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_MODIFIED), int32(volumev1alpha1.WatchEventType_VOLUME_WATCH_EVENT_MODIFIED), int32(bucketv1alpha1.WatchEventType_BUCKET_WATCH_EVENT_MODIFIED)},
-		{int32(WatchDeleted), int32(machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_DELETED), int32(volumev1alpha1.WatchEventType_VOLUME_WATCH_EVENT_DELETED), int32(bucketv1alpha1.WatchEventType_BUCKET_WATCH_EVENT_DELETED)},
-		{int32(watchBookmark), int32(machinev1alpha1.WatchEventType_MACHINE_WATCH_EVENT_BOOKMARK), int32(volumev1alpha1.WatchEventType_VOLUME_WATCH_EVENT_BOOKMARK), int32(bucketv1alpha1.WatchEventType_BUCKET_WATCH_EVENT_BOOKMARK)},
-	}
-	for _, p := range pairs {
-		if p.ours != p.machine || p.ours != p.volume || p.ours != p.bucket {
-			t.Errorf("watch event type %d differs on the wire: machine %d, volume %d, bucket %d", p.ours, p.machine, p.volume, p.bucket)
-		}
-	}
-}
-
 // TestStatusCodes checks the error-code table over a real socket.
 func TestStatusCodes(t *testing.T) {
 	p := newProvider(t, func(c *Config) { c.MachineClasses[1].Capacity = 0 })

@@ -8,6 +8,7 @@ import (
 
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/runtimeerr"
+	"github.com/ironfed/ironfed/iri/watchhub"
 )
 
 // Object is what a Store keeps: a generated IRI object (machine, volume,
@@ -54,14 +55,13 @@ type Store[T Object] struct {
 	delay    time.Duration
 	events   *EventLog
 	capacity map[string]int64
-	watchBuf int
 
 	mu       sync.RWMutex
 	byID     map[string]*entry[T]
 	order    []*entry[T]
 	byUID    map[string]*entry[T]
 	used     map[string]int64
-	watchers map[*Watcher[T]]struct{}
+	watchers *watchhub.Hub[T]
 	closed   bool
 }
 
@@ -71,11 +71,10 @@ func newStore[T Object](ops kindOps[T], cfg Config, events *EventLog, capacity m
 		delay:    cfg.delay(),
 		events:   events,
 		capacity: capacity,
-		watchBuf: cfg.WatchBufferSize,
 		byID:     map[string]*entry[T]{},
 		byUID:    map[string]*entry[T]{},
 		used:     map[string]int64{},
-		watchers: map[*Watcher[T]]struct{}{},
+		watchers: watchhub.New[T](cfg.WatchBufferSize),
 	}
 }
 
@@ -121,7 +120,7 @@ func (s *Store[T]) create(obj T) (T, error) {
 		s.byUID[uid] = e
 	}
 	s.recordLocked(obj, records)
-	s.publishLocked(WatchAdded, obj)
+	s.watchers.Publish(WatchAdded, obj)
 	s.scheduleSettleLocked(e)
 	return obj, nil
 }
@@ -250,7 +249,7 @@ func (s *Store[T]) update(id string, mutate func(T) (specChanged bool, err error
 	}
 	e.obj = obj
 	s.recordLocked(obj, records)
-	s.publishLocked(WatchModified, obj)
+	s.watchers.Publish(WatchModified, obj)
 	if specChanged {
 		s.scheduleSettleLocked(e)
 	}
@@ -285,7 +284,7 @@ func (s *Store[T]) Delete(id string) error {
 	s.ops.terminate(obj)
 	e.obj = obj
 	s.recordLocked(obj, []eventRecord{normal("Deleting", "Delete", "Deleting "+s.ops.kind+" "+id)})
-	s.publishLocked(WatchModified, obj)
+	s.watchers.Publish(WatchModified, obj)
 	s.stopTimerLocked(e)
 	e.timer = time.AfterFunc(s.delay, func() {
 		s.mu.Lock()
@@ -310,7 +309,7 @@ func (s *Store[T]) removeLocked(e *entry[T]) {
 	s.order = s.order[:len(s.order)-1]
 	s.releaseLocked(s.ops.class(e.obj))
 	s.recordLocked(e.obj, []eventRecord{normal("Deleted", "Delete", "Deleted "+s.ops.kind+" "+md.Id)})
-	s.publishLocked(WatchDeleted, e.obj)
+	s.watchers.Publish(WatchDeleted, e.obj)
 }
 
 // scheduleSettleLocked runs the transition after the state delay; a newer
@@ -337,7 +336,7 @@ func (s *Store[T]) settleEntry(e *entry[T]) {
 	}
 	e.obj = obj
 	s.recordLocked(obj, records)
-	s.publishLocked(WatchModified, obj)
+	s.watchers.Publish(WatchModified, obj)
 }
 
 func (s *Store[T]) stopTimerLocked(e *entry[T]) {
@@ -377,7 +376,5 @@ func (s *Store[T]) close() {
 	for _, e := range s.order {
 		s.stopTimerLocked(e)
 	}
-	for w := range s.watchers {
-		s.dropLocked(w, errClosed)
-	}
+	s.watchers.Close()
 }

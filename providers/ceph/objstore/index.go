@@ -10,6 +10,7 @@ import (
 
 	metav1alpha1 "github.com/ironfed/ironfed/iri/apis/meta/v1alpha1"
 	"github.com/ironfed/ironfed/iri/runtimeerr"
+	"github.com/ironfed/ironfed/iri/watchhub"
 )
 
 // Object is what an Index keeps: a generated IRI object with metadata.
@@ -18,15 +19,14 @@ type Object interface {
 	GetMetadata() *metav1alpha1.ObjectMetadata
 }
 
-// WatchType says what happened to a watched object; the values are those of
-// every IRI kind's WatchEventType.
-type WatchType int32
+// WatchType says what happened to a watched object (the IRI wire values).
+type WatchType = watchhub.Type
 
 const (
-	WatchAdded    WatchType = 1
-	WatchModified WatchType = 2
-	WatchDeleted  WatchType = 3
-	WatchBookmark WatchType = 4
+	WatchAdded    = watchhub.Added
+	WatchModified = watchhub.Modified
+	WatchDeleted  = watchhub.Deleted
+	WatchBookmark = watchhub.Bookmark
 )
 
 // Index is the in-memory view of one kind's objects, whose truth lives in
@@ -36,24 +36,19 @@ const (
 type Index[T Object] struct {
 	uidLabel string
 	events   *EventLog
-	watchBuf int
 
 	mu       sync.RWMutex
 	byID     map[string]T
 	byUID    map[string]string
-	watchers map[*Watcher[T]]struct{}
-	closed   bool
+	watchers *watchhub.Hub[T]
 }
 
 // NewIndex returns an empty index; uidLabel is the poollet UID label of the
 // kind, events the runtime's event log, watchBuf each watcher's queue bound.
 func NewIndex[T Object](uidLabel string, events *EventLog, watchBuf int) *Index[T] {
-	if watchBuf <= 0 {
-		watchBuf = 4096
-	}
 	return &Index[T]{
-		uidLabel: uidLabel, events: events, watchBuf: watchBuf,
-		byID: map[string]T{}, byUID: map[string]string{}, watchers: map[*Watcher[T]]struct{}{},
+		uidLabel: uidLabel, events: events,
+		byID: map[string]T{}, byUID: map[string]string{}, watchers: watchhub.New[T](watchBuf),
 	}
 }
 
@@ -97,7 +92,7 @@ func (ix *Index[T]) Put(obj T, evs ...Event) {
 	if ix.events != nil {
 		ix.events.Record(md, evs...)
 	}
-	ix.publishLocked(typ, obj)
+	ix.watchers.Publish(typ, obj)
 }
 
 // Remove drops id, records evs and tells watchers; a missing id is a no-op.
@@ -116,7 +111,7 @@ func (ix *Index[T]) Remove(id string, evs ...Event) {
 	if ix.events != nil {
 		ix.events.Record(md, evs...)
 	}
-	ix.publishLocked(WatchDeleted, obj)
+	ix.watchers.Publish(WatchDeleted, obj)
 }
 
 // Record records events about an object without changing it.
@@ -179,35 +174,15 @@ func (ix *Index[T]) Len() int {
 
 // Close ends every watch with Unavailable.
 func (ix *Index[T]) Close() {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	ix.closed = true
-	for w := range ix.watchers {
-		ix.dropLocked(w, errClosed)
-	}
+	ix.watchers.Close()
 }
-
-var (
-	errSlowWatcher = runtimeerr.Errorf(runtimeerr.KindExhausted, "watcher fell too far behind and was dropped; watch again with send_initial_list")
-	errClosed      = runtimeerr.Errorf(runtimeerr.KindUnavailable, "the runtime is shutting down")
-)
 
 // WatchEvent is one change seen by a Watcher.
-type WatchEvent[T Object] struct {
-	Type   WatchType
-	Object T
-}
+type WatchEvent[T Object] = watchhub.Event[T]
 
-// Watcher receives the changes of the objects matching its filter through a
-// bounded queue; a watcher that falls behind is dropped, never waited for.
-type Watcher[T Object] struct {
-	ix      *Index[T]
-	filter  Filter
-	ch      chan WatchEvent[T]
-	once    sync.Once
-	dropped chan struct{}
-	err     error
-}
+// Watcher receives the changes of the objects matching its filter through a bounded queue; a
+// watcher that falls behind is dropped, never waited for.
+type Watcher[T Object] = watchhub.Watcher[T]
 
 // Watch registers a watcher and, with initial, returns the matching objects
 // as of the same instant.
@@ -217,64 +192,17 @@ func (ix *Index[T]) Watch(f Filter, initial bool) (*Watcher[T], []T, error) {
 			return nil, nil, err
 		}
 	}
-	w := &Watcher[T]{ix: ix, filter: f, ch: make(chan WatchEvent[T], ix.watchBuf), dropped: make(chan struct{})}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if ix.closed {
-		return nil, nil, errClosed
-	}
 	var objs []T
 	if initial {
 		objs = ix.matchLocked(f)
 	}
-	ix.watchers[w] = struct{}{}
+	w, err := ix.watchers.Add(func(o T) bool { return f.Matches(o.GetMetadata()) })
+	if err != nil {
+		return nil, nil, err
+	}
 	return w, objs, nil
-}
-
-func (ix *Index[T]) publishLocked(typ WatchType, obj T) {
-	md := obj.GetMetadata()
-	for w := range ix.watchers {
-		if !w.filter.Matches(md) {
-			continue
-		}
-		select {
-		case w.ch <- WatchEvent[T]{Type: typ, Object: obj}:
-		default:
-			ix.dropLocked(w, errSlowWatcher)
-		}
-	}
-}
-
-func (ix *Index[T]) dropLocked(w *Watcher[T], err error) {
-	delete(ix.watchers, w)
-	w.once.Do(func() {
-		w.err = err
-		close(w.dropped)
-	})
-}
-
-// Next waits for the next change (shared snapshot).
-func (w *Watcher[T]) Next(ctx context.Context) (WatchEvent[T], error) {
-	select {
-	case <-w.dropped:
-		return WatchEvent[T]{}, w.err
-	default:
-	}
-	select {
-	case ev := <-w.ch:
-		return ev, nil
-	case <-w.dropped:
-		return WatchEvent[T]{}, w.err
-	case <-ctx.Done():
-		return WatchEvent[T]{}, ctx.Err()
-	}
-}
-
-// Stop ends the watch.
-func (w *Watcher[T]) Stop() {
-	w.ix.mu.Lock()
-	defer w.ix.mu.Unlock()
-	w.ix.dropLocked(w, runtimeerr.Errorf(runtimeerr.KindFailedPrecondition, "watch stopped"))
 }
 
 // ServeWatch runs one watch stream: the initial list as ADDED, a BOOKMARK,
@@ -285,29 +213,7 @@ func ServeWatch[T Object](ctx context.Context, ix *Index[T], f Filter, initial b
 	if err != nil {
 		return runtimeerr.ToStatus(err)
 	}
-	defer w.Stop()
-	var seq uint64
-	var zero T
-	for _, o := range objs {
-		seq++
-		if err := send(WatchAdded, o, seq); err != nil {
-			return err
-		}
-	}
-	seq++
-	if err := send(WatchBookmark, zero, seq); err != nil {
-		return err
-	}
-	for {
-		ev, err := w.Next(ctx)
-		if err != nil {
-			return runtimeerr.ToStatus(err)
-		}
-		seq++
-		if err := send(ev.Type, ev.Object, seq); err != nil {
-			return err
-		}
-	}
+	return watchhub.Serve(ctx, w, objs, send)
 }
 
 // NewMetadata returns the metadata of a new object from the request's:
