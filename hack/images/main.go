@@ -10,8 +10,11 @@
 // same sources and Go toolchain give the same tag and digest on every machine (every mtime is the
 // epoch, paths are sorted, -trimpath). A tarball that already exists for a tag is not rewritten.
 //
-// cmd/ceph-volume-provider is not in the image: it links librbd through cgo, and the image holds
-// only static CGO_ENABLED=0 binaries without a libc.
+// Below the static binaries, a layer of this host's dynamically linked tools the providers run
+// (qemu-img, for the libvirt provider's qcow2 disks) with exactly the shared libraries ldd resolves
+// for them and the dynamic loader, at the paths ldd names: reproducible for the same Debian packages.
+//
+// cmd/ceph-volume-provider is not in the image: it links librbd through cgo.
 package main
 
 import (
@@ -44,6 +47,7 @@ type options struct {
 	repository string
 	pauseImage string
 	binaries   []string
+	hostTools  []string
 	arch       string
 }
 
@@ -53,6 +57,11 @@ func main() {
 	pflag.StringVar(&o.repository, "repository", "ghcr.io/ironfed/ironfed", "Repository of the multi-binary image; the tag is derived from its content.")
 	pflag.StringVar(&o.pauseImage, "pause-image", "registry.k8s.io/pause:3.10", "Name of the pause image (the node's containerd sandbox_image).")
 	pflag.StringSliceVar(&o.binaries, "binaries", defaultBinaries, "Commands under cmd/ packed into the image.")
+	var tools []string
+	for _, t := range defaultHostTools {
+		tools = append(tools, t.Source)
+	}
+	pflag.StringSliceVar(&o.hostTools, "host-tools", tools, "Dynamically linked host binaries put under /usr/local/bin with their shared libraries (empty: none).")
 	pflag.StringVar(&o.arch, "arch", runtime.GOARCH, "GOARCH of the binaries and the image.")
 	pflag.Parse()
 	if err := run(o); err != nil {
@@ -101,7 +110,22 @@ func run(o options) error {
 	for _, b := range o.binaries {
 		s.Files = append(s.Files, file{Path: "/usr/local/bin/" + b, Source: filepath.Join(bin, b), Mode: 0o755})
 	}
-	ironfed, err := buildImage(s, o.arch)
+	var below []spec
+	if len(o.hostTools) > 0 {
+		if o.arch != runtime.GOARCH {
+			return fmt.Errorf("--host-tools are this host's binaries (%s): set --host-tools= for --arch=%s", runtime.GOARCH, o.arch)
+		}
+		var tools []hostTool
+		for _, src := range o.hostTools {
+			tools = append(tools, hostToolByPath(src))
+		}
+		files, err := hostToolFiles(tools)
+		if err != nil {
+			return err
+		}
+		below = append(below, spec{Files: files})
+	}
+	ironfed, err := buildImage(s, o.arch, below...)
 	if err != nil {
 		return err
 	}
