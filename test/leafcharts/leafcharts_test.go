@@ -2,7 +2,8 @@
 // node: provider.type=libvirt against the host's libvirtd (a QEMU/TCG guest boots and shows its
 // ignition and disk on its serial console) and provider.type=ceph-bucket against a one-node Ceph's
 // RGW (an object written with the Bucket's credentials is read back). Both installed with helm
-// install --wait, as an operator would.
+// install --wait, as an operator would. Beside them, the ceph-volume image's provider (cgo, with
+// its shared libraries) makes an RBD volume on the same Ceph.
 package leafcharts_test
 
 import (
@@ -158,6 +159,15 @@ metadata: {name: assets, namespace: default}
 spec:
   bucketClassRef: {name: standard}
 `, base64.StdEncoding.EncodeToString([]byte(ignition)), machineClass, registry+"/"+d.imagePath))
+
+	// While the guest boots: the ceph-volume image against the same Ceph.
+	t.Run("the ceph-volume image's provider makes an RBD image of the requested size", func(t *testing.T) {
+		tar := images["IRONFED_CEPH_VOLUME_IMAGE_TAR"]
+		if tar == "" {
+			t.Fatalf("$%s names no IRONFED_CEPH_VOLUME_IMAGE_TAR: run make images", framework.ImagesEnv)
+		}
+		cephVolumeImage(t, tar, dir, d.ceph)
+	})
 
 	t.Run("a bucket of the ceph-bucket pod holds an object written through its S3 endpoint", func(t *testing.T) {
 		kc.run("-n", "default", "wait", "bucket/assets", "--for=jsonpath={.status.state}=Available", "--timeout=3m")
