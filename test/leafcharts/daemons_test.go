@@ -37,26 +37,44 @@ type daemons struct {
 	ceph     *localceph.Cluster
 	// imagePath is the guest image's repository:tag below the registry's host.
 	imagePath string
-	// startedIn is how long the start took.
+	// startedIn is how long the start took; waits counts the times another Ceph held the host.
 	startedIn time.Duration
+	waits     int
 }
 
-// startDaemons starts Ceph, then libvirtd, the registry and the guest image: Ceph first, because
-// providers/ceph/realceph holds Ceph's host lock while it waits for libvirtd's (the same order avoids
-// a deadlock when make test runs both packages at once). stop undoes whatever was started.
+// startDaemons starts libvirtd and Ceph (each host-wide, one at a time per machine), the registry
+// and the guest image. providers/ceph/realceph holds Ceph's lock for its whole run and takes
+// libvirtd's per test, so holding libvirtd while waiting for Ceph could deadlock with it: libvirtd
+// (cheap to start) is taken first, Ceph is only tried briefly, and while another Ceph runs both are
+// let go and tried again. stop undoes whatever was started.
 func startDaemons(ctx context.Context, dir string) (*daemons, error) {
 	guest, regBin := os.Getenv(guestEnv), os.Getenv(registryEnv)
 	if guest == "" || regBin == "" {
 		return nil, fmt.Errorf("$%s and $%s are not set: run make leaf-libvirt (make test sets them)", guestEnv, registryEnv)
 	}
 	begin := time.Now()
+	deadline := begin.Add(20 * time.Minute)
 	d := &daemons{dir: dir}
 	var err error
-	if d.ceph, err = localceph.Start(ctx, localceph.Options{Dir: filepath.Join(dir, "ceph"), LockTimeout: 20 * time.Minute}); err != nil {
-		return d, fmt.Errorf("one-node Ceph (make ceph-prereqs): %w", err)
-	}
-	if d.libvirtd, err = localdaemon.StartLibvirtd(ctx, localdaemon.LibvirtdOptions{Dir: filepath.Join(dir, "libvirtd"), LockTimeout: 20 * time.Minute}); err != nil {
-		return d, fmt.Errorf("libvirtd (make leaf-libvirt): %w", err)
+	for {
+		if d.libvirtd, err = localdaemon.StartLibvirtd(ctx, localdaemon.LibvirtdOptions{Dir: filepath.Join(dir, "libvirtd"), LockTimeout: time.Until(deadline)}); err != nil {
+			return d, fmt.Errorf("libvirtd (make leaf-libvirt): %w", err)
+		}
+		d.ceph, err = localceph.Start(ctx, localceph.Options{Dir: filepath.Join(dir, "ceph"), LockTimeout: 10 * time.Second})
+		if err == nil {
+			break
+		}
+		stopErr := d.libvirtd.Stop()
+		d.libvirtd, d.ceph = nil, nil
+		d.waits++
+		if stopErr != nil || !strings.Contains(err.Error(), "another one-node Ceph") || time.Now().After(deadline) {
+			return d, errors.Join(fmt.Errorf("one-node Ceph (make ceph-prereqs): %w", err), stopErr)
+		}
+		select {
+		case <-ctx.Done():
+			return d, ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
 	}
 	if d.registry, err = localdaemon.StartRegistry(ctx, localdaemon.RegistryOptions{Dir: filepath.Join(dir, "registry"), Binary: regBin}); err != nil {
 		return d, err

@@ -77,8 +77,8 @@ func TestLeafChartsOnANode(t *testing.T) {
 	if dErr != nil {
 		t.Fatal(dErr)
 	}
-	t.Logf("timing: node cluster and daemons (Ceph, libvirtd, registry; %s alone) up %s after the start",
-		d.startedIn.Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
+	t.Logf("timing: node cluster and daemons (Ceph, libvirtd, registry; %s alone, %d waits for another Ceph) up %s after the start",
+		d.startedIn.Round(time.Millisecond), d.waits, time.Since(begin).Round(time.Millisecond))
 
 	// The pods reach the host at the node's bridge address.
 	bridge := hostOf(node.Cluster.Host())
