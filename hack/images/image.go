@@ -6,11 +6,14 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -124,19 +127,22 @@ func copyFile(w io.Writer, src string, size int64) error {
 	return nil
 }
 
-// buildImage is a single-layer linux/amd64 image of the spec.
-func buildImage(s spec, arch string) (v1.Image, error) {
-	data, err := layerTar(s)
-	if err != nil {
-		return nil, err
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		return nil, err
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, err
+// buildImage is a linux image of the spec: one layer of its files, after one layer per spec in
+// below (files only, e.g. host binaries with their shared libraries, which change less often).
+func buildImage(s spec, arch string, below ...spec) (v1.Image, error) {
+	img := empty.Image
+	for _, ls := range append(below, s) {
+		data, err := layerTar(ls)
+		if err != nil {
+			return nil, err
+		}
+		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+		if err != nil {
+			return nil, err
+		}
+		if img, err = mutate.AppendLayers(img, layer); err != nil {
+			return nil, err
+		}
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
@@ -148,22 +154,34 @@ func buildImage(s spec, arch string) (v1.Image, error) {
 	cf.Config.Entrypoint = s.Entrypoint
 	cf.Config.Env = s.Env
 	cf.Config.User = s.User
-	cf.History = []v1.History{{Created: v1.Time{Time: epoch}, CreatedBy: "hack/images"}}
+	cf.History = nil
+	for range len(below) + 1 {
+		cf.History = append(cf.History, v1.History{Created: v1.Time{Time: epoch}, CreatedBy: "hack/images"})
+	}
 	return mutate.ConfigFile(img, cf)
 }
 
-// contentTag names an image by its layer: the same files give the same tag.
+// contentTag is sha- and 12 hex of the image's one layer digest (uncompressed), or of the SHA-256
+// of its layers' digests when it has several: a name that changes exactly when the content does.
 func contentTag(img v1.Image) (string, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return "", err
 	}
-	if len(layers) != 1 {
-		return "", fmt.Errorf("want one layer, got %d", len(layers))
+	if len(layers) == 0 {
+		return "", fmt.Errorf("image without layers")
 	}
-	h, err := layers[0].DiffID()
-	if err != nil {
-		return "", err
+	var ids []string
+	for _, l := range layers {
+		h, err := l.DiffID()
+		if err != nil {
+			return "", err
+		}
+		ids = append(ids, h.String())
 	}
-	return "sha-" + h.Hex[:12], nil
+	if len(ids) == 1 {
+		return "sha-" + strings.TrimPrefix(ids[0], "sha256:")[:12], nil
+	}
+	sum := sha256.Sum256([]byte(strings.Join(ids, "\n")))
+	return "sha-" + hex.EncodeToString(sum[:])[:12], nil
 }

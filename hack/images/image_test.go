@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,5 +125,44 @@ func TestPruneOlder(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(dir, "*"))
 	if len(left) != 2 || left[0] != keep || filepath.Base(left[1]) != "registry.k8s.io_pause_3.10.tar" {
 		t.Fatalf("left %v", left)
+	}
+}
+
+func TestParseLdd(t *testing.T) {
+	out := "\tlinux-vdso.so.1 (0x00007ffd)\n\tlibz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x00007f)\n\t/lib64/ld-linux-x86-64.so.2 (0x00007f)\n"
+	got, err := parseLdd("x", out)
+	if err != nil || !slices.Equal(got, []string{"/lib/x86_64-linux-gnu/libz.so.1", "/lib64/ld-linux-x86-64.so.2"}) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if _, err := parseLdd("x", "\tlibfoo.so.1 => not found\n"); err == nil || !strings.Contains(err.Error(), "libfoo") {
+		t.Fatalf("a missing library: %v", err)
+	}
+}
+
+// The host tools' layer holds the tool and every library it needs, and sits below the binaries.
+func TestHostToolsLayer(t *testing.T) {
+	files, err := hostToolFiles(defaultHostTools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]bool{}
+	for _, f := range files {
+		paths[f.Path] = true
+	}
+	for _, want := range []string{"/usr/local/bin/qemu-img", "/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6"} {
+		if !paths[want] {
+			t.Errorf("%s missing from %v", want, paths)
+		}
+	}
+	img, err := buildImage(testSpec(t), "amd64", spec{Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	if len(layers) != 2 {
+		t.Fatalf("%d layers, want 2", len(layers))
+	}
+	if tag, err := contentTag(img); err != nil || len(tag) != len("sha-")+12 {
+		t.Fatalf("tag %q: %v", tag, err)
 	}
 }

@@ -10,8 +10,12 @@
 // same sources and Go toolchain give the same tag and digest on every machine (every mtime is the
 // epoch, paths are sorted, -trimpath). A tarball that already exists for a tag is not rewritten.
 //
-// cmd/ceph-volume-provider is not in the image: it links librbd through cgo, and the image holds
-// only static CGO_ENABLED=0 binaries without a libc.
+// Below the static binaries, a layer of this host's dynamically linked tools the providers run
+// (qemu-img, for the libvirt provider's qcow2 disks) with exactly the shared libraries ldd resolves
+// for them and the dynamic loader, at the paths ldd names: reproducible for the same Debian packages.
+//
+// cmd/ceph-volume-provider links librbd through cgo: it gets its own image (cephvolume.go), the
+// cgo binary with the shared libraries ldd resolves for it, tagged by its content the same way.
 package main
 
 import (
@@ -44,7 +48,11 @@ type options struct {
 	repository string
 	pauseImage string
 	binaries   []string
+	hostTools  []string
 	arch       string
+	// cephVolumeRepository of the ceph-volume-provider image; empty builds none.
+	cephVolumeRepository string
+	cephTags             string
 }
 
 func main() {
@@ -53,6 +61,13 @@ func main() {
 	pflag.StringVar(&o.repository, "repository", "ghcr.io/ironfed/ironfed", "Repository of the multi-binary image; the tag is derived from its content.")
 	pflag.StringVar(&o.pauseImage, "pause-image", "registry.k8s.io/pause:3.10", "Name of the pause image (the node's containerd sandbox_image).")
 	pflag.StringSliceVar(&o.binaries, "binaries", defaultBinaries, "Commands under cmd/ packed into the image.")
+	var tools []string
+	for _, t := range defaultHostTools {
+		tools = append(tools, t.Source)
+	}
+	pflag.StringSliceVar(&o.hostTools, "host-tools", tools, "Dynamically linked host binaries put under /usr/local/bin with their shared libraries (empty: none).")
+	pflag.StringVar(&o.cephVolumeRepository, "ceph-volume-repository", "ghcr.io/ironfed/ironfed-ceph-volume", "Repository of the ceph-volume-provider image (cgo, with its shared libraries); empty: not built.")
+	pflag.StringVar(&o.cephTags, "ceph-tags", "ceph,pacific", "Go build tags of the cgo ceph-volume-provider (Debian 12 ships Ceph Pacific).")
 	pflag.StringVar(&o.arch, "arch", runtime.GOARCH, "GOARCH of the binaries and the image.")
 	pflag.Parse()
 	if err := run(o); err != nil {
@@ -77,7 +92,7 @@ func defaultOut() string {
 func run(o options) error {
 	for _, b := range o.binaries {
 		if b == "ceph-volume-provider" {
-			return errors.New("ceph-volume-provider needs cgo and librbd: it cannot go into the static image")
+			return errors.New("ceph-volume-provider needs cgo and librbd: it has its own image (--ceph-volume-repository), not the static one")
 		}
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
@@ -101,7 +116,22 @@ func run(o options) error {
 	for _, b := range o.binaries {
 		s.Files = append(s.Files, file{Path: "/usr/local/bin/" + b, Source: filepath.Join(bin, b), Mode: 0o755})
 	}
-	ironfed, err := buildImage(s, o.arch)
+	var below []spec
+	if len(o.hostTools) > 0 {
+		if o.arch != runtime.GOARCH {
+			return fmt.Errorf("--host-tools are this host's binaries (%s): set --host-tools= for --arch=%s", runtime.GOARCH, o.arch)
+		}
+		var tools []hostTool
+		for _, src := range o.hostTools {
+			tools = append(tools, hostToolByPath(src))
+		}
+		files, err := hostToolFiles(tools)
+		if err != nil {
+			return err
+		}
+		below = append(below, spec{Files: files})
+	}
+	ironfed, err := buildImage(s, o.arch, below...)
 	if err != nil {
 		return err
 	}
@@ -129,6 +159,25 @@ func run(o options) error {
 
 	env := fmt.Sprintf("IRONFED_IMAGE=%s\nIRONFED_IMAGE_TAG=%s\nIRONFED_IMAGE_TAR=%s\nIRONFED_PAUSE_IMAGE=%s\nIRONFED_PAUSE_TAR=%s\n",
 		ironfedRef, tag, ironfedTar, o.pauseImage, pauseTar)
+	if o.cephVolumeRepository != "" {
+		img, err := cephVolumeImage(bin, o.arch, o.cephTags)
+		if err != nil {
+			return err
+		}
+		cvTag, err := contentTag(img)
+		if err != nil {
+			return err
+		}
+		ref := o.cephVolumeRepository + ":" + cvTag
+		tar, err := write(o.out, ref, img)
+		if err != nil {
+			return err
+		}
+		if err := pruneOlder(o.out, o.cephVolumeRepository, tar); err != nil {
+			return err
+		}
+		env += fmt.Sprintf("IRONFED_CEPH_VOLUME_IMAGE=%s\nIRONFED_CEPH_VOLUME_IMAGE_TAG=%s\nIRONFED_CEPH_VOLUME_IMAGE_TAR=%s\n", ref, cvTag, tar)
+	}
 	if err := os.WriteFile(filepath.Join(o.out, "images.env"), []byte(env), 0o644); err != nil {
 		return err
 	}

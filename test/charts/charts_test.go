@@ -58,6 +58,14 @@ func releases() []release {
 			"provider.cephBucket.adminCredentialsSecret=rgw-admin", "provider.cephBucket.bucketEndpoint=s3.example:443",
 			"provider.cephBucket.classes[0].name=standard", "provider.cephBucket.classes[0].maxSizeBytes=1073741824", "provider.cephBucket.sweepInterval=0",
 			"metrics.secure=false"}},
+		// RBD volumes: the cgo provider in its own image.
+		{"ironfed-leaf", "leaf-rbd", ns, []string{"provider.type=ceph-volume", `provider.cephVolume.monitors=10.0.0.1:6789\,10.0.0.2:6789`,
+			"provider.cephVolume.image.tag=sha-0123456789ab"}},
+		{"ironfed-leaf", "leaf-rbd-tuned", ns, []string{"provider.type=ceph-volume", "provider.cephVolume.monitors=ceph-mon:6789",
+			"provider.cephVolume.image.tag=sha-0123456789ab", "provider.cephVolume.user=ironfed", "provider.cephVolume.keySecret=ceph-key",
+			"provider.cephVolume.pool=volumes", "provider.cephVolume.clientUser=qemu", "provider.cephVolume.classes[0].name=fast",
+			"provider.cephVolume.classes[0].tps=262144000", "provider.cephVolume.classes[0].iops=15000", "provider.cephVolume.imagePlainHTTP=true",
+			"provider.cephVolume.sweepInterval=0", "leaderElection.enabled=true", "metrics.secure=false"}},
 		// Broker identities declared in the downstream cluster (docs/join.md).
 		joinsRelease,
 	}
@@ -97,7 +105,9 @@ func TestRequiredValues(t *testing.T) {
 		{release{"ironfed-broker", "b", "x", []string{"downstream.kubeconfigSecret=s"}}, "downstream.namespace is required"},
 		{release{"ironfed-control-plane", "c", "x", []string{"image.tag=latest"}}, "must be pinned"},
 		{release{"ironfed-control-plane", "c", "x", []string{"controllerManager.replicas=2", "controllerManager.leaderElection.enabled=false"}}, "needs controllerManager.leaderElection.enabled"},
-		{release{"ironfed-leaf", "l", "x", []string{"provider.type=ceph-volume"}}, "not in the static image"},
+		{release{"ironfed-leaf", "l", "x", []string{"provider.type=ceph-volume"}}, "provider.cephVolume.monitors is required"},
+		{release{"ironfed-leaf", "l", "x", []string{"provider.type=ceph-volume", "provider.cephVolume.monitors=m:6789"}}, "provider.cephVolume.image.tag must be set"},
+		{release{"ironfed-leaf", "l", "x", []string{"provider.type=ceph-volume", "provider.cephVolume.monitors=m:6789", "provider.cephVolume.image.tag=latest"}}, "must be pinned"},
 		{release{"ironfed-leaf", "l", "x", []string{"provider.type=xen"}}, "is unknown"},
 		{release{"ironfed-leaf", "l", "x", []string{"provider.type=libvirt", "machine.enabled=false"}}, "provider libvirt serves machine"},
 		{release{"ironfed-leaf", "l", "x", []string{"provider.type=libvirt", "provider.libvirt.rootDir=relative"}}, "absolute host path"},
@@ -165,7 +175,7 @@ func TestFlags(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"ironfed-controller-manager", "machinepoollet", "volumepoollet", "bucketpoollet", "machinebroker", "volumebroker", "bucketbroker", "memory-provider", "libvirt-provider", "ceph-bucket-provider"} {
+	for _, want := range []string{"ironfed-controller-manager", "machinepoollet", "volumepoollet", "bucketpoollet", "machinebroker", "volumebroker", "bucketbroker", "memory-provider", "libvirt-provider", "ceph-bucket-provider", "ceph-volume-provider"} {
 		if !seen[want] {
 			t.Errorf("no chart runs %s", want)
 		}
@@ -277,7 +287,9 @@ func buildBinaries() (string, error) {
 		return "", err
 	}
 	args := []string{"build", "-o", dir + "/"}
-	for _, b := range []string{"ironfed-controller-manager", "machinepoollet", "volumepoollet", "bucketpoollet", "machinebroker", "volumebroker", "bucketbroker", "memory-provider", "libvirt-provider", "ceph-bucket-provider"} {
+	// ceph-volume-provider: the cgo build under make's GOFLAGS (-tags=ceph,pacific), the stub without
+	// them; both parse the same flags.
+	for _, b := range []string{"ironfed-controller-manager", "machinepoollet", "volumepoollet", "bucketpoollet", "machinebroker", "volumebroker", "bucketbroker", "memory-provider", "libvirt-provider", "ceph-bucket-provider", "ceph-volume-provider"} {
 		args = append(args, "../../cmd/"+b)
 	}
 	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {

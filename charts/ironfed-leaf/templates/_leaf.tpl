@@ -1,14 +1,11 @@
-{{/* Pieces of the leaf chart's workloads (memory.yaml, libvirt.yaml, ceph-bucket.yaml). */}}
+{{/* Pieces of the leaf chart's workloads (memory.yaml, libvirt.yaml, ceph-bucket.yaml, ceph-volume.yaml). */}}
 
 {{/* The kinds the release serves, comma-separated: those of provider.type that are enabled. */}}
 {{- define "ironfed.leafKinds" -}}
-{{- $served := dict "memory" (list "machine" "volume" "bucket") "libvirt" (list "machine") "ceph-bucket" (list "bucket") -}}
+{{- $served := dict "memory" (list "machine" "volume" "bucket") "libvirt" (list "machine") "ceph-bucket" (list "bucket") "ceph-volume" (list "volume") -}}
 {{- $type := .Values.provider.type -}}
-{{- if eq $type "ceph-volume" -}}
-{{- fail "provider.type \"ceph-volume\" is not packaged: ceph-volume-provider links librbd through cgo and is not in the static image (see README.md, \"Ceph volumes\")" -}}
-{{- end -}}
 {{- if not (hasKey $served $type) -}}
-{{- fail (printf "provider.type %q is unknown: memory, libvirt or ceph-bucket" $type) -}}
+{{- fail (printf "provider.type %q is unknown: memory, libvirt, ceph-bucket or ceph-volume" $type) -}}
 {{- end -}}
 {{- $kinds := list -}}
 {{- range $kind := index $served $type }}{{ if (index $.Values $kind).enabled }}{{ $kinds = append $kinds $kind }}{{ end }}{{ end -}}
