@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,6 +93,12 @@ func BenchmarkStatusPropagation(b *testing.B) {
 		providerIDs[rootUID] = id
 	}
 
+	costBefore, writesBefore := make([]framework.APICost, len(chain)), make([]map[string]float64, len(chain))
+	for l, name := range chain {
+		costBefore[l] = framework.APICostOf(b, fed.Config(name), "machines")
+		writesBefore[l] = framework.APIWrites(b, fed.Config(name))
+	}
+	hostBefore, selfBefore := hostCPU(b), selfCPU(b)
 	b.ResetTimer()
 	flipped := map[types.UID]time.Time{}
 	order := make([]types.UID, 0, n)
@@ -114,6 +122,14 @@ func BenchmarkStatusPropagation(b *testing.B) {
 		b.FailNow()
 	}
 	b.StopTimer()
+	hostBusy, hostAll := hostCPU(b).sub(hostBefore)
+	self := selfCPU(b) - selfBefore
+	cost, writes := make([]framework.APICost, len(chain)), make([]string, len(chain))
+	for l, name := range chain {
+		cost[l] = framework.APICostOf(b, fed.Config(name), "machines").Sub(costBefore[l])
+		d, _ := framework.WritesDelta(writesBefore[l], framework.APIWrites(b, fed.Config(name)))
+		writes[l] = framework.FormatWrites(d, n)
+	}
 
 	lat := make([][]time.Duration, len(chain)) // per level, root first
 	for rootUID, c := range chains {
@@ -132,6 +148,20 @@ func BenchmarkStatusPropagation(b *testing.B) {
 		fmt.Fprintf(&sb, "  %-28s %8s %8s %8s %8s\n", fmt.Sprintf("%s (%d)", chain[lvl], len(chain)-lvl),
 			ms(pct(d, 50)), ms(pct(d, 90)), ms(pct(d, 99)), ms(d[len(d)-1]))
 	}
+	// What each apiserver spent from the first flip until the last Terminated at the root: a CPU
+	// figure near the elapsed time times the cores means the apiservers, not the writers, bound it.
+	fmt.Fprintf(&sb, "  apiservers from the first flip to the last root Terminated (%s, %d cores shared by all):\n", ms(lat[0][len(lat[0])-1]), runtime.NumCPU())
+	for lvl := len(chain) - 1; lvl >= 0; lvl-- {
+		c := cost[lvl]
+		mean := time.Duration(0)
+		if c.StatusWrites > 0 {
+			mean = time.Duration(c.StatusWriteSeconds / c.StatusWrites * float64(time.Second))
+		}
+		fmt.Fprintf(&sb, "    %-8s CPU %6.2f s, machine status writes %4.0f, mean latency %s; writes per flip: %s\n",
+			chain[lvl], c.CPUSeconds, c.StatusWrites, ms(mean), writes[lvl])
+	}
+	fmt.Fprintf(&sb, "    this process (every poollet, broker, controller-manager and the bench's watches) CPU %.2f s; host busy %.0f%% of %.1f CPU-s (every process, other users' included)\n",
+		self.Seconds(), 100*hostBusy/hostAll, hostAll)
 	// Where the slowest one-hop flips happened in the flip sequence: clustered tails point at a
 	// stall (load, GC, a periodic resync), spread ones at queueing.
 	type slow struct {
@@ -147,7 +177,9 @@ func BenchmarkStatusPropagation(b *testing.B) {
 	for _, s := range slowest[:min(8, len(slowest))] {
 		fmt.Fprintf(&sb, " +%s→%s", s.at.Round(time.Millisecond), ms(s.lat))
 	}
-	b.Log(sb.String())
+	sb.WriteString("\n")
+	// Printed, not logged: the testing package keeps only 10 lines of a benchmark's log.
+	fmt.Print(sb.String())
 	for lvl, prefix := range map[int]string{0: "", 2: "leaf-"} {
 		d := lat[lvl]
 		b.ReportMetric(msf(pct(d, 50)), prefix+"p50-ms")
@@ -277,6 +309,42 @@ func BenchmarkCreateThroughput(b *testing.B) {
 		b.Errorf("some machines were not Running at every level within %s (dumped above); the figures count those that were", benchTimeout)
 	}
 	cleanUp(b, watches, namespaces...)
+}
+
+// hostTimes are the CPU times of the whole host from /proc/stat, in seconds.
+type hostTimes struct{ busy, all float64 }
+
+func (h hostTimes) sub(before hostTimes) (busy, all float64) {
+	return h.busy - before.busy, h.all - before.all
+}
+
+func hostCPU(b *testing.B) hostTimes {
+	b.Helper()
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	var h hostTimes
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseFloat(f, 64)
+		v /= 100 // USER_HZ
+		h.all += v
+		if i != 3 && i != 4 { // idle, iowait
+			h.busy += v
+		}
+	}
+	return h
+}
+
+// selfCPU is the CPU time this process has used.
+func selfCPU(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // flipInterval is the pause between two flips: $BENCH_FLIP_INTERVAL, default 0 (a burst).
