@@ -31,8 +31,6 @@ type eventWriter struct {
 	controller string
 	instance   string
 	sem        chan struct{}
-	// gate, if set, holds Events back while the poollet's status writes are in flight.
-	gate *statusGate
 }
 
 var _ events.EventRecorder = (*eventWriter)(nil)
@@ -52,8 +50,7 @@ func newEventWriter(c client.Client, scheme *runtime.Scheme, controller string) 
 	return &eventWriter{client: c, scheme: scheme, controller: controller, instance: instance, sem: make(chan struct{}, eventWriteParallelism)}
 }
 
-// Eventf creates the Event in the background; it blocks while eventWriteParallelism are in flight
-// (or waiting for the status writes to make way).
+// Eventf creates the Event in the background; it blocks while eventWriteParallelism are in flight.
 func (w *eventWriter) Eventf(regarding runtime.Object, related runtime.Object, eventtype, reason, action, note string, args ...interface{}) {
 	ref, err := reference.GetReference(w.scheme, regarding)
 	if err != nil {
@@ -91,7 +88,6 @@ func (w *eventWriter) Eventf(regarding runtime.Object, related runtime.Object, e
 	w.sem <- struct{}{}
 	go func() {
 		defer func() { <-w.sem }()
-		w.gate.wait(context.Background())
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		// Best effort, as Events are: a failure loses this one Event, never the forwarder.

@@ -117,10 +117,9 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 		Adapter: p.Pool, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Pool: o.Pool, Runtime: o.Runtime, WatcherStatus: p.Watcher.Status, nudge: make(chan struct{}, 1),
 	}
-	gate := newStatusGate()
 	rec := &Reconciler[K, I]{
 		Adapter: p.Adapter, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), RuntimeName: p.RuntimeName,
-		DownwardAPI: o.DownwardAPI, index: idx, watcher: p.Watcher, nudge: ann.Nudge, runtimeFailed: ann.RuntimeFailed, gate: gate,
+		DownwardAPI: o.DownwardAPI, index: idx, watcher: p.Watcher, nudge: ann.Nudge, runtimeFailed: ann.RuntimeFailed,
 	}
 	ann.onRecovered = rec.retryFailing
 	b := ctrl.NewControllerManagedBy(mgr).
@@ -143,11 +142,9 @@ func NewManager[K client.Object, I remote.Object](cfg *rest.Config, o Options, p
 	}
 	runnables := []manager.Runnable{ann, &Heartbeat{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), PoolKind: p.Pool.PoolKind(), Pool: o.Pool}}
 	if caps.events != nil {
-		w := newEventWriter(mgr.GetClient(), mgr.GetScheme(), kind+"poollet")
-		w.gate = gate
 		runnables = append(runnables, &eventForwarder{
 			kind: p.Adapter.Kind(), list: caps.events.ListEvents, newObj: newObj,
-			recorder: w, period: o.Runtime.RelistPeriod,
+			recorder: newEventWriter(mgr.GetClient(), mgr.GetScheme(), kind+"poollet"), period: o.Runtime.RelistPeriod,
 			now: func() int64 { return time.Now().Unix() }, // IRI event times are Unix seconds
 		})
 	}

@@ -52,8 +52,6 @@ type Reconciler[K client.Object, I remote.Object] struct {
 	// written remembers per object the last status this reconciler patched until the cache shows
 	// a later version (see patchStatus).
 	written sync.Map // client.ObjectKey -> lastWrite
-	// gate counts the status writes in flight so that forwarded Events yield to them.
-	gate *statusGate
 	// failing holds the objects whose last reconcile failed: they sit in the queue's per-object
 	// backoff (up to --max-retry-delay), so retryFailing retries them when the runtime is back.
 	failing sync.Map // types.NamespacedName -> struct{}
@@ -289,10 +287,7 @@ func (r *Reconciler[K, I]) patchStatus(ctx context.Context, orig, obj K) error {
 	if last != nil && last.status == status {
 		return nil
 	}
-	r.gate.begin()
-	err = conditions.ApplyStatus(ctx, r.Client, obj, FieldManager(string(r.Adapter.Kind())), OwnedObjectStatus)
-	r.gate.end()
-	if err != nil {
+	if err := conditions.ApplyStatus(ctx, r.Client, obj, FieldManager(string(r.Adapter.Kind())), OwnedObjectStatus); err != nil {
 		return err
 	}
 	r.written.Store(key, lastWrite{uid: obj.GetUID(), baseRV: orig.GetResourceVersion(), status: status})
