@@ -21,6 +21,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ironfed/ironfed/broker/common"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
@@ -99,6 +100,7 @@ func BenchmarkStatusPropagation(b *testing.B) {
 		writesBefore[l] = framework.APIWrites(b, fed.Config(name))
 	}
 	hostBefore, selfBefore := hostCPU(b), selfCPU(b)
+	throttleBefore, throttledBefore := clientThrottle(b)
 	b.ResetTimer()
 	flipped := map[types.UID]time.Time{}
 	order := make([]types.UID, 0, n)
@@ -124,6 +126,8 @@ func BenchmarkStatusPropagation(b *testing.B) {
 	b.StopTimer()
 	hostBusy, hostAll := hostCPU(b).sub(hostBefore)
 	self := selfCPU(b) - selfBefore
+	throttleWait, throttleCalls := clientThrottle(b)
+	throttleWait, throttleCalls = throttleWait-throttleBefore, throttleCalls-throttledBefore
 	cost, writes := make([]framework.APICost, len(chain)), make([]string, len(chain))
 	for l, name := range chain {
 		cost[l] = framework.APICostOf(b, fed.Config(name), "machines").Sub(costBefore[l])
@@ -162,6 +166,7 @@ func BenchmarkStatusPropagation(b *testing.B) {
 	}
 	fmt.Fprintf(&sb, "    this process (every poollet, broker, controller-manager and the bench's watches) CPU %.2f s; host busy %.0f%% of %.1f CPU-s (every process, other users' included)\n",
 		self.Seconds(), 100*hostBusy/hostAll, hostAll)
+	fmt.Fprintf(&sb, "    client-side rate limiters of this process (QPS/burst of every client): %.3f s waited over %.0f requests\n", throttleWait, throttleCalls)
 	// Where the slowest one-hop flips happened in the flip sequence: clustered tails point at a
 	// stall (load, GC, a periodic resync), spread ones at queueing.
 	type slow struct {
@@ -335,6 +340,27 @@ func hostCPU(b *testing.B) hostTimes {
 		}
 	}
 	return h
+}
+
+// clientThrottle is how long this process's Kubernetes clients waited for their QPS/burst rate
+// limiters, and over how many requests (client-go's rest_client_rate_limiter_duration_seconds).
+func clientThrottle(b *testing.B) (seconds, requests float64) {
+	b.Helper()
+	ctrlmetrics.RegisterRESTClientMetrics(ctrlmetrics.MetricRateLimiterLatency)
+	mfs, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "rest_client_rate_limiter_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			seconds += m.GetHistogram().GetSampleSum()
+			requests += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return seconds, requests
 }
 
 // selfCPU is the CPU time this process has used.
