@@ -26,9 +26,11 @@ import (
 	"github.com/ironfed/ironfed/broker/common"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
 	"github.com/ironfed/ironfed/federation/localfed"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/providers/memory"
 	"github.com/ironfed/ironfed/test/framework"
 )
@@ -135,6 +137,9 @@ func BenchmarkStatusPropagation(b *testing.B) {
 		writes[l] = framework.FormatWrites(d, n)
 	}
 
+	ref, refCost := rawStatusApplies(b, n, "leaf")
+	refChain, refChainCost := rawStatusApplies(b, n, chain...)
+
 	lat := make([][]time.Duration, len(chain)) // per level, root first
 	for rootUID, c := range chains {
 		for lvl, uid := range c {
@@ -167,6 +172,16 @@ func BenchmarkStatusPropagation(b *testing.B) {
 	fmt.Fprintf(&sb, "    this process (every poollet, broker, controller-manager and the bench's watches) CPU %.2f s; host busy %.0f%% of %.1f CPU-s (every process, other users' included)\n",
 		self.Seconds(), 100*hostBusy/hostAll, hostAll)
 	fmt.Fprintf(&sb, "    client-side rate limiters of this process (QPS/burst of every client): %.3f s waited over %.0f requests\n", throttleWait, throttleCalls)
+	fmt.Fprintf(&sb, "  reference, same run: %d status applies of the same flip straight to the leaf apiserver by %d writers (what the leaf poollet writes, without it): %s (%.0f/s), leaf apiserver CPU %.1f ms per apply, mean latency %s; the leaf level took %s (%.0f/s), leaf apiserver CPU %.1f ms per flip over the whole burst\n",
+		n, poolletWorkers, ref.Round(time.Millisecond), float64(n)/ref.Seconds(), 1000*refCost[0].CPUSeconds/float64(n),
+		ms(time.Duration(refCost[0].StatusWriteSeconds/max(refCost[0].StatusWrites, 1)*float64(time.Second))),
+		ms(lat[2][len(lat[2])-1]), float64(n)/lat[2][len(lat[2])-1].Seconds(), 1000*cost[2].CPUSeconds/float64(n))
+	var chainCPU float64
+	for _, c := range refChainCost {
+		chainCPU += c.CPUSeconds
+	}
+	fmt.Fprintf(&sb, "  reference, same run: the same %d applies at all %d levels at once (the chain's writes without the poollets, brokers and hops): %s, apiservers' CPU %.1f ms per flip; the root level took %s\n",
+		n, len(chain), refChain.Round(time.Millisecond), 1000*chainCPU/float64(n), ms(lat[0][len(lat[0])-1]))
 	// Where the slowest one-hop flips happened in the flip sequence: clustered tails point at a
 	// stall (load, GC, a periodic resync), spread ones at queueing.
 	type slow struct {
@@ -314,6 +329,69 @@ func BenchmarkCreateThroughput(b *testing.B) {
 		b.Errorf("some machines were not Running at every level within %s (dumped above); the figures count those that were", benchTimeout)
 	}
 	cleanUp(b, watches, namespaces...)
+}
+
+// poolletWorkers is the leaf poollet's status write concurrency: its reconcile workers.
+var poolletWorkers = core.DefaultOptions().Manager.MaxConcurrentReconciles
+
+// rawStatusApplies is the reference of the burst: in each of clusters, n Machines that nothing
+// acts on (bound to a pool that does not exist), given a Running status like a poollet writes,
+// then flipped to Terminated by one server-side apply each from poolletWorkers writers per
+// cluster, all clusters at once: the write a poollet makes per flip, without the poollets. It
+// returns how long the flips took and what they cost each apiserver.
+func rawStatusApplies(b *testing.B, n int, clusters ...string) (time.Duration, []framework.APICost) {
+	b.Helper()
+	ctx := context.Background()
+	now := metav1.Now()
+	machines := make([][]*computev1alpha1.Machine, len(clusters))
+	for c, name := range clusters {
+		cl := fed.Client(name)
+		nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "bench-raw-status-"}}
+		if err := cl.Create(ctx, nsObj); err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			if err := cl.DeleteAllOf(ctx, &computev1alpha1.Machine{}, client.InNamespace(nsObj.Name)); err != nil {
+				b.Error(err)
+			}
+			if err := cl.Delete(ctx, nsObj); err != nil {
+				b.Error(err)
+			}
+		}()
+		machines[c] = make([]*computev1alpha1.Machine, n)
+		framework.Parallel(b, n, benchWriters, func(i int) error {
+			m := newMachine(nsObj.Name, fmt.Sprintf("m-%04d", i), false)
+			m.Spec.MachinePoolRef = &commonv1alpha1.LocalObjectReference{Name: "no-such-pool"}
+			if err := cl.Create(ctx, m); err != nil {
+				return err
+			}
+			m.Status = computev1alpha1.MachineStatus{
+				MachineID: "memory://" + string(m.UID), State: computev1alpha1.MachineStateRunning, ObservedGeneration: m.Generation,
+				Conditions: []computev1alpha1.MachineCondition{
+					{Type: "PrerequisitesReady", Status: corev1.ConditionTrue, Reason: "Ready", Message: "nothing to wait for", LastTransitionTime: now},
+					{Type: "DownstreamSynced", Status: corev1.ConditionTrue, Reason: "Synced", Message: "materialised by the runtime", LastTransitionTime: now},
+				}}
+			machines[c][i] = m
+			return conditions.ApplyStatus(ctx, cl, m, core.FieldManager("machine"), core.OwnedObjectStatus)
+		})
+	}
+	before := make([]framework.APICost, len(clusters))
+	for c, name := range clusters {
+		before[c] = framework.APICostOf(b, fed.Config(name), "machines")
+	}
+	start := time.Now()
+	// One pool of poolletWorkers writers per cluster, the clusters' writes interleaved.
+	framework.Parallel(b, n*len(clusters), poolletWorkers*len(clusters), func(i int) error {
+		c, m := i%len(clusters), machines[i%len(clusters)][i/len(clusters)]
+		m.Status.State = computev1alpha1.MachineStateTerminated
+		return conditions.ApplyStatus(ctx, fed.Client(clusters[c]), m, core.FieldManager("machine"), core.OwnedObjectStatus)
+	})
+	took := time.Since(start)
+	cost := make([]framework.APICost, len(clusters))
+	for c, name := range clusters {
+		cost[c] = framework.APICostOf(b, fed.Config(name), "machines").Sub(before[c])
+	}
+	return took, cost
 }
 
 // hostTimes are the CPU times of the whole host from /proc/stat, in seconds.
