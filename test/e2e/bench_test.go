@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,13 +21,16 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ironfed/ironfed/broker/common"
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
+	"github.com/ironfed/ironfed/federation/api/conditions"
 	"github.com/ironfed/ironfed/federation/localfed"
 	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
 	"github.com/ironfed/ironfed/iri/labels"
+	"github.com/ironfed/ironfed/poollet/core"
 	"github.com/ironfed/ironfed/providers/memory"
 	"github.com/ironfed/ironfed/test/framework"
 )
@@ -91,6 +96,13 @@ func BenchmarkStatusPropagation(b *testing.B) {
 		providerIDs[rootUID] = id
 	}
 
+	costBefore, writesBefore := make([]framework.APICost, len(chain)), make([]map[string]float64, len(chain))
+	for l, name := range chain {
+		costBefore[l] = framework.APICostOf(b, fed.Config(name), "machines")
+		writesBefore[l] = framework.APIWrites(b, fed.Config(name))
+	}
+	hostBefore, selfBefore := hostCPU(b), selfCPU(b)
+	throttleBefore, throttledBefore := clientThrottle(b)
 	b.ResetTimer()
 	flipped := map[types.UID]time.Time{}
 	order := make([]types.UID, 0, n)
@@ -114,6 +126,19 @@ func BenchmarkStatusPropagation(b *testing.B) {
 		b.FailNow()
 	}
 	b.StopTimer()
+	hostBusy, hostAll := hostCPU(b).sub(hostBefore)
+	self := selfCPU(b) - selfBefore
+	throttleWait, throttleCalls := clientThrottle(b)
+	throttleWait, throttleCalls = throttleWait-throttleBefore, throttleCalls-throttledBefore
+	cost, writes := make([]framework.APICost, len(chain)), make([]string, len(chain))
+	for l, name := range chain {
+		cost[l] = framework.APICostOf(b, fed.Config(name), "machines").Sub(costBefore[l])
+		d, _ := framework.WritesDelta(writesBefore[l], framework.APIWrites(b, fed.Config(name)))
+		writes[l] = framework.FormatWrites(d, n)
+	}
+
+	ref, refCost := rawStatusApplies(b, n, "leaf")
+	refChain, refChainCost := rawStatusApplies(b, n, chain...)
 
 	lat := make([][]time.Duration, len(chain)) // per level, root first
 	for rootUID, c := range chains {
@@ -132,6 +157,31 @@ func BenchmarkStatusPropagation(b *testing.B) {
 		fmt.Fprintf(&sb, "  %-28s %8s %8s %8s %8s\n", fmt.Sprintf("%s (%d)", chain[lvl], len(chain)-lvl),
 			ms(pct(d, 50)), ms(pct(d, 90)), ms(pct(d, 99)), ms(d[len(d)-1]))
 	}
+	// What each apiserver spent from the first flip until the last Terminated at the root: a CPU
+	// figure near the elapsed time times the cores means the apiservers, not the writers, bound it.
+	fmt.Fprintf(&sb, "  apiservers from the first flip to the last root Terminated (%s, %d cores shared by all):\n", ms(lat[0][len(lat[0])-1]), runtime.NumCPU())
+	for lvl := len(chain) - 1; lvl >= 0; lvl-- {
+		c := cost[lvl]
+		mean := time.Duration(0)
+		if c.StatusWrites > 0 {
+			mean = time.Duration(c.StatusWriteSeconds / c.StatusWrites * float64(time.Second))
+		}
+		fmt.Fprintf(&sb, "    %-8s CPU %6.2f s, machine status writes %4.0f, mean latency %s; writes per flip: %s\n",
+			chain[lvl], c.CPUSeconds, c.StatusWrites, ms(mean), writes[lvl])
+	}
+	fmt.Fprintf(&sb, "    this process (every poollet, broker, controller-manager and the bench's watches) CPU %.2f s; host busy %.0f%% of %.1f CPU-s (every process, other users' included)\n",
+		self.Seconds(), 100*hostBusy/hostAll, hostAll)
+	fmt.Fprintf(&sb, "    client-side rate limiters of this process (QPS/burst of every client): %.3f s waited over %.0f requests\n", throttleWait, throttleCalls)
+	fmt.Fprintf(&sb, "  reference, same run: %d status applies of the same flip straight to the leaf apiserver by %d writers (what the leaf poollet writes, without it): %s (%.0f/s), leaf apiserver CPU %.1f ms per apply, mean latency %s; the leaf level took %s (%.0f/s), leaf apiserver CPU %.1f ms per flip over the whole burst\n",
+		n, poolletWorkers, ref.Round(time.Millisecond), float64(n)/ref.Seconds(), 1000*refCost[0].CPUSeconds/float64(n),
+		ms(time.Duration(refCost[0].StatusWriteSeconds/max(refCost[0].StatusWrites, 1)*float64(time.Second))),
+		ms(lat[2][len(lat[2])-1]), float64(n)/lat[2][len(lat[2])-1].Seconds(), 1000*cost[2].CPUSeconds/float64(n))
+	var chainCPU float64
+	for _, c := range refChainCost {
+		chainCPU += c.CPUSeconds
+	}
+	fmt.Fprintf(&sb, "  reference, same run: the same %d applies at all %d levels at once (the chain's writes without the poollets, brokers and hops): %s, apiservers' CPU %.1f ms per flip; the root level took %s\n",
+		n, len(chain), refChain.Round(time.Millisecond), 1000*chainCPU/float64(n), ms(lat[0][len(lat[0])-1]))
 	// Where the slowest one-hop flips happened in the flip sequence: clustered tails point at a
 	// stall (load, GC, a periodic resync), spread ones at queueing.
 	type slow struct {
@@ -147,7 +197,9 @@ func BenchmarkStatusPropagation(b *testing.B) {
 	for _, s := range slowest[:min(8, len(slowest))] {
 		fmt.Fprintf(&sb, " +%s→%s", s.at.Round(time.Millisecond), ms(s.lat))
 	}
-	b.Log(sb.String())
+	sb.WriteString("\n")
+	// Printed, not logged: the testing package keeps only 10 lines of a benchmark's log.
+	fmt.Print(sb.String())
 	for lvl, prefix := range map[int]string{0: "", 2: "leaf-"} {
 		d := lat[lvl]
 		b.ReportMetric(msf(pct(d, 50)), prefix+"p50-ms")
@@ -264,7 +316,7 @@ func BenchmarkCreateThroughput(b *testing.B) {
 	got := rate(rows[0].n, rows[0].rootAll)
 	fmt.Fprintf(&sb, "limit = raw %.0f/s / (%d writes x %d levels) = %.1f machines/s; measured %.1f/s = %.0f%% of it (target >= 60%%); writes measured %.2f/machine in all\n",
 		rate(n, raw), minWrites, len(chain), limit, got, 100*got/limit, sum)
-	b.Log(sb.String())
+	fmt.Print(sb.String()) // printed, not logged: a benchmark's log keeps 10 lines
 	b.ReportMetric(100*got/limit, "%-of-limit")
 	b.ReportMetric(sum, "writes/machine")
 	b.ReportMetric(rate(n, raw), "raw-machines/s")
@@ -277,6 +329,126 @@ func BenchmarkCreateThroughput(b *testing.B) {
 		b.Errorf("some machines were not Running at every level within %s (dumped above); the figures count those that were", benchTimeout)
 	}
 	cleanUp(b, watches, namespaces...)
+}
+
+// poolletWorkers is the leaf poollet's status write concurrency: its reconcile workers.
+var poolletWorkers = core.DefaultOptions().Manager.MaxConcurrentReconciles
+
+// rawStatusApplies is the reference of the burst: in each of clusters, n Machines that nothing
+// acts on (bound to a pool that does not exist), given a Running status like a poollet writes,
+// then flipped to Terminated by one server-side apply each from poolletWorkers writers per
+// cluster, all clusters at once: the write a poollet makes per flip, without the poollets. It
+// returns how long the flips took and what they cost each apiserver.
+func rawStatusApplies(b *testing.B, n int, clusters ...string) (time.Duration, []framework.APICost) {
+	b.Helper()
+	ctx := context.Background()
+	now := metav1.Now()
+	machines := make([][]*computev1alpha1.Machine, len(clusters))
+	for c, name := range clusters {
+		cl := fed.Client(name)
+		nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "bench-raw-status-"}}
+		if err := cl.Create(ctx, nsObj); err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			if err := cl.DeleteAllOf(ctx, &computev1alpha1.Machine{}, client.InNamespace(nsObj.Name)); err != nil {
+				b.Error(err)
+			}
+			if err := cl.Delete(ctx, nsObj); err != nil {
+				b.Error(err)
+			}
+		}()
+		machines[c] = make([]*computev1alpha1.Machine, n)
+		framework.Parallel(b, n, benchWriters, func(i int) error {
+			m := newMachine(nsObj.Name, fmt.Sprintf("m-%04d", i), false)
+			m.Spec.MachinePoolRef = &commonv1alpha1.LocalObjectReference{Name: "no-such-pool"}
+			if err := cl.Create(ctx, m); err != nil {
+				return err
+			}
+			m.Status = computev1alpha1.MachineStatus{
+				MachineID: "memory://" + string(m.UID), State: computev1alpha1.MachineStateRunning, ObservedGeneration: m.Generation,
+				Conditions: []computev1alpha1.MachineCondition{
+					{Type: "PrerequisitesReady", Status: corev1.ConditionTrue, Reason: "Ready", Message: "nothing to wait for", LastTransitionTime: now},
+					{Type: "DownstreamSynced", Status: corev1.ConditionTrue, Reason: "Synced", Message: "materialised by the runtime", LastTransitionTime: now},
+				}}
+			machines[c][i] = m
+			return conditions.ApplyStatus(ctx, cl, m, core.FieldManager("machine"), core.OwnedObjectStatus)
+		})
+	}
+	before := make([]framework.APICost, len(clusters))
+	for c, name := range clusters {
+		before[c] = framework.APICostOf(b, fed.Config(name), "machines")
+	}
+	start := time.Now()
+	// One pool of poolletWorkers writers per cluster, the clusters' writes interleaved.
+	framework.Parallel(b, n*len(clusters), poolletWorkers*len(clusters), func(i int) error {
+		c, m := i%len(clusters), machines[i%len(clusters)][i/len(clusters)]
+		m.Status.State = computev1alpha1.MachineStateTerminated
+		return conditions.ApplyStatus(ctx, fed.Client(clusters[c]), m, core.FieldManager("machine"), core.OwnedObjectStatus)
+	})
+	took := time.Since(start)
+	cost := make([]framework.APICost, len(clusters))
+	for c, name := range clusters {
+		cost[c] = framework.APICostOf(b, fed.Config(name), "machines").Sub(before[c])
+	}
+	return took, cost
+}
+
+// hostTimes are the CPU times of the whole host from /proc/stat, in seconds.
+type hostTimes struct{ busy, all float64 }
+
+func (h hostTimes) sub(before hostTimes) (busy, all float64) {
+	return h.busy - before.busy, h.all - before.all
+}
+
+func hostCPU(b *testing.B) hostTimes {
+	b.Helper()
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	var h hostTimes
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseFloat(f, 64)
+		v /= 100 // USER_HZ
+		h.all += v
+		if i != 3 && i != 4 { // idle, iowait
+			h.busy += v
+		}
+	}
+	return h
+}
+
+// clientThrottle is how long this process's Kubernetes clients waited for their QPS/burst rate
+// limiters, and over how many requests (client-go's rest_client_rate_limiter_duration_seconds).
+func clientThrottle(b *testing.B) (seconds, requests float64) {
+	b.Helper()
+	ctrlmetrics.RegisterRESTClientMetrics(ctrlmetrics.MetricRateLimiterLatency)
+	mfs, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "rest_client_rate_limiter_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			seconds += m.GetHistogram().GetSampleSum()
+			requests += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return seconds, requests
+}
+
+// selfCPU is the CPU time this process has used.
+func selfCPU(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // flipInterval is the pause between two flips: $BENCH_FLIP_INTERVAL, default 0 (a burst).

@@ -19,6 +19,62 @@ import (
 // component, not per machine.
 func APIWrites(b testing.TB, cfg *rest.Config) map[string]float64 {
 	b.Helper()
+	out := map[string]float64{}
+	scrape(b, cfg, func(name string, l map[string]string, v float64) {
+		if name != "apiserver_request_total" {
+			return
+		}
+		switch l["verb"] {
+		case "POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE":
+		default:
+			return
+		}
+		if l["resource"] == "leases" || l["resource"] == "tokenreviews" || l["resource"] == "subjectaccessreviews" {
+			return
+		}
+		key := l["verb"] + " " + l["resource"]
+		if s := l["subresource"]; s != "" {
+			key += "/" + s
+		}
+		out[key] += v
+	})
+	return out
+}
+
+// APICost is what an apiserver has spent so far: its process CPU and its writes of one
+// resource's status subresource (any verb), with their summed latency.
+type APICost struct {
+	CPUSeconds         float64
+	StatusWrites       float64
+	StatusWriteSeconds float64
+}
+
+// Sub is c - before.
+func (c APICost) Sub(before APICost) APICost {
+	return APICost{c.CPUSeconds - before.CPUSeconds, c.StatusWrites - before.StatusWrites, c.StatusWriteSeconds - before.StatusWriteSeconds}
+}
+
+// APICostOf reads an APICost for resource's status from the apiserver's own /metrics.
+func APICostOf(b testing.TB, cfg *rest.Config, resource string) APICost {
+	b.Helper()
+	var c APICost
+	scrape(b, cfg, func(name string, l map[string]string, v float64) {
+		switch {
+		case name == "process_cpu_seconds_total":
+			c.CPUSeconds = v
+		case l["resource"] != resource || l["subresource"] != "status":
+		case name == "apiserver_request_duration_seconds_count" && l["verb"] != "GET" && l["verb"] != "LIST" && l["verb"] != "WATCH":
+			c.StatusWrites += v
+		case name == "apiserver_request_duration_seconds_sum" && l["verb"] != "GET" && l["verb"] != "LIST" && l["verb"] != "WATCH":
+			c.StatusWriteSeconds += v
+		}
+	})
+	return c
+}
+
+// scrape calls sample for every sample of the apiserver's /metrics.
+func scrape(b testing.TB, cfg *rest.Config, sample func(name string, labels map[string]string, v float64)) {
+	b.Helper()
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -32,35 +88,32 @@ func APIWrites(b testing.TB, cfg *rest.Config) map[string]float64 {
 	if err != nil || resp.StatusCode != 200 {
 		b.Fatalf("apiserver metrics: %s %v", resp.Status, err)
 	}
-	out := map[string]float64{}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "apiserver_request_total{") {
+		if line == "" || line[0] == '#' {
 			continue
 		}
-		end := strings.LastIndexByte(line, '}')
-		v, err := strconv.ParseFloat(strings.TrimSpace(line[end+1:]), 64)
+		name, l := line, map[string]string{}
+		end := strings.IndexByte(line, ' ')
+		if open := strings.IndexByte(line, '{'); open >= 0 {
+			end = strings.LastIndexByte(line, '}')
+			name, l = line[:open], promLabels(line[open+1:end])
+			end++
+		}
+		if end < 0 {
+			continue
+		}
+		if open := strings.IndexByte(name, ' '); open >= 0 {
+			name = name[:open]
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[end:]), 64)
 		if err != nil {
 			continue
 		}
-		l := promLabels(line[len("apiserver_request_total{"):end])
-		switch l["verb"] {
-		case "POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE":
-		default:
-			continue
-		}
-		if l["resource"] == "leases" || l["resource"] == "tokenreviews" || l["resource"] == "subjectaccessreviews" {
-			continue
-		}
-		key := l["verb"] + " " + l["resource"]
-		if s := l["subresource"]; s != "" {
-			key += "/" + s
-		}
-		out[key] += v
+		sample(name, l, v)
 	}
-	return out
 }
 
 // promLabels parses k="v",k2="v2" (values without escaped quotes, as these are).
