@@ -118,24 +118,32 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.Client.Get(ctx, req.NamespacedName, class); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
+	byClass := client.MatchingFields{r.index(): class.GetName()}
+	// Each create of a user brings its class here: whether the class is used is one object read
+	// in place, not a copy of every user (that was O(users) per create: O(n²) for n creates).
 	users := r.Kind.NewUserList()
-	if err := r.Client.List(ctx, users, client.MatchingFields{r.index(): class.GetName()}); err != nil {
+	if err := r.Client.List(ctx, users, byClass, client.Limit(1), client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
-	items, err := meta.ExtractList(users)
-	if err != nil {
-		return reconcile.Result{}, err
-	}
+	used := meta.LenList(users) > 0
 	protected := controllerutil.ContainsFinalizer(class, Finalizer)
 	switch {
-	case len(items) == 0 && protected:
+	case !used && protected:
 		return reconcile.Result{}, r.patchFinalizer(ctx, class, controllerutil.RemoveFinalizer)
-	case len(items) == 0:
+	case !used:
 		return reconcile.Result{}, nil
 	case !protected && class.GetDeletionTimestamp().IsZero():
 		return reconcile.Result{}, r.patchFinalizer(ctx, class, controllerutil.AddFinalizer)
 	case class.GetDeletionTimestamp().IsZero():
 		return reconcile.Result{}, nil
+	}
+	// Deleted while in use: name the users (read only, so not copied either).
+	if err := r.Client.List(ctx, users, byClass, client.UnsafeDisableDeepCopy); err != nil {
+		return reconcile.Result{}, err
+	}
+	items, err := meta.ExtractList(users)
+	if err != nil {
+		return reconcile.Result{}, err
 	}
 	var names []string
 	for _, o := range items[:min(3, len(items))] {
