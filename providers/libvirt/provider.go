@@ -206,7 +206,11 @@ func (p *Provider) run(ctx context.Context) {
 // subscribe turns libvirt's lifecycle events (a guest powering itself off, a crash, QEMU gone) into
 // reconciles of the machine.
 func (p *Provider) subscribe(ctx context.Context) error {
-	ch, err := p.lv.LifecycleEvents(ctx)
+	// Not cancelled with ctx: when its context ends, go-libvirt shuts the event stream down before
+	// it deregisters it, and an event arriving in between blocks its receive loop for good, and
+	// with it every later call (a provider's Close hung 10 min in a full test run). Disconnect,
+	// which Close calls, removes the stream safely and closes ch.
+	ch, err := p.lv.LifecycleEvents(context.WithoutCancel(ctx))
 	if err != nil {
 		return fmt.Errorf("subscribing to libvirt lifecycle events: %w", err)
 	}
