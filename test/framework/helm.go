@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ironfed/ironfed/federation/localcluster"
 )
 
 // Tool environment variables: paths of the chart tools hack/chart-tools.sh builds into the cache.
@@ -88,6 +90,16 @@ func (h *Helm) Template(ctx context.Context, chart, release, namespace string, c
 		args = append(args, "--set", s)
 	}
 	return h.Run(ctx, args...)
+}
+
+// Kubectl runs the cached kubectl against kubeconfig with stdin and returns its combined output.
+func Kubectl(ctx context.Context, kubeconfig string, stdin []byte, args ...string) (string, error) {
+	bins, err := localcluster.FindBinaries()
+	if err != nil {
+		return "", err
+	}
+	out, err := RunCmd(ctx, stdin, bins.Kubectl, append(args, "--kubeconfig", kubeconfig)...)
+	return string(out), err
 }
 
 // RunCmd runs a command with stdin and returns its combined output; for kubectl and kubeconform.

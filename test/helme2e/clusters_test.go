@@ -11,7 +11,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/ironfed/ironfed/federation/localcluster"
 	"github.com/ironfed/ironfed/test/framework"
 )
 
@@ -86,12 +85,7 @@ func (c *cluster) kubectl(t *testing.T, args ...string) string {
 }
 
 func (c *cluster) try(args ...string) (string, error) {
-	bins, err := localcluster.FindBinaries()
-	if err != nil {
-		return "", err
-	}
-	out, err := framework.RunCmd(context.Background(), nil, bins.Kubectl, append(args, "--kubeconfig", c.kubeconfig)...)
-	return string(out), err
+	return framework.Kubectl(context.Background(), c.kubeconfig, nil, args...)
 }
 
 // parallel runs f for every cluster at once and fails the test with every error.

@@ -27,7 +27,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/ironfed/ironfed/federation/localcluster"
 	"github.com/ironfed/ironfed/providers/ceph/bucket"
 	"github.com/ironfed/ironfed/test/framework"
 )
@@ -274,12 +273,7 @@ type kubectl struct {
 }
 
 func (k *kubectl) try(args ...string) (string, error) {
-	bins, err := localcluster.FindBinaries()
-	if err != nil {
-		return "", err
-	}
-	out, err := framework.RunCmd(context.Background(), nil, bins.Kubectl, append(args, "--kubeconfig", k.kubeconfig)...)
-	return string(out), err
+	return framework.Kubectl(context.Background(), k.kubeconfig, nil, args...)
 }
 
 func (k *kubectl) run(args ...string) string {
@@ -293,11 +287,7 @@ func (k *kubectl) run(args ...string) string {
 
 func (k *kubectl) apply(doc string) {
 	k.t.Helper()
-	bins, err := localcluster.FindBinaries()
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	if _, err := framework.RunCmd(context.Background(), []byte(doc), bins.Kubectl, "apply", "-f", "-", "--kubeconfig", k.kubeconfig); err != nil {
+	if _, err := framework.Kubectl(context.Background(), k.kubeconfig, []byte(doc), "apply", "-f", "-"); err != nil {
 		k.t.Fatal(err)
 	}
 }
