@@ -3,6 +3,9 @@
 # mode: the binaries the Helm charts deploy) into a cache directory of this checkout, and prints it.
 #   hack/component-binaries.sh           build (incremental: go's build cache) and print the directory
 #   hack/component-binaries.sh --print   print the directory only
+#   hack/component-binaries.sh --leaf    also the real leaf providers (`ironfed up --leaf`): libvirt-provider,
+#                                        ceph-bucket-provider and ceph-volume-provider (cgo with librbd:
+#                                        -tags=$CEPH_GO_TAGS, needs make ceph-prereqs)
 # The directory is keyed by the checkout's path, so several worktrees never overwrite each other's.
 set -euo pipefail
 
@@ -23,5 +26,10 @@ for b in ironfed-controller-manager memory-provider machinepoollet volumepoollet
 done
 start=$(date +%s)
 ${GO:-go} build -o "$dir/" "${pkgs[@]}"
+if [[ ${1:-} == --leaf ]]; then
+  ${GO:-go} build -o "$dir/" ./cmd/libvirt-provider ./cmd/ceph-bucket-provider
+  # The same tags as the tests' build, so the cgo packages come from go's build cache.
+  ${GO:-go} build -tags="${CEPH_GO_TAGS:-ceph,pacific}" -o "$dir/" ./cmd/ceph-volume-provider
+fi
 echo "component binaries in $dir ($(($(date +%s) - start)) s)" >&2
 echo "$dir"

@@ -28,8 +28,8 @@ func (o *leafOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.registryBinary, "registry-binary", os.Getenv("IRONFED_REGISTRY_BIN"), "OCI registry binary for --leaf libvirt; hack/leaf-libvirt.sh prints it. Default $IRONFED_REGISTRY_BIN.")
 }
 
-func (o *leafOptions) options(dir string, log logr.Logger) (realleaf.Options, error) {
-	ro := realleaf.Options{Dir: filepath.Join(dir, "leaves"), Log: log, Progress: os.Stdout}
+func (o *leafOptions) options(dir, binDir string, log logr.Logger) (realleaf.Options, error) {
+	ro := realleaf.Options{Dir: filepath.Join(dir, "leaves"), Log: log, Progress: os.Stdout, BinDir: binDir}
 	for _, k := range o.kinds {
 		switch strings.TrimSpace(k) {
 		case realleaf.Libvirt:
@@ -47,12 +47,13 @@ func (o *leafOptions) options(dir string, log logr.Logger) (realleaf.Options, er
 	return ro, nil
 }
 
-// start starts the real leaves asked for; nil when --leaf is not given.
-func (o *leafOptions) start(ctx context.Context, dir string, log logr.Logger) (*realleaf.Leaves, error) {
+// start starts the real leaves asked for; nil when --leaf is not given. With binDir their
+// providers are processes for the federation to run (Leaves.Processes).
+func (o *leafOptions) start(ctx context.Context, dir, binDir string, log logr.Logger) (*realleaf.Leaves, error) {
 	if len(o.kinds) == 0 {
 		return nil, nil
 	}
-	ro, err := o.options(dir, log)
+	ro, err := o.options(dir, binDir, log)
 	if err != nil {
 		return nil, err
 	}

@@ -95,11 +95,12 @@ func up(args []string) error {
 	if err != nil {
 		return err
 	}
-	leaves, err := leafOpts.start(ctx, *dir, logger)
+	leaves, err := leafOpts.start(ctx, *dir, *binDir, logger)
 	if err != nil {
 		return err
 	}
 	var runtimes map[string]string
+	var leafProcs []localfed.LeafProcess
 	if leaves != nil {
 		defer func() {
 			if err := leaves.Stop(); err != nil {
@@ -108,9 +109,9 @@ func up(args []string) error {
 				_ = os.RemoveAll(filepath.Join(*dir, "leaves"))
 			}
 		}()
-		prov, runtimes = leaves.ProviderConfig(prov), leaves.Runtimes
+		prov, runtimes, leafProcs = leaves.ProviderConfig(prov), leaves.Runtimes, leaves.Processes
 	}
-	fed, err := localfed.Up(ctx, localfed.Options{Dir: *dir, Topology: top, Provider: &prov, CRDs: defs, ReadyTimeout: *readyTimeout, Progress: os.Stdout, LeafRuntimes: runtimes, BinDir: *binDir})
+	fed, err := localfed.Up(ctx, localfed.Options{Dir: *dir, Topology: top, Provider: &prov, CRDs: defs, ReadyTimeout: *readyTimeout, Progress: os.Stdout, LeafRuntimes: runtimes, LeafProcesses: leafProcs, BinDir: *binDir})
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,10 @@ var InstanceFlags = map[string]bool{
 	"--metrics-bind-address": true, "--health-probe-bind-address": true,
 	"--metrics-secure": true, "--metrics-cert-dir": true,
 	"--socket-dir": true, "--runtimes": true, "--config": true,
+	// The real leaf providers (realleaf): their sockets, daemons, directories and credentials.
+	"--machine-socket": true, "--socket": true, "--libvirt-socket": true, "--root-dir": true, "--machine-classes-file": true,
+	"--insecure-registries": true, "--ceph-monitors": true, "--ceph-key-file": true, "--pool": true, "--classes": true,
+	"--rgw-endpoint": true,
 }
 
 // LocalFlags are set only by a local federation, with why.

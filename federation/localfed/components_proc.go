@@ -43,7 +43,8 @@ func (f *Federation) startControllerManagerProcess(c *localcluster.Cluster) erro
 	if err != nil {
 		return err
 	}
-	if err := f.startProcess("controller-manager "+c.Name, "ironfed-control-plane", "ironfed-controller-manager", controllerManagerArgs(c.KubeconfigPath, ports[1], ports[0]), ports[0]); err != nil {
+	if err := f.startProcess(&Process{Name: "controller-manager " + c.Name, Chart: "ironfed-control-plane", Binary: "ironfed-controller-manager",
+		Args: controllerManagerArgs(c.KubeconfigPath, ports[1], ports[0]), Health: ports[0]}); err != nil {
 		return err
 	}
 	f.ControllerManagers = append(f.ControllerManagers, ComponentEndpoints{Cluster: c.Name, Health: ports[0], Metrics: ports[1]})
@@ -77,7 +78,8 @@ func (f *Federation) startLeafProcess(c topology.Cluster) error {
 		if err != nil {
 			return err
 		}
-		if err := f.startProcess("memory-provider "+c.Name, "ironfed-leaf", "memory-provider", memoryProviderArgs(sockDir, kinds, config, ports[1], ports[0], ports[2]), ports[0]); err != nil {
+		if err := f.startProcess(&Process{Name: "memory-provider " + c.Name, Chart: "ironfed-leaf", Binary: "memory-provider",
+			Args: memoryProviderArgs(sockDir, kinds, config, ports[1], ports[0], ports[2]), Health: ports[0]}); err != nil {
 			return err
 		}
 		f.logf("memory provider     %-8s %s (%v)", c.Name, sockDir, kinds)
@@ -104,7 +106,8 @@ func (f *Federation) startBrokerProcess(c topology.Cluster, kind string, kubecon
 	if kind == "machine" {
 		s.exec = ports[2]
 	}
-	return f.startProcess(fmt.Sprintf("%sbroker %s→%s", kind, c.Parent, c.Name), "ironfed-broker", kind+"broker", brokerArgs(s), ports[0])
+	return f.startProcess(&Process{Name: fmt.Sprintf("%sbroker %s→%s", kind, c.Parent, c.Name), Chart: "ironfed-broker", Binary: kind + "broker",
+		Args: brokerArgs(s), Health: ports[0]})
 }
 
 func (f *Federation) startPoolletProcess(in, kind, pool, providerID string, labels map[string]string, socket string, elect bool) error {
@@ -125,5 +128,6 @@ func (f *Federation) startPoolletProcess(in, kind, pool, providerID string, labe
 	if !elect {
 		chart = "ironfed-leaf"
 	}
-	return f.startProcess(fmt.Sprintf("%spoollet %s/%s", kind, in, pool), chart, kind+"poollet", poolletArgs(s), ports[0])
+	return f.startProcess(&Process{Name: fmt.Sprintf("%spoollet %s/%s", kind, in, pool), Chart: chart, Binary: kind + "poollet",
+		Args: poolletArgs(s), Health: ports[0]})
 }

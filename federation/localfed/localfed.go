@@ -60,6 +60,9 @@ type Options struct {
 	// Dir/logs/<component>.log with its pid in Dir/pids/. Empty: every component runs in this
 	// process (what the end-to-end tests use: they reach into Providers).
 	BinDir string
+	// LeafProcesses are real providers run as processes (process mode only) for the leaves'
+	// poollets of the kinds they serve, instead of the memory provider (realleaf builds them).
+	LeafProcesses []LeafProcess
 }
 
 // Timing is how fast the chain notices changes; a local federation wants it fast.
@@ -148,6 +151,9 @@ func Up(ctx context.Context, opts Options) (*Federation, error) {
 			return nil, fmt.Errorf("localfed: %w", err)
 		}
 	}
+	if err := checkLeafProcesses(opts); err != nil {
+		return nil, fmt.Errorf("localfed: %w", err)
+	}
 	log := ctrl.Log
 	if opts.Log != nil {
 		log = *opts.Log
@@ -202,6 +208,9 @@ func (f *Federation) up(ctx context.Context) error {
 		if err := f.startControllerManager(c); err != nil {
 			return err
 		}
+	}
+	if err := f.startLeafProcesses(); err != nil {
+		return err
 	}
 	// Bottom-up, so each parent finds its child's pools announced soon after it starts.
 	for i := len(ordered) - 1; i >= 0; i-- {

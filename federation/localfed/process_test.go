@@ -1,9 +1,7 @@
 package localfed_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +16,9 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
@@ -205,26 +201,8 @@ func renderCharts(t *testing.T) map[string][]string {
 		"ironfed-leaf":          {"provider.memory.config.bucketEndpoint=example.invalid"},
 		"ironfed-broker":        {"downstream.kubeconfigSecret=kc", "downstream.namespace=ns", "downstream.name=child"},
 	} {
-		manifests, err := h.Template(t.Context(), filepath.Join(chartsDir, chart), "r", localfed.ReleaseNamespace, false, set...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifests), 4096)
-		for {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				t.Fatal(err)
-			}
-			var d appsv1.Deployment
-			if err := json.Unmarshal(raw, &d); err != nil || d.Kind != "Deployment" {
-				continue
-			}
-			for _, c := range d.Spec.Template.Spec.Containers {
-				out[chart+"/"+filepath.Base(c.Command[0])] = c.Args
-			}
+		for binary, args := range framework.ContainerArgs(t, h, filepath.Join(chartsDir, chart), "r", localfed.ReleaseNamespace, set...) {
+			out[chart+"/"+binary] = args
 		}
 	}
 	if len(out) < 8 {
@@ -235,34 +213,10 @@ func renderCharts(t *testing.T) map[string][]string {
 
 // compareArgs lists how got (a process's flags) differs from want (its chart's container).
 func compareArgs(want, got []string) []string {
-	w, g := parseFlags(want), parseFlags(got)
-	var diffs []string
-	for _, f := range slices.Sorted(maps.Keys(w)) {
-		gv, ok := g[f]
-		switch {
-		case localfed.InstanceFlags[f]:
-		case !ok:
-			diffs = append(diffs, fmt.Sprintf("chart sets %s=%v, the process does not", f, w[f]))
-		case !slices.Equal(w[f], gv):
-			diffs = append(diffs, fmt.Sprintf("%s: chart %v, process %v", f, w[f], gv))
-		}
-	}
-	for _, f := range slices.Sorted(maps.Keys(g)) {
-		if _, ok := w[f]; !ok && !localfed.InstanceFlags[f] && localfed.LocalFlags[f] == "" {
-			diffs = append(diffs, fmt.Sprintf("the process sets %s=%v, which the chart does not (not a local flag)", f, g[f]))
-		}
-	}
-	return diffs
+	return framework.CompareArgs(want, got, localfed.InstanceFlags, localfed.LocalFlags)
 }
 
-func parseFlags(args []string) map[string][]string {
-	out := map[string][]string{}
-	for _, a := range args {
-		f, v, _ := strings.Cut(a, "=")
-		out[f] = append(out[f], v)
-	}
-	return out
-}
+func parseFlags(args []string) map[string][]string { return framework.ParseFlags(args) }
 
 func mustURL(t *testing.T, raw string) *url.URL {
 	t.Helper()

@@ -57,6 +57,8 @@ type Process struct {
 	PIDFile string
 	// Health is its /healthz address.
 	Health string
+	// Env is added to its environment: credentials a chart hands over from a Secret. Never logged.
+	Env []string
 
 	mu  sync.Mutex
 	pid int
@@ -90,16 +92,13 @@ func (f *Federation) Processes() []*Process {
 // stopGrace is how long a component gets to stop on SIGTERM before it is killed.
 const stopGrace = 15 * time.Second
 
-// startProcess runs binary with args under supervision: restarted with backoff when it exits
-// (as a kubelet restarts a crashed container), stopped by pid on Down (SIGTERM, then SIGKILL).
-// health is the address of its /healthz; the first start counts as ready once it answers.
-func (f *Federation) startProcess(name, chart, binary string, args []string, health string) error {
-	file := strings.NewReplacer("/", "-", " ", "_", "→", "-").Replace(name)
-	p := &Process{
-		Name: name, Chart: chart, Binary: binary, Args: args, Health: health,
-		Log:     filepath.Join(f.Dir, "logs", file+".log"),
-		PIDFile: filepath.Join(f.Dir, "pids", file+".pid"),
-	}
+// startProcess runs p (Name, Chart, Binary, Args, Health, Env set) under supervision: restarted
+// with backoff when it exits (as a kubelet restarts a crashed container), stopped by pid on Down
+// (SIGTERM, then SIGKILL). The first start counts as ready once its /healthz answers.
+func (f *Federation) startProcess(p *Process) error {
+	file := strings.NewReplacer("/", "-", " ", "_", "→", "-").Replace(p.Name)
+	p.Log = filepath.Join(f.Dir, "logs", file+".log")
+	p.PIDFile = filepath.Join(f.Dir, "pids", file+".pid")
 	for _, d := range []string{filepath.Dir(p.Log), filepath.Dir(p.PIDFile)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -108,7 +107,7 @@ func (f *Federation) startProcess(name, chart, binary string, args []string, hea
 	f.mu.Lock()
 	f.procs = append(f.procs, p)
 	f.mu.Unlock()
-	return f.supervise(name, 2*time.Minute, func(ctx context.Context, ready func()) error {
+	return f.supervise(p.Name, 2*time.Minute, func(ctx context.Context, ready func()) error {
 		return f.runProcess(ctx, p, ready)
 	})
 }
@@ -123,6 +122,9 @@ func (f *Federation) runProcess(ctx context.Context, p *Process, ready func()) e
 	fmt.Fprintf(log, "=== %s: %s %s\n", time.Now().Format(time.RFC3339), p.Binary, strings.Join(p.Args, " "))
 	cmd := exec.Command(filepath.Join(f.opts.BinDir, p.Binary), p.Args...)
 	cmd.Stdout, cmd.Stderr = log, log
+	if len(p.Env) > 0 {
+		cmd.Env = append(os.Environ(), p.Env...)
+	}
 	// Its own process group (a Ctrl-C at the terminal reaches ironfed only, which stops it in
 	// order), and killed with ironfed should ironfed itself be killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

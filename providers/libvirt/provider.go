@@ -243,11 +243,16 @@ func (p *Provider) sortedLocked() []*record {
 	return out
 }
 
-func (p *Provider) machineDir(id string) string { return filepath.Join(p.cfg.RootDir, "machines", id) }
+func (p *Provider) machineDir(id string) string { return machineDir(p.cfg.RootDir, id) }
+
+func machineDir(rootDir, id string) string { return filepath.Join(rootDir, "machines", id) }
 
 // ConsoleLog is the file the machine's serial console is logged to (appended across boots).
-func (p *Provider) ConsoleLog(id string) string {
-	return filepath.Join(p.machineDir(id), "console.log")
+func (p *Provider) ConsoleLog(id string) string { return ConsoleLogPath(p.cfg.RootDir, id) }
+
+// ConsoleLogPath is the serial console log of machine id of a provider with root directory rootDir.
+func ConsoleLogPath(rootDir, id string) string {
+	return filepath.Join(machineDir(rootDir, id), "console.log")
 }
 
 func (p *Provider) ignitionFile(id string) string { return filepath.Join(p.machineDir(id), "ignition") }

@@ -12,6 +12,9 @@ import (
 
 	"google.golang.org/grpc"
 
+	machinev1alpha1 "github.com/ironfed/ironfed/iri/apis/machine/v1alpha1"
+	"github.com/ironfed/ironfed/iri/remote"
+
 	"github.com/ironfed/ironfed/providers/libvirt"
 	"github.com/ironfed/ironfed/providers/libvirt/image"
 	"github.com/ironfed/ironfed/providers/libvirt/localdaemon"
@@ -41,6 +44,7 @@ type LibvirtOptions struct {
 type MachineLeaf struct {
 	Daemon   *localdaemon.Libvirtd
 	Registry *localdaemon.Registry
+	// Provider is the in-process libvirt provider; nil with Options.BinDir (a process serves Endpoint).
 	Provider *libvirt.Provider
 	// Classes the provider offers.
 	Classes []libvirt.MachineClass
@@ -53,7 +57,29 @@ type MachineLeaf struct {
 }
 
 // ConsoleLog is the serial console log file of the leaf machine with IRI id id.
-func (m *MachineLeaf) ConsoleLog(id string) string { return m.Provider.ConsoleLog(id) }
+func (m *MachineLeaf) ConsoleLog(id string) string { return libvirt.ConsoleLogPath(m.RootDir, id) }
+
+// IDs lists the provider's machines through its IRI socket (in process or not).
+func (m *MachineLeaf) IDs(ctx context.Context) ([]string, error) {
+	conn, err := remote.Dial(ctx, m.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	rt, err := remote.NewMachineRuntime(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := rt.ListMachines(ctx, &machinev1alpha1.ListMachinesRequest{})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, mc := range resp.GetMachines() {
+		ids = append(ids, mc.GetMetadata().GetId())
+	}
+	return ids, nil
+}
 
 func (l *Leaves) startMachines(ctx context.Context, o Options, lo LibvirtOptions) (*MachineLeaf, error) {
 	if lo.GuestDir == "" || lo.RegistryBinary == "" {
@@ -78,7 +104,10 @@ func (l *Leaves) startMachines(ctx context.Context, o Options, lo LibvirtOptions
 	if lo.ShutdownTimeout == 0 {
 		lo.ShutdownTimeout = 30 * time.Second
 	}
-	dir := filepath.Join(o.Dir, "libvirt")
+	dir, err := filepath.Abs(filepath.Join(o.Dir, "libvirt"))
+	if err != nil {
+		return nil, err
+	}
 	m := &MachineLeaf{Classes: lo.Classes, RootDir: filepath.Join(dir, "provider")}
 
 	start := time.Now()
@@ -108,6 +137,17 @@ func (l *Leaves) startMachines(ctx context.Context, o Options, lo LibvirtOptions
 	}
 	l.logf("OCI registry        pid %d, http://%s; test guest pushed as %s", reg.Pid, reg.Host, m.ImageRef)
 
+	if o.BinDir != "" {
+		lp, err := l.libvirtProcess(dir, m, d.Socket, ropts.PlainHTTP)
+		if err != nil {
+			return nil, fmt.Errorf("libvirt leaf: %w", err)
+		}
+		l.addProcess(lp)
+		m.Endpoint = "unix://" + lp.Sockets["machine"]
+		// The process goes with the federation; its guests stay libvirtd's (as a pod's), so they go here.
+		l.onStop(func() error { return d.DestroyDomains(nil) })
+		return m, nil
+	}
 	execLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/go-logr/logr"
 	"google.golang.org/grpc"
 
+	"github.com/ironfed/ironfed/federation/localfed"
 	"github.com/ironfed/ironfed/iri/remote"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 	"github.com/ironfed/ironfed/providers/libvirt"
@@ -45,13 +46,20 @@ type Options struct {
 	Log logr.Logger
 	// Progress receives one line per step. Default: io.Discard.
 	Progress io.Writer
+	// BinDir, when set, runs the providers as their own binaries from there (Leaves.Processes,
+	// for localfed.Options.LeafProcesses: the federation supervises them with its components)
+	// instead of in this process. The daemons (libvirtd, registry, Ceph) are started here either way.
+	BinDir string
 }
 
 // Leaves are the running real leaf providers.
 type Leaves struct {
-	// Runtimes maps a kind ("machine", "volume", "bucket") to its provider's unix:// endpoint, for
-	// localfed.Options.LeafRuntimes.
+	// Runtimes maps a kind ("machine", "volume", "bucket") to its in-process provider's unix://
+	// endpoint, for localfed.Options.LeafRuntimes; empty with Options.BinDir.
 	Runtimes map[string]string
+	// Processes are the providers to run as processes (Options.BinDir), for
+	// localfed.Options.LeafProcesses; they serve once the federation started them.
+	Processes []localfed.LeafProcess
 	// Machines is the libvirt leaf; nil unless Options.Libvirt was set.
 	Machines *MachineLeaf
 	// Storage is the Ceph leaf; nil unless Options.Ceph was set.
@@ -113,6 +121,9 @@ func Start(ctx context.Context, o Options) (_ *Leaves, err error) {
 	if err := errors.Join(machineErr, storageErr); err != nil {
 		return nil, err
 	}
+	if o.BinDir != "" {
+		return l, nil
+	}
 	if l.Machines != nil {
 		l.Runtimes["machine"] = l.Machines.Endpoint
 	}
@@ -156,6 +167,12 @@ func (l *Leaves) ProviderConfig(base memory.Config) memory.Config {
 		}
 	}
 	return base
+}
+
+func (l *Leaves) addProcess(p localfed.LeafProcess) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.Processes = append(l.Processes, p)
 }
 
 func (l *Leaves) onStop(fn func() error) {

@@ -27,6 +27,7 @@ type CephOptions struct {
 type StorageLeaf struct {
 	Cluster *localceph.Cluster
 	// Conn is the volume provider's librbd connection (admin), also usable to read images' bytes.
+	// Conn, Volumes, Buckets and RGW are the in-process providers: nil with Options.BinDir.
 	Conn    rbd.Conn
 	Volumes *volume.Volumes
 	Buckets *bucket.Buckets
@@ -41,7 +42,7 @@ func (l *Leaves) startStorage(ctx context.Context, o Options, co CephOptions) (*
 	if co.Classes != nil {
 		s.Classes = *co.Classes
 	}
-	if !rbd.Built {
+	if !rbd.Built && o.BinDir == "" {
 		return nil, fmt.Errorf("ceph leaf: %w; `make run-leaf` builds it so", rbd.ErrNotBuilt)
 	}
 	if s.Cluster == nil {
@@ -55,6 +56,17 @@ func (l *Leaves) startStorage(ctx context.Context, o Options, co CephOptions) (*
 		l.logf("ceph (one node)     mon %s, rgw %s, pool %s (%s)", c.MonAddrs, c.RGWEndpoint, c.Pool, time.Since(start).Round(100*time.Millisecond))
 	}
 	c := s.Cluster
+	if o.BinDir != "" {
+		procs, err := l.cephProcesses(filepath.Join(o.Dir, "ceph-providers"), s)
+		if err != nil {
+			return nil, fmt.Errorf("ceph leaf: %w", err)
+		}
+		for _, p := range procs {
+			l.addProcess(p)
+		}
+		s.VolumeEndpoint, s.BucketEndpoint = "unix://"+procs[0].Sockets["volume"], "unix://"+procs[1].Sockets["bucket"]
+		return s, nil
+	}
 	conn, err := rbd.Open(ctx, rbd.Options{Monitors: c.MonAddrs, Pool: c.Pool, Key: c.AdminKey})
 	if err != nil {
 		return nil, fmt.Errorf("ceph leaf: %w", err)

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,11 +52,17 @@ const guestWait = 5 * time.Minute
 // the root, and growing the first one there, are seen in the guest.
 // Deleting at the root empties every level: no Machine or Volume in any cluster, no domain, no
 // machine directory, no RBD image. One guest boots.
+// Every component runs as its own binary with its Helm chart's flags, the leaf's libvirt and Ceph
+// providers included: what `make run-leaf` runs.
 func TestMachineThroughTheChain(t *testing.T) {
 	c := needCluster(t)
 	guest, registry := os.Getenv("IRONFED_LIBVIRT_GUEST"), os.Getenv("IRONFED_REGISTRY_BIN")
 	if guest == "" || registry == "" {
 		t.Fatal("IRONFED_LIBVIRT_GUEST and IRONFED_REGISTRY_BIN are not set: run `make test`, or hack/leaf-libvirt.sh and export what it prints")
+	}
+	binDir := os.Getenv(localfed.BinDirEnv)
+	if binDir == "" {
+		t.Fatalf("$%s is not set: run `make test`, or `make leaf-binaries` and export %s=$(hack/component-binaries.sh --print)", localfed.BinDirEnv, localfed.BinDirEnv)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	defer cancel()
@@ -68,7 +75,7 @@ func TestMachineThroughTheChain(t *testing.T) {
 	start := time.Now()
 	leaves, err := realleaf.Start(ctx, realleaf.Options{
 		Dir: dir, Libvirt: &realleaf.LibvirtOptions{GuestDir: guest, RegistryBinary: registry},
-		Ceph: &realleaf.CephOptions{Cluster: c}, Log: testr.New(t), Progress: &progress,
+		Ceph: &realleaf.CephOptions{Cluster: c}, Log: testr.New(t), Progress: &progress, BinDir: binDir,
 	})
 	if err != nil {
 		t.Fatalf("real leaves: %v\n%s", err, progress.String())
@@ -90,8 +97,9 @@ func TestMachineThroughTheChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	prov := leaves.ProviderConfig(memory.DefaultConfig())
+	// Beside the leaves' state, so that the components' logs stay when the test fails.
 	fed, err := localfed.Up(ctx, localfed.Options{
-		Dir: t.TempDir(), Topology: topology.Default(), CRDs: defs, Provider: &prov, Progress: &progress, LeafRuntimes: leaves.Runtimes,
+		Dir: filepath.Join(dir, "federation"), Topology: topology.Default(), CRDs: defs, Provider: &prov, Progress: &progress, LeafProcesses: leaves.Processes, BinDir: binDir,
 	})
 	if err != nil {
 		t.Fatalf("federation: %v\n%s", err, progress.String())
@@ -147,11 +155,11 @@ func TestMachineThroughTheChain(t *testing.T) {
 	t.Logf("machine Running at the root %s after creation", time.Since(created).Round(100*time.Millisecond))
 
 	// The leaf's one guest, and its console.
-	lv := leaves.Machines.Provider.List("", nil)
-	if len(lv) != 1 {
-		t.Fatalf("%d machines at the libvirt leaf, want 1", len(lv))
+	ids, err := leaves.Machines.IDs(ctx)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("machines at the libvirt leaf: %v, %v; want 1", ids, err)
 	}
-	id := lv[0].GetMetadata().GetId()
+	id := ids[0]
 	console := &consoleLog{t: t, path: leaves.Machines.ConsoleLog(id)}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -172,6 +180,7 @@ func TestMachineThroughTheChain(t *testing.T) {
 		t.Fatalf("read back what the guest wrote: %q, %v; want %q", back, err, wrote)
 	}
 	shellFromRoot(t, ctx, fed, client.ObjectKeyFromObject(m))
+	restartLibvirtProvider(t, ctx, fed, leaves, id)
 
 	// Hot attach: a second Ceph Volume added to the running Machine at the root shows up in the guest.
 	extra := &storagev1alpha1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "extra"},
@@ -233,8 +242,8 @@ func TestMachineThroughTheChain(t *testing.T) {
 			}
 		}
 		images, err := conn.ListImages(ctx)
-		return err == nil && !slices.Contains(images, image) && !slices.Contains(images, extraImage) &&
-			len(leaves.Machines.Provider.List("", nil)) == 0, nil
+		ids, lerr := leaves.Machines.IDs(ctx)
+		return err == nil && lerr == nil && !slices.Contains(images, image) && !slices.Contains(images, extraImage) && len(ids) == 0, nil
 	})
 	if err != nil {
 		t.Fatalf("objects left after deleting at the root: %v", err)
@@ -356,4 +365,38 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// restartLibvirtProvider kills the leaf's libvirt-provider process (SIGKILL, as a crashed
+// container), waits for its supervisor to start it again and for the new process to list the
+// running guest id: it adopts the guest. What follows in the test goes through the new process.
+func restartLibvirtProvider(t *testing.T, ctx context.Context, fed *localfed.Federation, leaves *realleaf.Leaves, id string) {
+	t.Helper()
+	var p *localfed.Process
+	for _, q := range fed.Processes() {
+		if q.Binary == "libvirt-provider" {
+			p = q
+		}
+	}
+	if p == nil || p.PID() == 0 {
+		t.Fatalf("no running libvirt-provider process among the federation's processes")
+	}
+	old := p.PID()
+	killed := time.Now()
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if pid := p.PID(); pid == 0 || pid == old {
+			return false, nil
+		}
+		var err error
+		ids, err = leaves.Machines.IDs(ctx)
+		return err == nil, nil
+	})
+	if err != nil || !slices.Equal(ids, []string{id}) {
+		t.Fatalf("libvirt-provider after SIGKILL of pid %d: pid %d, machines %v (%v); want it restarted with machine %s", old, p.PID(), ids, err, id)
+	}
+	t.Logf("libvirt-provider killed (pid %d), restarted as pid %d and listing the running guest again %s later", old, p.PID(), time.Since(killed).Round(100*time.Millisecond))
 }
