@@ -39,7 +39,7 @@ type daemons struct {
 	// imagePath is the guest image's repository:tag below the registry's host.
 	imagePath string
 	// startedIn is how long the start took; cephIn how long Ceph took once the bridge was up.
-	startedIn, cephIn time.Duration
+	startedIn, cephIn, cephStoppedIn time.Duration
 }
 
 // startDaemons starts libvirtd (host-wide, one at a time per machine), the registry with the guest
@@ -62,7 +62,10 @@ func startDaemons(ctx context.Context, dir string, bridge <-chan string, giveUp 
 		select {
 		case addr := <-bridge:
 			t := time.Now()
-			d.ceph, cephErr = localceph.Start(ctx, localceph.Options{Dir: filepath.Join(dir, "ceph"), Address: addr, Cephx: true})
+			d.ceph, cephErr = localceph.Start(ctx, localceph.Options{Dir: filepath.Join(dir, "ceph"), Address: addr, Cephx: true,
+				// It stops after the node's teardown has deleted the bridge: radosgw would
+				// wait out any grace.
+				StopGrace: 2 * time.Second})
 			d.cephIn = time.Since(t)
 			if cephErr != nil {
 				cephErr = fmt.Errorf("one-node Ceph on %s (make ceph-prereqs): %w", addr, cephErr)
@@ -94,8 +97,16 @@ func (d *daemons) startLibvirtAndRegistry(ctx context.Context, guest, regBin str
 }
 
 // stop removes the domains the charted provider left under rootDir (persistent definitions would
-// come back with the next privileged libvirtd) and stops every daemon by pid.
+// come back with the next privileged libvirtd) and stops every daemon by pid, Ceph meanwhile.
 func (d *daemons) stop(rootDir string) error {
+	var cephStopped sync.WaitGroup
+	if d.ceph != nil {
+		cephStopped.Go(func() {
+			t := time.Now()
+			d.ceph.Stop()
+			d.cephStoppedIn = time.Since(t)
+		})
+	}
 	var errs []error
 	if d.libvirtd != nil {
 		ours := map[string]bool{}
@@ -112,9 +123,7 @@ func (d *daemons) stop(rootDir string) error {
 	if d.registry != nil {
 		errs = append(errs, d.registry.Stop())
 	}
-	if d.ceph != nil {
-		d.ceph.Stop()
-	}
+	cephStopped.Wait()
 	return errors.Join(errs...)
 }
 

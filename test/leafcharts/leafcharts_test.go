@@ -76,6 +76,7 @@ func TestLeafChartsOnANode(t *testing.T) {
 			if err := d.stop(rootDir); err != nil {
 				t.Errorf("stopping the leaf daemons: %v", err)
 			}
+			t.Logf("timing: Ceph stopped in %s", d.cephStoppedIn.Round(time.Millisecond))
 		}
 		if t.Failed() {
 			t.Logf("daemon logs kept in %s", dir)

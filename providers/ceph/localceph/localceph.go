@@ -39,6 +39,7 @@ const (
 	DefaultMemstoreBytes = int64(2) << 30
 	DefaultPool          = "rbd"
 	DefaultStartTimeout  = 3 * time.Minute
+	DefaultStopGrace     = 10 * time.Second
 	DefaultLockTimeout   = 5 * time.Minute
 	// AdminUID is the RGW user with admin-ops caps that Start creates.
 	AdminUID = "ironfed-admin"
@@ -72,6 +73,12 @@ type Options struct {
 	LockTimeout time.Duration
 	// StartTimeout bounds the whole start once the lock is held (default 3m).
 	StartTimeout time.Duration
+	// StopGrace is how long Stop waits after SIGTERM before SIGKILL
+	// (default 10s). A daemon whose address has gone (a deleted bridge)
+	// never ends by itself: radosgw waits for the cluster. Memstore keeps
+	// nothing worth a clean shutdown, so a short grace loses nothing but
+	// the last log lines.
+	StopGrace time.Duration
 	// Logf, if set, receives progress lines.
 	Logf func(format string, args ...any)
 }
@@ -169,6 +176,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = DefaultStartTimeout
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = DefaultStopGrace
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
@@ -368,7 +378,7 @@ func (c *Cluster) startRGW(ctx context.Context, port int) error {
 	return nil
 }
 
-// Stop stops every daemon by pid (SIGTERM, SIGKILL after 10 s) and releases
+// Stop stops every daemon by pid (SIGTERM, SIGKILL after Options.StopGrace) and releases
 // the lock; the directory stays for post-mortems. Safe to call twice.
 func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
@@ -377,7 +387,7 @@ func (c *Cluster) Stop() {
 			wg.Add(1)
 			go func(d *daemon) {
 				defer wg.Done()
-				d.stop(10 * time.Second)
+				d.stop(c.opts.StopGrace)
 			}(c.daemons[i])
 		}
 		wg.Wait()
