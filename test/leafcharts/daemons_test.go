@@ -38,7 +38,8 @@ type daemons struct {
 	ceph     *localceph.Cluster
 	// imagePath is the guest image's repository:tag below the registry's host.
 	imagePath string
-	// startedIn is how long the start took; cephIn how long Ceph took once the bridge was up.
+	// startedIn is how long the start took, cephIn Ceph's part of it once the bridge was up,
+	// cephStoppedIn how long Ceph's stop took.
 	startedIn, cephIn, cephStoppedIn time.Duration
 }
 
