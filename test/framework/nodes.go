@@ -54,6 +54,20 @@ func Images(t testing.TB) map[string]string {
 // It needs root and make node-prereqs node-binaries images; a missing piece fails the test.
 func StartNodeClusters(t testing.TB, names []string) []*nodecluster.Node {
 	t.Helper()
+	return StartNodeClustersWith(t, names, NodeExtras{})
+}
+
+// NodeExtras are what a test adds to StartNodeClusters.
+type NodeExtras struct {
+	// Images are further docker-archive tarballs imported into every node's containerd.
+	Images []string
+	// BridgeUp is nodecluster.Options.BridgeUp: the host bridge's address, before the nodes start.
+	BridgeUp func(address string)
+}
+
+// StartNodeClustersWith is StartNodeClusters with extra images and the bridge hook.
+func StartNodeClustersWith(t testing.TB, names []string, extra NodeExtras) []*nodecluster.Node {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs node clusters: run make test")
 	}
@@ -72,8 +86,9 @@ func StartNodeClusters(t testing.TB, names []string) []*nodecluster.Node {
 	start := time.Now()
 	set, err := nodecluster.Start(ctx, nodecluster.Options{
 		Names: names, Dir: dir, CRDs: all,
-		Images:     []string{images["IRONFED_PAUSE_TAR"], images["IRONFED_IMAGE_TAR"]},
+		Images:     append([]string{images["IRONFED_PAUSE_TAR"], images["IRONFED_IMAGE_TAR"]}, extra.Images...),
 		PauseImage: images["IRONFED_PAUSE_IMAGE"],
+		BridgeUp:   extra.BridgeUp,
 		Logf:       t.Logf,
 	})
 	if err != nil {

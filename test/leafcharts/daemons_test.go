@@ -29,7 +29,8 @@ const guestCommandLine = "console=ttyS0 panic=-1 quiet"
 
 // daemons are the host's leaf daemons the charted pods use, as on a real libvirt/Ceph host: a
 // private libvirtd (its socket and the provider's root directory are hostPaths of the pod), a local
-// OCI registry holding the test guest, and a one-node Ceph with RGW.
+// OCI registry holding the test guest, and a one-node Ceph with cephx and RGW on the node bridge's
+// address.
 type daemons struct {
 	dir      string
 	libvirtd *localdaemon.Libvirtd
@@ -37,60 +38,76 @@ type daemons struct {
 	ceph     *localceph.Cluster
 	// imagePath is the guest image's repository:tag below the registry's host.
 	imagePath string
-	// startedIn is how long the start took; waits counts the times another Ceph held the host.
-	startedIn time.Duration
-	waits     int
+	// startedIn is how long the start took, cephIn Ceph's part of it once the bridge was up,
+	// cephStoppedIn how long Ceph's stop took.
+	startedIn, cephIn, cephStoppedIn time.Duration
 }
 
-// startDaemons starts libvirtd and Ceph (each host-wide, one at a time per machine), the registry
-// and the guest image. providers/ceph/realceph holds Ceph's lock for its whole run and takes
-// libvirtd's per test, so holding libvirtd while waiting for Ceph could deadlock with it: libvirtd
-// (cheap to start) is taken first, Ceph is only tried briefly, and while another Ceph runs both are
-// let go and tried again. stop undoes whatever was started.
-func startDaemons(ctx context.Context, dir string) (*daemons, error) {
+// startDaemons starts libvirtd (host-wide, one at a time per machine), the registry with the guest
+// image and, once bridge delivers the node bridge's address, a one-node Ceph bound to it: RADOS
+// clients reach the monitor and the OSD at the addresses of the cluster maps, so a pod's client
+// needs them on an address the pod reaches, not on the host's loopback (a forward would not do).
+// That Ceph has a lock of its own address: it never waits for the loopback one of
+// providers/ceph/realceph. Closing giveUp ends the wait for the bridge. stop undoes whatever was
+// started.
+func startDaemons(ctx context.Context, dir string, bridge <-chan string, giveUp <-chan struct{}) (*daemons, error) {
 	guest, regBin := os.Getenv(guestEnv), os.Getenv(registryEnv)
 	if guest == "" || regBin == "" {
 		return nil, fmt.Errorf("$%s and $%s are not set: run make leaf-libvirt (make test sets them)", guestEnv, registryEnv)
 	}
 	begin := time.Now()
-	deadline := begin.Add(20 * time.Minute)
 	d := &daemons{dir: dir}
-	var err error
-	for {
-		if d.libvirtd, err = localdaemon.StartLibvirtd(ctx, localdaemon.LibvirtdOptions{Dir: filepath.Join(dir, "libvirtd"), LockTimeout: time.Until(deadline)}); err != nil {
-			return d, fmt.Errorf("libvirtd (make leaf-libvirt): %w", err)
-		}
-		d.ceph, err = localceph.Start(ctx, localceph.Options{Dir: filepath.Join(dir, "ceph"), LockTimeout: 10 * time.Second})
-		if err == nil {
-			break
-		}
-		stopErr := d.libvirtd.Stop()
-		d.libvirtd, d.ceph = nil, nil
-		d.waits++
-		if stopErr != nil || !strings.Contains(err.Error(), "another one-node Ceph") || time.Now().After(deadline) {
-			return d, errors.Join(fmt.Errorf("one-node Ceph (make ceph-prereqs): %w", err), stopErr)
-		}
+	var cephErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		select {
-		case <-ctx.Done():
-			return d, ctx.Err()
-		case <-time.After(5 * time.Second):
+		case addr := <-bridge:
+			t := time.Now()
+			d.ceph, cephErr = localceph.Start(ctx, localceph.Options{Dir: filepath.Join(dir, "ceph"), Address: addr, Cephx: true,
+				// It stops after the node's teardown has deleted the bridge: radosgw would
+				// wait out any grace.
+				StopGrace: 2 * time.Second})
+			d.cephIn = time.Since(t)
+			if cephErr != nil {
+				cephErr = fmt.Errorf("one-node Ceph on %s (make ceph-prereqs): %w", addr, cephErr)
+			}
+		case <-giveUp:
+			cephErr = errors.New("the node bridge never came up: no Ceph started")
 		}
+	})
+	err := d.startLibvirtAndRegistry(ctx, guest, regBin)
+	wg.Wait()
+	d.startedIn = time.Since(begin)
+	return d, errors.Join(err, cephErr)
+}
+
+func (d *daemons) startLibvirtAndRegistry(ctx context.Context, guest, regBin string) error {
+	var err error
+	if d.libvirtd, err = localdaemon.StartLibvirtd(ctx, localdaemon.LibvirtdOptions{Dir: filepath.Join(d.dir, "libvirtd"), LockTimeout: 20 * time.Minute}); err != nil {
+		return fmt.Errorf("libvirtd (make leaf-libvirt): %w", err)
 	}
-	if d.registry, err = localdaemon.StartRegistry(ctx, localdaemon.RegistryOptions{Dir: filepath.Join(dir, "registry"), Binary: regBin}); err != nil {
-		return d, err
+	if d.registry, err = localdaemon.StartRegistry(ctx, localdaemon.RegistryOptions{Dir: filepath.Join(d.dir, "registry"), Binary: regBin}); err != nil {
+		return err
 	}
 	d.imagePath = "ironfed/guest:" + filepath.Base(guest)
 	src := image.Source{Kernel: filepath.Join(guest, "vmlinuz"), InitRAMFS: filepath.Join(guest, "initramfs.gz"), CommandLine: guestCommandLine}
 	if _, err := image.Push(ctx, image.RegistryOptions{PlainHTTP: []string{d.registry.Host}}, d.registry.Host+"/"+d.imagePath, src); err != nil {
-		return d, fmt.Errorf("pushing the test guest: %w", err)
+		return fmt.Errorf("pushing the test guest: %w", err)
 	}
-	d.startedIn = time.Since(begin)
-	return d, nil
+	return nil
 }
 
 // stop removes the domains the charted provider left under rootDir (persistent definitions would
-// come back with the next privileged libvirtd) and stops every daemon by pid.
+// come back with the next privileged libvirtd) and stops every daemon by pid, Ceph meanwhile.
 func (d *daemons) stop(rootDir string) error {
+	var cephStopped sync.WaitGroup
+	if d.ceph != nil {
+		cephStopped.Go(func() {
+			t := time.Now()
+			d.ceph.Stop()
+			d.cephStoppedIn = time.Since(t)
+		})
+	}
 	var errs []error
 	if d.libvirtd != nil {
 		ours := map[string]bool{}
@@ -107,15 +124,13 @@ func (d *daemons) stop(rootDir string) error {
 	if d.registry != nil {
 		errs = append(errs, d.registry.Stop())
 	}
-	if d.ceph != nil {
-		d.ceph.Stop()
-	}
+	cephStopped.Wait()
 	return errors.Join(errs...)
 }
 
-// forward listens on addr:0 and copies every connection to target: the daemons answer on loopback,
-// the pods reach the host only through the node's bridge address (in a real deployment RGW and the
-// registry are network services). It returns host:port and a stop function.
+// forward listens on addr:0 and copies every connection to target: the registry answers on
+// loopback, the pods reach the host only through the node's bridge address (in a real deployment
+// the registry is a network service). It returns host:port.
 func forward(t *testing.T, addr, target string) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))

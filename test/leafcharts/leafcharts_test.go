@@ -1,9 +1,10 @@
 // Package leafcharts_test runs the leaf chart's real providers as pods on a cluster with a real
 // node: provider.type=libvirt against the host's libvirtd (a QEMU/TCG guest boots and shows its
-// ignition and disk on its serial console) and provider.type=ceph-bucket against a one-node Ceph's
-// RGW (an object written with the Bucket's credentials is read back). Both installed with helm
-// install --wait, as an operator would. Beside them, the ceph-volume image's provider (cgo, with
-// its shared libraries) makes an RBD volume on the same Ceph.
+// ignition and disk on its serial console), provider.type=ceph-bucket against a one-node Ceph's
+// RGW (an object written with the Bucket's credentials is read back) and provider.type=ceph-volume
+// (its own cgo image) against the same Ceph's monitor and OSD with a cephx key (the Volume's RBD
+// image has the requested size, and goes with the Volume). All installed with helm install
+// --wait, as an operator would.
 package leafcharts_test
 
 import (
@@ -19,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,13 +40,21 @@ const (
 	machineClass = "tcg-small"
 	// guestWait bounds each console line: one TCG boot costs ~16 CPU-s, more on a loaded machine.
 	guestWait = 4 * time.Minute
+	// volumeBytes is the Volume's size, which its RBD image must have exactly.
+	volumeBytes = 96 << 20
 )
 
-// TestLeafChartsOnANode installs the control plane and two leaf releases, libvirt (machines) and
-// ceph-bucket (buckets), on one node cluster and proves each from the far end.
+// TestLeafChartsOnANode installs the control plane and three leaf releases, libvirt (machines),
+// ceph-bucket (buckets) and ceph-volume (volumes), on one node cluster and proves each from the
+// far end.
 func TestLeafChartsOnANode(t *testing.T) {
 	h := framework.NewHelm(t)
 	images := framework.Images(t)
+	cvTar, cvImage := images["IRONFED_CEPH_VOLUME_IMAGE_TAR"], images["IRONFED_CEPH_VOLUME_IMAGE"]
+	cvRepo, cvTag, _ := strings.Cut(cvImage, ":")
+	if cvTar == "" || cvTag == "" {
+		t.Fatalf("$%s names no IRONFED_CEPH_VOLUME_IMAGE_TAR / IRONFED_CEPH_VOLUME_IMAGE: run make images", framework.ImagesEnv)
+	}
 	begin := time.Now()
 
 	// The host daemons start while the node cluster does; their cleanup is registered first, so it
@@ -57,13 +67,16 @@ func TestLeafChartsOnANode(t *testing.T) {
 	var d *daemons
 	var dErr error
 	var started sync.WaitGroup
-	started.Go(func() { d, dErr = startDaemons(context.Background(), dir) })
+	bridge, giveUp := make(chan string, 1), make(chan struct{})
+	started.Go(func() { d, dErr = startDaemons(context.Background(), dir, bridge, giveUp) })
 	t.Cleanup(func() {
+		close(giveUp)
 		started.Wait()
 		if d != nil {
 			if err := d.stop(rootDir); err != nil {
 				t.Errorf("stopping the leaf daemons: %v", err)
 			}
+			t.Logf("timing: Ceph stopped in %s", d.cephStoppedIn.Round(time.Millisecond))
 		}
 		if t.Failed() {
 			t.Logf("daemon logs kept in %s", dir)
@@ -71,18 +84,21 @@ func TestLeafChartsOnANode(t *testing.T) {
 		}
 		_ = os.RemoveAll(dir)
 	})
-	node := framework.StartNodeClusters(t, []string{"leaf"})[0]
+	// The ceph-volume image is imported into the node's containerd like the ironfed image.
+	node := framework.StartNodeClustersWith(t, []string{"leaf"}, framework.NodeExtras{
+		Images:   []string{cvTar},
+		BridgeUp: func(addr string) { bridge <- addr },
+	})[0]
 	started.Wait()
 	if dErr != nil {
 		t.Fatal(dErr)
 	}
-	t.Logf("timing: node cluster and daemons (Ceph, libvirtd, registry; %s alone, %d waits for another Ceph) up %s after the start",
-		d.startedIn.Round(time.Millisecond), d.waits, time.Since(begin).Round(time.Millisecond))
+	t.Logf("timing: node cluster and daemons (libvirtd, registry, Ceph on the bridge: %s alone, Ceph %s of it) up %s after the start",
+		d.startedIn.Round(time.Millisecond), d.cephIn.Round(time.Millisecond), time.Since(begin).Round(time.Millisecond))
 
-	// The pods reach the host at the node's bridge address.
-	bridge := hostOf(node.Cluster.Host())
-	registry := forward(t, bridge, d.registry.Host)
-	rgw := forward(t, bridge, strings.TrimPrefix(d.ceph.RGWEndpoint, "http://"))
+	// The pods reach the host at the node's bridge address: Ceph binds it, the registry is forwarded.
+	registry := forward(t, hostOf(node.Cluster.Host()), d.registry.Host)
+	rgw := strings.TrimPrefix(d.ceph.RGWEndpoint, "http://")
 	kc := &kubectl{t: t, kubeconfig: node.Cluster.KubeconfigPath}
 
 	ctx := t.Context()
@@ -97,11 +113,9 @@ classes:
 
 	kc.run("-n", ns, "create", "secret", "generic", "rgw-admin",
 		"--from-literal=accessKey="+d.ceph.AdminAccessKey, "--from-literal=secretKey="+d.ceph.AdminSecretKey)
+	kc.run("-n", ns, "create", "secret", "generic", "ceph-key", "--from-literal=key="+d.ceph.AdminKey)
 	t0 = time.Now()
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	wg.Go(func() {
-		errs[0] = tryInstall(ctx, h, kc, "machines", "ironfed-leaf", fmt.Sprintf(`
+	releases := []struct{ name, values string }{{"machines", fmt.Sprintf(`
 image: {tag: %q, pullPolicy: Never}
 provider:
   type: libvirt
@@ -111,16 +125,31 @@ provider:
     domainType: qemu
     classes: [{name: %s, cpu: 1, memoryBytes: %d}]
     insecureRegistries: [%q]
-`, tag, filepath.Dir(d.libvirtd.Socket), rootDir, machineClass, 128<<20, registry))
-	})
-	wg.Go(func() {
-		errs[1] = tryInstall(ctx, h, kc, "buckets", "ironfed-leaf", fmt.Sprintf(`
+`, tag, filepath.Dir(d.libvirtd.Socket), rootDir, machineClass, 128<<20, registry)}, {"buckets", fmt.Sprintf(`
 image: {tag: %q, pullPolicy: Never}
 provider:
   type: ceph-bucket
   cephBucket: {rgwEndpoint: %q, adminCredentialsSecret: rgw-admin}
-`, tag, "http://"+rgw))
-	})
+`, tag, "http://"+rgw)}, {"volumes", fmt.Sprintf(`
+image: {tag: %q, pullPolicy: Never}
+provider:
+  type: ceph-volume
+  cephVolume:
+    image: {repository: %q, tag: %q}
+    monitors: %q
+    keySecret: ceph-key
+    pool: %q
+`, tag, cvRepo, cvTag, d.ceph.MonAddrs, d.ceph.Pool)}}
+	var wg sync.WaitGroup
+	errs := make([]error, len(releases))
+	took := make([]time.Duration, len(releases))
+	for i, r := range releases {
+		wg.Go(func() {
+			t0 := time.Now()
+			errs[i] = tryInstall(ctx, h, kc, r.name, "ironfed-leaf", r.values)
+			took[i] = time.Since(t0)
+		})
+	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
@@ -130,7 +159,8 @@ provider:
 	if t.Failed() {
 		t.FailNow()
 	}
-	t.Logf("timing: helm install --wait of the libvirt and ceph-bucket leaf releases (at once): %s", time.Since(t0).Round(time.Millisecond))
+	t.Logf("timing: helm install --wait of the libvirt, ceph-bucket and ceph-volume leaf releases (at once): %s (%s, %s, %s each)",
+		time.Since(t0).Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), took[2].Round(time.Millisecond))
 
 	token := randHex(8)
 	ignition := `{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"/etc/token","contents":{"source":"data:,` + token + `"}}]}}`
@@ -157,15 +187,19 @@ kind: Bucket
 metadata: {name: assets, namespace: default}
 spec:
   bucketClassRef: {name: standard}
-`, base64.StdEncoding.EncodeToString([]byte(ignition)), machineClass, registry+"/"+d.imagePath))
+---
+apiVersion: storage.ironcore.dev/v1alpha1
+kind: Volume
+metadata: {name: data, namespace: default}
+spec:
+  volumeClassRef: {name: fast}
+  resources: {storage: %d}
+`, base64.StdEncoding.EncodeToString([]byte(ignition)), machineClass, registry+"/"+d.imagePath, volumeBytes))
 
-	// While the guest boots: the ceph-volume image against the same Ceph.
-	t.Run("the ceph-volume image's provider makes an RBD image of the requested size", func(t *testing.T) {
-		tar := images["IRONFED_CEPH_VOLUME_IMAGE_TAR"]
-		if tar == "" {
-			t.Fatalf("$%s names no IRONFED_CEPH_VOLUME_IMAGE_TAR: run make images", framework.ImagesEnv)
-		}
-		cephVolumeImage(t, tar, dir, d.ceph)
+	// While the guest boots: the volume and the bucket.
+	var rbdImage string
+	t.Run("a volume of the ceph-volume pod is an RBD image of the requested size", func(t *testing.T) {
+		rbdImage = checkVolume(t, kc, d.ceph, created)
 	})
 
 	t.Run("a bucket of the ceph-bucket pod holds an object written through its S3 endpoint", func(t *testing.T) {
@@ -223,21 +257,25 @@ spec:
 			time.Since(created).Round(time.Millisecond))
 	})
 
-	// Deletion through the pods: the domain, its directory and the RGW user go.
+	// Deletion through the pods: the domain, its directory, the RGW user and the RBD image go.
 	deleted := time.Now()
-	kc.run("-n", "default", "delete", "machine/vm", "bucket/assets", "--wait=true", "--timeout=2m")
+	kc.run("-n", "default", "delete", "machine/vm", "bucket/assets", "volume/data", "--wait=true", "--timeout=2m")
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		left, _ := filepath.Glob(filepath.Join(rootDir, "machines", "*"))
-		if len(left) == 0 {
+		images, err := rbdImages(ctx, d.ceph)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) == 0 && (rbdImage == "" || !slices.Contains(images, rbdImage)) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("machine directories left 2 min after the deletion: %v", left)
+			t.Fatalf("2 min after the deletion: machine directories %v, RBD images %v (the volume's: %s)", left, images, rbdImage)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Logf("timing: Machine and Bucket deleted, machine directory gone %s after kubectl delete", time.Since(deleted).Round(time.Millisecond))
+	t.Logf("timing: Machine, Bucket and Volume deleted, machine directory and RBD image gone %s after kubectl delete", time.Since(deleted).Round(time.Millisecond))
 	t.Logf("timing: whole test body %s", time.Since(begin).Round(time.Millisecond))
 }
 

@@ -89,6 +89,10 @@ type Options struct {
 	Images []string
 	// PauseImage is the sandbox image's name (it must be among Images).
 	PauseImage string
+	// BridgeUp, if set, is called with the host bridge's address (the apiserver's, which pods
+	// reach) as soon as it exists, before the nodes start: host daemons for pods can bind it
+	// while the nodes come up.
+	BridgeUp func(address string)
 	// Binaries default to FindBinaries().
 	Binaries *Binaries
 	// Logf reports progress and timings; nil is silent.
@@ -147,6 +151,9 @@ func Start(ctx context.Context, opts Options) (*Set, error) {
 	}
 	s := &Set{bridge: bridge, logf: logf}
 	apiAddress := fmt.Sprintf("10.250.%d.1", n)
+	if opts.BridgeUp != nil {
+		opts.BridgeUp(apiAddress)
+	}
 	for i, name := range opts.Names {
 		s.Nodes = append(s.Nodes, &Node{
 			Name:             name,

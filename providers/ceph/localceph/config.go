@@ -2,13 +2,16 @@ package localceph
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 )
 
-// MonHost is where the one-node mon listens: Ceph's default ports on
-// loopback (msgr2 3300, msgr1 6789). A non-default port leaves the mon at
+// MonHost is where the one-node mon listens by default: Ceph's default ports
+// on loopback (msgr2 3300, msgr1 6789). A non-default port leaves the mon at
 // rank -1 and every client hanging, which is why only one such cluster can
-// run on a machine at a time (see Lock).
+// run per address at a time (see acquireLock); Options.Address puts one on
+// another local address.
 const (
 	MonHost   = "127.0.0.1"
 	MonPortV1 = 6789
@@ -19,13 +22,22 @@ const (
 var MonAddr = fmt.Sprintf("%s:%d", MonHost, MonPortV1)
 
 // conf renders ceph.conf: auth none (or cephx with one keyring holding
-// every daemon's key), size-1 pools, memstore, every path under dir.
-func conf(fsid, dir string, memstoreBytes int64, rgwPort int, cephx bool) string {
+// every daemon's key), size-1 pools, memstore, every path under dir, the
+// mon on addr. On another address than MonHost every daemon binds addr
+// (public and cluster addr; unset, the OSD binds its cluster and heartbeat
+// ports on every address), so that its mgr and OSD are reached there and
+// it shares no socket with a loopback cluster; the loopback cluster's
+// config stays as it always was.
+func conf(fsid, dir, addr string, memstoreBytes int64, rgwPort int, cephx bool) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("[global]")
 	w("fsid = %s", fsid)
-	w("mon host = %s", MonHost)
+	w("mon host = %s", addr)
+	if addr != MonHost {
+		w("public addr = %s", addr)
+		w("cluster addr = %s", addr)
+	}
 	w("run dir = %s/run", dir)
 	w("pid file = %s/run/$name.pid", dir)
 	w("admin socket = %s/run/$name.asok", dir)
@@ -71,7 +83,7 @@ func conf(fsid, dir string, memstoreBytes int64, rgwPort int, cephx bool) string
 	w("")
 	w("[client.rgw.a]")
 	w("rgw data = %s/rgw", dir)
-	w("rgw frontends = beast endpoint=127.0.0.1:%d", rgwPort)
+	w("rgw frontends = beast endpoint=%s", net.JoinHostPort(addr, strconv.Itoa(rgwPort)))
 	w("rgw enable usage log = false")
 	return b.String()
 }

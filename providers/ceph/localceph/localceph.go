@@ -4,10 +4,13 @@
 // (data, logs, pid files, admin sockets) lives under one directory; every
 // wait is bounded; daemons are stopped by pid.
 //
-// The mon must listen on Ceph's default ports on 127.0.0.1, so only one such
-// cluster can run on a machine at a time: Start takes a machine-wide lock
-// file and waits for it (bounded). Tests and `ironfed up --leaf` use this
-// package; it needs the Debian packages hack/leaf-ceph.sh installs.
+// The mon must listen on Ceph's default ports, so only one such cluster can
+// run per address at a time: Start takes a lock file of its address
+// (127.0.0.1: a machine-wide one) and waits for it (bounded). By default
+// everything binds 127.0.0.1; Options.Address binds another local address
+// instead (e.g. a bridge's, for pods behind it), beside a loopback cluster.
+// Tests and `ironfed up --leaf` use this package; it needs the Debian
+// packages hack/leaf-ceph.sh installs.
 package localceph
 
 import (
@@ -30,10 +33,13 @@ import (
 
 // Defaults of Options.
 const (
+	// DefaultLockPath is the lock of the cluster on 127.0.0.1; one on another
+	// address locks /tmp/ironfed-localceph-<address>.lock.
 	DefaultLockPath      = "/tmp/ironfed-localceph.lock"
 	DefaultMemstoreBytes = int64(2) << 30
 	DefaultPool          = "rbd"
 	DefaultStartTimeout  = 3 * time.Minute
+	DefaultStopGrace     = 10 * time.Second
 	DefaultLockTimeout   = 5 * time.Minute
 	// AdminUID is the RGW user with admin-ops caps that Start creates.
 	AdminUID = "ironfed-admin"
@@ -50,18 +56,29 @@ type Options struct {
 	MemstoreBytes int64
 	// Pool is the RBD pool to create and init (default "rbd").
 	Pool string
+	// Address is the local IPv4 address the mon (default ports), mgr, OSD
+	// and radosgw bind, and clients are given (default MonHost, 127.0.0.1).
+	// It must be assigned to an interface of this host.
+	Address string
 	// NoRGW skips radosgw and the admin user.
 	NoRGW bool
 	// Cephx runs the cluster with cephx authentication instead of auth
 	// none; AdminKey is then client.admin's key. (QEMU disks then need
 	// <auth>; without Cephx they need none.)
 	Cephx bool
-	// LockPath is the machine-wide lock file (default DefaultLockPath).
+	// LockPath is the lock file of Address (default DefaultLockPath for
+	// 127.0.0.1, /tmp/ironfed-localceph-<Address>.lock otherwise).
 	LockPath string
 	// LockTimeout bounds waiting for another cluster to stop (default 5m).
 	LockTimeout time.Duration
 	// StartTimeout bounds the whole start once the lock is held (default 3m).
 	StartTimeout time.Duration
+	// StopGrace is how long Stop waits after SIGTERM before SIGKILL
+	// (default 10s). A daemon whose address has gone (a deleted bridge)
+	// never ends by itself: radosgw waits for the cluster. Memstore keeps
+	// nothing worth a clean shutdown, so a short grace loses nothing but
+	// the last log lines.
+	StopGrace time.Duration
 	// Logf, if set, receives progress lines.
 	Logf func(format string, args ...any)
 }
@@ -70,11 +87,11 @@ type Options struct {
 type Cluster struct {
 	// Dir and ConfPath: the private directory and its ceph.conf.
 	Dir, ConfPath string
-	// MonAddrs is the monitor address list clients get ("127.0.0.1:6789").
+	// MonAddrs is the monitor address list clients get ("<Address>:6789").
 	MonAddrs string
 	// Pool is the initialised RBD pool.
 	Pool string
-	// RGWEndpoint is radosgw's URL ("http://127.0.0.1:<port>"); empty with NoRGW.
+	// RGWEndpoint is radosgw's URL ("http://<Address>:<port>"); empty with NoRGW.
 	RGWEndpoint string
 	// AdminAccessKey and AdminSecretKey belong to AdminUID. Secret: never log.
 	AdminAccessKey, AdminSecretKey string
@@ -105,12 +122,20 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	opts = withDefaults(opts)
+	if ip := net.ParseIP(opts.Address); ip == nil || ip.To4() == nil {
+		return nil, fmt.Errorf("localceph: Options.Address %q is not an IPv4 address", opts.Address)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(opts.Address, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("localceph: address %s is not assigned to an interface of this host: %w", opts.Address, err)
+	}
+	_ = l.Close()
 	for _, bin := range []string{"ceph-mon", "ceph-osd", "ceph-mgr", "ceph", "rbd", "radosgw", "radosgw-admin", "ceph-authtool"} {
 		if _, err := lookPath(bin); err != nil {
 			return nil, fmt.Errorf("localceph: %s is not installed (run hack/leaf-ceph.sh as root): %w", bin, err)
 		}
 	}
-	c := &Cluster{Dir: dir, ConfPath: filepath.Join(dir, "ceph.conf"), MonAddrs: MonAddr, Pool: opts.Pool, opts: opts, Timings: map[string]time.Duration{}}
+	c := &Cluster{Dir: dir, ConfPath: filepath.Join(dir, "ceph.conf"), MonAddrs: net.JoinHostPort(opts.Address, strconv.Itoa(MonPortV1)), Pool: opts.Pool, opts: opts, Timings: map[string]time.Duration{}}
 	t0 := time.Now()
 	if c.lock, err = acquireLock(ctx, opts.LockPath, opts.LockTimeout); err != nil {
 		return nil, err
@@ -137,14 +162,23 @@ func withDefaults(o Options) Options {
 	if o.Pool == "" {
 		o.Pool = DefaultPool
 	}
+	if o.Address == "" {
+		o.Address = MonHost
+	}
 	if o.LockPath == "" {
 		o.LockPath = DefaultLockPath
+		if o.Address != MonHost {
+			o.LockPath = "/tmp/ironfed-localceph-" + o.Address + ".lock"
+		}
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = DefaultLockTimeout
 	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = DefaultStartTimeout
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = DefaultStopGrace
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
@@ -159,12 +193,13 @@ func (c *Cluster) phase(name string, start time.Time) {
 
 func (c *Cluster) start(ctx context.Context) error {
 	killStale(c.Dir)
+	addr := c.opts.Address
 	for _, port := range []int{MonPortV1, MonPortV2} {
-		if l, err := net.Listen("tcp", net.JoinHostPort(MonHost, strconv.Itoa(port))); err != nil {
-			return fmt.Errorf("mon port %s:%d is taken by a Ceph not started by localceph (or another program); stop it first: %w", MonHost, port, err)
-		} else {
-			_ = l.Close()
+		l, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
+		if err != nil {
+			return fmt.Errorf("mon port %s:%d is taken by a Ceph not started by localceph (or another program); stop it first: %w", addr, port, err)
 		}
+		_ = l.Close()
 	}
 	if err := os.RemoveAll(c.Dir); err != nil {
 		return err
@@ -174,11 +209,11 @@ func (c *Cluster) start(ctx context.Context) error {
 			return err
 		}
 	}
-	rgwPort, err := freePort()
+	rgwPort, err := freePort(addr)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(c.ConfPath, []byte(conf(newFSID(), c.Dir, c.opts.MemstoreBytes, rgwPort, c.opts.Cephx)), 0o600); err != nil {
+	if err := os.WriteFile(c.ConfPath, []byte(conf(newFSID(), c.Dir, addr, c.opts.MemstoreBytes, rgwPort, c.opts.Cephx)), 0o600); err != nil {
 		return err
 	}
 
@@ -316,7 +351,7 @@ func (c *Cluster) startRGW(ctx context.Context, port int) error {
 	if _, err := c.startDaemon("client.rgw.a", "radosgw", "-f", "-c", c.ConfPath, "-n", "client.rgw.a"); err != nil {
 		return err
 	}
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+	endpoint := "http://" + net.JoinHostPort(c.opts.Address, strconv.Itoa(port))
 	hc := &http.Client{Timeout: 5 * time.Second}
 	if err := c.waitFor(ctx, "radosgw to answer on "+endpoint, 2*time.Minute, func(ctx context.Context) (bool, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
@@ -343,7 +378,7 @@ func (c *Cluster) startRGW(ctx context.Context, port int) error {
 	return nil
 }
 
-// Stop stops every daemon by pid (SIGTERM, SIGKILL after 10 s) and releases
+// Stop stops every daemon by pid (SIGTERM, SIGKILL after Options.StopGrace) and releases
 // the lock; the directory stays for post-mortems. Safe to call twice.
 func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
@@ -352,7 +387,7 @@ func (c *Cluster) Stop() {
 			wg.Add(1)
 			go func(d *daemon) {
 				defer wg.Done()
-				d.stop(10 * time.Second)
+				d.stop(c.opts.StopGrace)
 			}(c.daemons[i])
 		}
 		wg.Wait()
@@ -384,7 +419,7 @@ func acquireLock(ctx context.Context, path string, timeout time.Duration) (*os.F
 		if time.Now().After(deadline) {
 			holder, _ := os.ReadFile(path)
 			_ = f.Close()
-			return nil, fmt.Errorf("localceph: another one-node Ceph (pid %s) holds %s for more than %s; only one can run per machine (default mon ports)", trimNL(holder), path, timeout)
+			return nil, fmt.Errorf("localceph: another one-node Ceph (pid %s) holds %s for more than %s; only one can run per address (default mon ports)", trimNL(holder), path, timeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -403,8 +438,8 @@ func trimNL(b []byte) string {
 	return s
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(addr string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
 		return 0, err
 	}
