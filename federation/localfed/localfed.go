@@ -289,9 +289,17 @@ func (f *Federation) PrintNextSteps(w io.Writer, kubectl string) {
 			role = "root"
 		}
 		if f.Topology.IsLeaf(c.Name) {
-			role += ", memory provider"
+			var memoryKinds []string
+			for _, k := range Kinds {
+				if f.opts.LeafRuntimes[k] == "" {
+					memoryKinds = append(memoryKinds, k)
+				}
+			}
+			if len(memoryKinds) > 0 {
+				role += ", memory provider for " + strings.Join(memoryKinds, ", ")
+			}
 			if len(f.opts.LeafRuntimes) > 0 {
-				role += " (real providers for " + strings.Join(slices.Sorted(maps.Keys(f.opts.LeafRuntimes)), ", ") + ")"
+				role += ", real providers for " + strings.Join(slices.Sorted(maps.Keys(f.opts.LeafRuntimes)), ", ")
 			}
 		}
 		fmt.Fprintf(w, "  %-10s %s   # %s; path %v\n", c.Name, f.Cluster(c.Name).KubeconfigPath, role, path)

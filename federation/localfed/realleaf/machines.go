@@ -59,6 +59,14 @@ type MachineLeaf struct {
 // ConsoleLog is the serial console log file of the leaf machine with IRI id id.
 func (m *MachineLeaf) ConsoleLog(id string) string { return libvirt.ConsoleLogPath(m.RootDir, id) }
 
+// domainType is the QEMU domain type the provider uses; a provider process decides it itself.
+func (m *MachineLeaf) domainType() string {
+	if m.Provider == nil {
+		return libvirt.DomainTypeAuto + " (the libvirt-provider process logs its choice)"
+	}
+	return m.Provider.DomainType()
+}
+
 // IDs lists the provider's machines through its IRI socket (in process or not).
 func (m *MachineLeaf) IDs(ctx context.Context) ([]string, error) {
 	conn, err := remote.Dial(ctx, m.Endpoint)

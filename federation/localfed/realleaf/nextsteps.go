@@ -78,7 +78,7 @@ func (l *Leaves) PrintNextSteps(w io.Writer, manifest, kubectl string) {
 		for i, c := range m.Classes {
 			classes[i] = fmt.Sprintf("%s (%d vCPU, %d MiB)", c.Name, c.CPU, c.MemoryBytes>>20)
 		}
-		fmt.Fprintf(w, "  machines  libvirt provider, libvirtd %s, QEMU domain type %s; classes %s\n", m.Daemon.URI, m.Provider.DomainType(), strings.Join(classes, ", "))
+		fmt.Fprintf(w, "  machines  libvirt provider, libvirtd %s, QEMU domain type %s; classes %s\n", m.Daemon.URI, m.domainType(), strings.Join(classes, ", "))
 		fmt.Fprintf(w, "            test guest image %s\n", m.ImageRef)
 	}
 	if s := l.Storage; s != nil {

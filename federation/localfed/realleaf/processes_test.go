@@ -2,9 +2,12 @@ package realleaf
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ironfed/ironfed/federation/localfed"
+	"github.com/ironfed/ironfed/providers/ceph/localceph"
+	"github.com/ironfed/ironfed/providers/libvirt/localdaemon"
 	"github.com/ironfed/ironfed/test/framework"
 )
 
@@ -49,5 +52,27 @@ func TestProviderArgsAreTheLeafChartsArgs(t *testing.T) {
 				t.Error(d)
 			}
 		})
+	}
+}
+
+// TestNextStepsOfProcessLeaves: with the providers as processes there is no in-process provider
+// to ask; what ironfed up prints must not need one.
+func TestNextStepsOfProcessLeaves(t *testing.T) {
+	l := &Leaves{
+		Machines: &MachineLeaf{Daemon: &localdaemon.Libvirtd{URI: "qemu+unix:///system?socket=/x/libvirt-sock"}, Classes: DefaultMachineClasses(),
+			ImageRef: "127.0.0.1:5000/ironfed/guest:v", RootDir: "/state/libvirt/provider"},
+		Storage: &StorageLeaf{Cluster: &localceph.Cluster{Pool: "rbd", MonAddrs: "127.0.0.1:6789", RGWEndpoint: "http://127.0.0.1:7480"},
+			Classes: DefaultStorageClasses()},
+	}
+	var out strings.Builder
+	l.PrintNextSteps(&out, "/state/leaves/vm.yaml", "")
+	for _, want := range []string{"QEMU domain type auto (the libvirt-provider process logs its choice)", "tcg-small (1 vCPU, 128 MiB)",
+		"/state/libvirt/provider/machines/*/console.log", "Ceph RBD pool rbd on mon 127.0.0.1:6789", "kubectl apply -f /state/leaves/vm.yaml"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("next steps lack %q:\n%s", want, out.String())
+		}
+	}
+	if m := l.Manifest(); !strings.Contains(m, "image: 127.0.0.1:5000/ironfed/guest:v") || !strings.Contains(m, "name: vm-0-data") {
+		t.Errorf("manifest lacks the guest image or the Ceph volume:\n%s", m)
 	}
 }
