@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,21 +76,21 @@ func TestGuestBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := resp.GetMachine().GetMetadata().GetId()
-	console := &consoleLog{t: t, path: s.p.ConsoleLog(id)}
+	console := &consoletest.SerialLog{T: t, Path: s.p.ConsoleLog(id), Timeout: guestWait}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("console of %s:\n%s", id, console.read())
+			t.Logf("console of %s:\n%s", id, console.Read())
 		}
 	})
 
-	console.wait(`IRONFED-GUEST boot reached`, 1)
+	console.Wait(`IRONFED-GUEST boot reached`, 1)
 	t.Logf("boot reached after %s", time.Since(start).Round(time.Second))
 	sum := sha256.Sum256(ignition)
-	console.wait(`IRONFED-GUEST ignition sha256=`+hex.EncodeToString(sum[:])+` bytes=`+fmt.Sprint(len(ignition)), 1)
-	console.wait(`IRONFED-GUEST eth0 mac=`+mac, 1)
-	console.wait(`IRONFED-GUEST http IRONFED-PROBE-`+token, 1)
-	console.waitDisk("data", 64<<20, 1)
-	console.wait(`IRONFED-GUEST ready`, 1)
+	console.Wait(`IRONFED-GUEST ignition sha256=`+hex.EncodeToString(sum[:])+` bytes=`+fmt.Sprint(len(ignition)), 1)
+	console.Wait(`IRONFED-GUEST eth0 mac=`+mac, 1)
+	console.Wait(`IRONFED-GUEST http IRONFED-PROBE-`+token, 1)
+	console.WaitDisk("data", 64<<20, 1)
+	console.Wait(`IRONFED-GUEST ready`, 1)
 	t.Logf("guest ready after %s", time.Since(start).Round(time.Second))
 
 	m := waitMachine(t, client, id, "running with its NIC and disk attached", func(m *machinev1alpha1.Machine) bool {
@@ -109,13 +108,13 @@ func TestGuestBoot(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	console.waitDisk("extra", 32<<20, 1)
+	console.WaitDisk("extra", 32<<20, 1)
 	if _, err := client.UpdateVolume(ctx, &machinev1alpha1.UpdateVolumeRequest{MachineId: id, Volume: &machinev1alpha1.Volume{
 		Name: "data", Device: "odb", LocalDisk: &machinev1alpha1.LocalDisk{SizeBytes: 128 << 20},
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	console.waitDisk("data", 128<<20, 1)
+	console.WaitDisk("data", 128<<20, 1)
 
 	// Exec: the URL streams the serial console; the guest's shell answers.
 	execConsole(t, s.p, id)
@@ -125,7 +124,7 @@ func TestGuestBoot(t *testing.T) {
 	if _, err := client.UpdateMachinePower(ctx, &machinev1alpha1.UpdateMachinePowerRequest{MachineId: id, Power: machinev1alpha1.Power_POWER_OFF}); err != nil {
 		t.Fatal(err)
 	}
-	console.wait(`IRONFED-GUEST power button`, 1)
+	console.Wait(`IRONFED-GUEST power button`, 1)
 	waitMachine(t, client, id, "stopped", func(m *machinev1alpha1.Machine) bool {
 		return m.GetStatus().GetState() == machinev1alpha1.MachineState_MACHINE_STOPPED
 	})
@@ -143,12 +142,12 @@ func TestGuestBoot(t *testing.T) {
 	if _, err := client.UpdateMachinePower(ctx, &machinev1alpha1.UpdateMachinePowerRequest{MachineId: id, Power: machinev1alpha1.Power_POWER_ON}); err != nil {
 		t.Fatal(err)
 	}
-	console.wait(`IRONFED-GUEST boot reached`, 2)
-	console.waitDisk("extra", 32<<20, 2)
-	console.waitDisk("data", 128<<20, 2)
-	console.wait(`IRONFED-GUEST ready`, 2)
+	console.Wait(`IRONFED-GUEST boot reached`, 2)
+	console.WaitDisk("extra", 32<<20, 2)
+	console.WaitDisk("data", 128<<20, 2)
+	console.Wait(`IRONFED-GUEST ready`, 2)
 
-	for _, l := range strings.Split(console.read(), "\n") { // the evidence, as the guest printed it
+	for _, l := range strings.Split(console.Read(), "\n") { // the evidence, as the guest printed it
 		if i := strings.Index(l, "IRONFED-GUEST"); i >= 0 {
 			t.Log(strings.TrimSpace(l[i:]))
 		}
@@ -201,44 +200,6 @@ func execConsole(t *testing.T, p *libvirt.Provider, id string) {
 	}
 	cancel()
 	_ = s.Close(10 * time.Second)
-}
-
-type consoleLog struct {
-	t    *testing.T
-	path string
-}
-
-func (c *consoleLog) read() string {
-	b, _ := os.ReadFile(c.path)
-	return string(b)
-}
-
-// wait waits until pattern (a literal) occurs at least n times in the console log.
-func (c *consoleLog) wait(pattern string, n int) {
-	c.t.Helper()
-	c.waitRE(regexp.QuoteMeta(pattern), n)
-}
-
-// waitDisk waits for the guest to report a disk with serial and size (in 512-byte sectors) n times.
-// Disks are matched by serial: the guest names virtio disks in probe order, whatever the target says.
-func (c *consoleLog) waitDisk(serial string, bytes int64, n int) {
-	c.t.Helper()
-	c.waitRE(`IRONFED-GUEST disk vd[a-z]+ serial=`+regexp.QuoteMeta(serial)+` sectors=`+fmt.Sprint(bytes/512)+`\b`, n)
-}
-
-func (c *consoleLog) waitRE(pattern string, n int) {
-	c.t.Helper()
-	re := regexp.MustCompile(pattern)
-	deadline := time.Now().Add(guestWait)
-	for {
-		if len(re.FindAllStringIndex(c.read(), -1)) >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("console never showed %q (%d times) within %s", pattern, n, guestWait)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 func dial(t *testing.T, endpoint string) machinev1alpha1.MachineRuntimeClient {

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ironfed/ironfed/providers/ceph/bucket"
+	"github.com/ironfed/ironfed/test/consoletest"
 	"github.com/ironfed/ironfed/test/framework"
 )
 
@@ -242,17 +242,17 @@ spec:
 		if len(logs) != 1 {
 			t.Fatalf("console logs under %s: %v, want one guest", rootDir, logs)
 		}
-		console := &consoleLog{t: t, path: logs[0]}
+		console := &consoletest.SerialLog{T: t, Path: logs[0], Timeout: guestWait}
 		t.Cleanup(func() {
 			if t.Failed() {
-				t.Logf("console:\n%s", console.read())
+				t.Logf("console:\n%s", console.Read())
 			}
 		})
-		console.wait(`IRONFED-GUEST boot reached`)
+		console.Wait(`IRONFED-GUEST boot reached`, 1)
 		t.Logf("timing: guest booted %s after kubectl apply", time.Since(created).Round(time.Millisecond))
 		sum := sha256.Sum256([]byte(ignition))
-		console.wait(fmt.Sprintf("IRONFED-GUEST ignition sha256=%s bytes=%d", hex.EncodeToString(sum[:]), len(ignition)))
-		console.waitRE(`IRONFED-GUEST disk vd[a-z]+ serial=data sectors=` + fmt.Sprint(64<<20/512) + `\b`)
+		console.Wait(fmt.Sprintf("IRONFED-GUEST ignition sha256=%s bytes=%d", hex.EncodeToString(sum[:]), len(ignition)), 1)
+		console.WaitDisk("data", 64<<20, 1)
 		t.Logf("the guest read its ignition and saw its 64 MiB qcow2 disk (made by qemu-img in the pod) %s after kubectl apply",
 			time.Since(created).Round(time.Millisecond))
 	})
@@ -344,34 +344,6 @@ func (k *kubectl) describe(release string) string {
 		fmt.Fprintf(&b, "--- kubectl %s (%v)\n%s\n", strings.Join(args, " "), err, out)
 	}
 	return b.String()
-}
-
-// consoleLog is the guest's serial console as the host's QEMU logs it under the provider's root.
-type consoleLog struct {
-	t    *testing.T
-	path string
-}
-
-func (c *consoleLog) read() string {
-	b, _ := os.ReadFile(c.path)
-	return string(b)
-}
-
-func (c *consoleLog) wait(literal string) {
-	c.t.Helper()
-	c.waitRE(regexp.QuoteMeta(literal))
-}
-
-func (c *consoleLog) waitRE(pattern string) {
-	c.t.Helper()
-	re := regexp.MustCompile(pattern)
-	deadline := time.Now().Add(guestWait)
-	for !re.MatchString(c.read()) {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("the guest's console never showed %q within %s", pattern, guestWait)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 func randHex(n int) string {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -160,20 +159,20 @@ func TestMachineThroughTheChain(t *testing.T) {
 		t.Fatalf("machines at the libvirt leaf: %v, %v; want 1", ids, err)
 	}
 	id := ids[0]
-	console := &consoleLog{t: t, path: leaves.Machines.ConsoleLog(id)}
+	console := &consoletest.SerialLog{T: t, Path: leaves.Machines.ConsoleLog(id), Timeout: guestWait}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("console of %s:\n%s", id, console.read())
+			t.Logf("console of %s:\n%s", id, console.Read())
 		}
 	})
-	console.wait(`IRONFED-GUEST boot reached`, 1)
+	console.Wait(`IRONFED-GUEST boot reached`, 1)
 	t.Logf("guest booted %s after the root Machine was created", time.Since(created).Round(100*time.Millisecond))
 	sum := sha256.Sum256(ignition)
-	console.wait(fmt.Sprintf("IRONFED-GUEST ignition sha256=%s bytes=%d", hex.EncodeToString(sum[:]), len(ignition)), 1)
-	console.waitRE(`IRONFED-GUEST disk vd[a-z]+ serial=data sectors=`+fmt.Sprint(64<<20/512)+`\b`, 1)
-	console.waitRE(`IRONFED-GUEST disk vd[a-z]+ marker=`+marker+`\b`, 1)
+	console.Wait(fmt.Sprintf("IRONFED-GUEST ignition sha256=%s bytes=%d", hex.EncodeToString(sum[:]), len(ignition)), 1)
+	console.WaitRE(`IRONFED-GUEST disk vd[a-z]+ serial=data sectors=`+fmt.Sprint(64<<20/512)+`\b`, 1)
+	console.WaitRE(`IRONFED-GUEST disk vd[a-z]+ marker=`+marker+`\b`, 1)
 	wrote := "IRONFED-GUEST-WROTE-" + token
-	console.waitRE(`IRONFED-GUEST disk vd[a-z]+ wrote=`+wrote+`\b`, 1)
+	console.WaitRE(`IRONFED-GUEST disk vd[a-z]+ wrote=`+wrote+`\b`, 1)
 	t.Logf("guest ready %s after the root Machine was created", time.Since(created).Round(100*time.Millisecond))
 	back := make([]byte, len(wrote))
 	if err := conn.ReadAt(ctx, image, nil, back, 4096); err != nil || string(back) != wrote {
@@ -203,7 +202,7 @@ func TestMachineThroughTheChain(t *testing.T) {
 	if err := root.Update(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	console.waitRE(`IRONFED-GUEST disk vd[a-z]+ serial=extra sectors=`+fmt.Sprint(32<<20/512)+`\b`, 1)
+	console.WaitRE(`IRONFED-GUEST disk vd[a-z]+ serial=extra sectors=`+fmt.Sprint(32<<20/512)+`\b`, 1)
 	t.Logf("guest saw the volume hot-attached at the root %s after the Volume's creation", time.Since(attached).Round(100*time.Millisecond))
 
 	// Grow the Volume at the root: the guest sees the new size.
@@ -215,9 +214,9 @@ func TestMachineThroughTheChain(t *testing.T) {
 	if err := root.Update(ctx, vol); err != nil {
 		t.Fatal(err)
 	}
-	console.waitRE(`IRONFED-GUEST disk vd[a-z]+ serial=data sectors=`+fmt.Sprint(128<<20/512)+`\b`, 1)
+	console.WaitRE(`IRONFED-GUEST disk vd[a-z]+ serial=data sectors=`+fmt.Sprint(128<<20/512)+`\b`, 1)
 	t.Logf("guest saw the volume grown at the root %s later", time.Since(grown).Round(100*time.Millisecond))
-	for _, l := range strings.Split(console.read(), "\n") { // the evidence, as the guest printed it
+	for _, l := range strings.Split(console.Read(), "\n") { // the evidence, as the guest printed it
 		if i := strings.Index(l, "IRONFED-GUEST"); i >= 0 {
 			t.Log(strings.TrimSpace(l[i:]))
 		}
@@ -330,35 +329,6 @@ func rootVolumeConn(t *testing.T, ctx context.Context, root client.Client, vol *
 	}
 	t.Cleanup(conn.Close)
 	return conn, image
-}
-
-// consoleLog reads a guest's serial console log file.
-type consoleLog struct {
-	t    *testing.T
-	path string
-}
-
-func (c *consoleLog) read() string {
-	b, _ := os.ReadFile(c.path)
-	return string(b)
-}
-
-// wait waits until the literal pattern occurs at least n times.
-func (c *consoleLog) wait(pattern string, n int) {
-	c.t.Helper()
-	c.waitRE(regexp.QuoteMeta(pattern), n)
-}
-
-func (c *consoleLog) waitRE(pattern string, n int) {
-	c.t.Helper()
-	re := regexp.MustCompile(pattern)
-	deadline := time.Now().Add(guestWait)
-	for len(re.FindAllStringIndex(c.read(), -1)) < n {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("console never showed %q (%d times) within %s", pattern, n, guestWait)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 func randHex(n int) string {
