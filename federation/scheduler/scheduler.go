@@ -316,7 +316,7 @@ func (s *Scheduler[O, P]) scheduleNext(ctx context.Context) bool {
 			return true
 		}
 	} else {
-		pool, reasons = s.choose(&p.info)
+		pool, reasons = s.state.choose(&p.info)
 	}
 	if pool == nil {
 		s.state.unschedulable[key] = p.info.Class
@@ -339,34 +339,6 @@ func (s *Scheduler[O, P]) scheduleNext(ctx context.Context) bool {
 		s.events.finished(key, "", false)
 	}
 	return true
-}
-
-// choose picks the best feasible pool. Lock held. It first scans only the pools offering the
-// class; the per-reason tally over all pools is computed only when none fits.
-func (s *Scheduler[O, P]) choose(obj *ObjectInfo) (*PoolInfo, map[Reason]int) {
-	var best *PoolInfo
-	var bestScore float64
-	var bestFree int64
-	for _, pool := range s.state.byClass[obj.Class] {
-		free := s.state.free(pool, obj.Class)
-		if filter(pool, obj, free) != "" {
-			continue
-		}
-		sc := score(pool.Capacity[obj.Class], free, obj.Amount)
-		if best == nil || sc > bestScore || (sc == bestScore && (free > bestFree || (free == bestFree && pool.Name < best.Name))) {
-			best, bestScore, bestFree = pool, sc, free
-		}
-	}
-	if best != nil {
-		return best, nil
-	}
-	reasons := map[Reason]int{}
-	for _, pool := range s.state.pools {
-		if r := filter(pool, obj, s.state.free(pool, obj.Class)); r != "" {
-			reasons[r]++
-		}
-	}
-	return nil, reasons
 }
 
 func (s *Scheduler[O, P]) bind(ctx context.Context, job bindJob) {

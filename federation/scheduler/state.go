@@ -36,8 +36,10 @@ type pendingObject struct {
 type state struct {
 	mu    sync.Mutex
 	pools map[string]*PoolInfo
-	// byClass indexes pools by the classes they offer: a decision scans only candidates.
+	// byClass indexes pools, ready or not, by the classes they offer.
 	byClass map[string]map[string]*PoolInfo
+	// rank keeps the ready pools offering each class in choice order (classRank).
+	rank    map[string]*classRank
 	bound   map[types.UID]binding
 	assumed map[types.UID]binding
 	// used[pool][class] = sum of amounts over bound ∪ assumed.
@@ -56,6 +58,7 @@ func newState() *state {
 	return &state{
 		pools:         map[string]*PoolInfo{},
 		byClass:       map[string]map[string]*PoolInfo{},
+		rank:          map[string]*classRank{},
 		bound:         map[types.UID]binding{},
 		assumed:       map[types.UID]binding{},
 		used:          map[string]map[string]int64{},
@@ -104,6 +107,9 @@ func (s *state) addUsage(b binding, sign int64) {
 	m[b.class] += sign * b.amount
 	if m[b.class] == 0 {
 		delete(m, b.class)
+	}
+	if r, pool := s.rank[b.class], s.pools[b.pool]; r != nil && pool != nil {
+		r.move(b.pool, s.free(pool, b.class))
 	}
 }
 
@@ -226,23 +232,53 @@ func (s *state) deletePool(name string) {
 	delete(s.pools, name)
 }
 
-// index moves a pool between class buckets. Lock held.
+// index moves a pool between class buckets and ranks. Lock held.
 func (s *state) index(old, cur *PoolInfo) {
 	if old != nil {
 		for class := range old.Capacity {
 			delete(s.byClass[class], old.Name)
+			if r := s.rank[class]; r != nil {
+				r.remove(old.Name)
+				if len(r.ranked) == 0 {
+					delete(s.rank, class)
+				}
+			}
 		}
 	}
 	if cur != nil {
-		for class := range cur.Capacity {
+		for class, capacity := range cur.Capacity {
 			m := s.byClass[class]
 			if m == nil {
 				m = map[string]*PoolInfo{}
 				s.byClass[class] = m
 			}
 			m[cur.Name] = cur
+			if !cur.Ready {
+				continue
+			}
+			r := s.rank[class]
+			if r == nil {
+				r = newClassRank()
+				s.rank[class] = r
+			}
+			r.insert(cur, capacity, s.free(cur, class))
 		}
 	}
+}
+
+// choose picks the best feasible pool for obj from the ranks; only when none fits does it go
+// through every pool to tally why (the Unschedulable message). Lock held.
+func (s *state) choose(obj *ObjectInfo) (*PoolInfo, map[Reason]int) {
+	if best := s.rank[obj.Class].best(obj); best != nil {
+		return best, nil
+	}
+	reasons := map[Reason]int{}
+	for _, pool := range s.pools {
+		if r := filter(pool, obj, s.free(pool, obj.Class)); r != "" {
+			reasons[r]++
+		}
+	}
+	return nil, reasons
 }
 
 // takeUnschedulable removes and returns the unschedulable objects whose class is a key of
