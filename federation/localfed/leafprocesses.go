@@ -17,14 +17,15 @@ type LeafProcess struct {
 	Name string
 	// Binary is the executable's base name in Options.BinDir.
 	Binary string
-	// Args are its flags: the leaf chart's, with InstanceFlags set for this host.
-	Args []string
+	// Args returns its flags (the leaf chart's, with InstanceFlags set for this host) for the
+	// loopback addresses of its /metrics, its /healthz and its exec server. They are chosen right
+	// before it starts: a free port chosen earlier may be taken by then (it lies in the ephemeral
+	// range every outgoing connection draws from).
+	Args func(metrics, health, exec string) []string
 	// Env is added to its environment (what a chart passes from a Secret); never logged.
 	Env []string
 	// Sockets maps each kind it serves ("machine", "volume", "bucket") to its unix socket path.
 	Sockets map[string]string
-	// Health is the address of its /healthz.
-	Health string
 }
 
 // checkLeafProcesses says what is wrong with o.LeafProcesses before anything starts.
@@ -41,8 +42,8 @@ func checkLeafProcesses(o Options) error {
 	}
 	var missing []string
 	for _, p := range o.LeafProcesses {
-		if p.Name == "" || p.Binary == "" || p.Health == "" || len(p.Sockets) == 0 {
-			return fmt.Errorf("leaf process %q: Name, Binary, Health and Sockets are required", p.Name)
+		if p.Name == "" || p.Binary == "" || p.Args == nil || len(p.Sockets) == 0 {
+			return fmt.Errorf("leaf process %q: Name, Binary, Args and Sockets are required", p.Name)
 		}
 		for _, k := range slices.Sorted(maps.Keys(p.Sockets)) {
 			if !slices.Contains(Kinds, k) {
@@ -80,7 +81,12 @@ func (f *Federation) startLeafProcesses() error {
 				return err
 			}
 		}
-		if err := f.startProcess(&Process{Name: lp.Name, Chart: "ironfed-leaf", Binary: lp.Binary, Args: lp.Args, Env: lp.Env, Health: lp.Health}); err != nil {
+		ports, err := freeLoopbackAddrs(3)
+		if err != nil {
+			return err
+		}
+		if err := f.startProcess(&Process{Name: lp.Name, Chart: "ironfed-leaf", Binary: lp.Binary,
+			Args: lp.Args(ports[0], ports[1], ports[2]), Env: lp.Env, Health: ports[1]}); err != nil {
 			return err
 		}
 		for k, sock := range lp.Sockets {

@@ -424,15 +424,7 @@ func (p *Provider) event(obj *machine, typ, reason, msg string) {
 // ListEvents returns the events matching the filter. Event times are Unix seconds (IronCore's unit);
 // a bound too large for seconds is taken as Unix nanoseconds, which some clients send.
 func (p *Provider) ListEvents(id string, sel map[string]string, from, to int64) []*eventv1alpha1.Event {
-	return p.events.list(id, sel, toSeconds(from), toSeconds(to))
-}
-
-// toSeconds maps a Unix time in nanoseconds (anything past year 33658 in seconds) to seconds.
-func toSeconds(t int64) int64 {
-	if t > 1e12 {
-		return t / 1e9
-	}
-	return t
+	return p.events.list(id, sel, from, to)
 }
 
 func copyMap(m map[string]string) map[string]string {

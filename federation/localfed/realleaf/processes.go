@@ -1,7 +1,6 @@
 package realleaf
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/ironfed/ironfed/federation/localcluster"
 	"github.com/ironfed/ironfed/federation/localfed"
 	"github.com/ironfed/ironfed/providers/ceph/objstore"
 	"github.com/ironfed/ironfed/providers/libvirt"
@@ -63,18 +61,6 @@ func HelmValues(typ string) []string {
 
 // processPorts are a provider process's loopback addresses.
 type processPorts struct{ metrics, health, exec string }
-
-func freePorts(n int) ([]string, error) {
-	ports, err := localcluster.FreePorts(n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, n)
-	for i, p := range ports {
-		out[i] = fmt.Sprintf("127.0.0.1:%d", p)
-	}
-	return out, nil
-}
 
 // libvirtProviderArgs is the leaf chart's libvirt-provider container.
 func libvirtProviderArgs(socket, libvirtSocket, rootDir, classesFile string, insecureRegistries []string, p processPorts) []string {
@@ -156,28 +142,22 @@ func writeConfig(dir, name string, v any, perm os.FileMode) (string, error) {
 
 // libvirtProcess describes the libvirt provider process of the machine leaf m.
 func (l *Leaves) libvirtProcess(dir string, m *MachineLeaf, libvirtSocket string, registries []string) (localfed.LeafProcess, error) {
-	ports, err := freePorts(3)
-	if err != nil {
-		return localfed.LeafProcess{}, err
-	}
 	classes, err := writeConfig(filepath.Join(dir, "config"), "machine-classes.yaml", m.Classes, 0o644)
 	if err != nil {
 		return localfed.LeafProcess{}, err
 	}
 	socket := filepath.Join(l.sockDir, "machine.sock")
 	return localfed.LeafProcess{
-		Name: "libvirt-provider", Binary: "libvirt-provider", Health: ports[1], Sockets: map[string]string{"machine": socket},
-		Args: libvirtProviderArgs(socket, libvirtSocket, m.RootDir, classes, registries, processPorts{metrics: ports[0], health: ports[1], exec: ports[2]}),
+		Name: "libvirt-provider", Binary: "libvirt-provider", Sockets: map[string]string{"machine": socket},
+		Args: func(metrics, health, exec string) []string {
+			return libvirtProviderArgs(socket, libvirtSocket, m.RootDir, classes, registries, processPorts{metrics: metrics, health: health, exec: exec})
+		},
 	}, nil
 }
 
 // cephProcesses describes the volume and bucket provider processes of the storage leaf s.
 func (l *Leaves) cephProcesses(dir string, s *StorageLeaf) ([]localfed.LeafProcess, error) {
 	c := s.Cluster
-	ports, err := freePorts(4)
-	if err != nil {
-		return nil, err
-	}
 	conf := filepath.Join(dir, "config")
 	volumeClasses, err := writeConfig(conf, "volume-classes.yaml", objstore.Classes{VolumeClasses: s.Classes.VolumeClasses}, 0o644)
 	if err != nil {
@@ -195,11 +175,15 @@ func (l *Leaves) cephProcesses(dir string, s *StorageLeaf) ([]localfed.LeafProce
 	}
 	volumeSocket, bucketSocket := filepath.Join(l.sockDir, "volume.sock"), filepath.Join(l.sockDir, "bucket.sock")
 	return []localfed.LeafProcess{{
-		Name: "ceph-volume-provider", Binary: "ceph-volume-provider", Health: ports[1], Sockets: map[string]string{"volume": volumeSocket},
-		Args: cephVolumeProviderArgs(volumeSocket, c.MonAddrs, keyFile, c.Pool, volumeClasses, processPorts{metrics: ports[0], health: ports[1]}),
+		Name: "ceph-volume-provider", Binary: "ceph-volume-provider", Sockets: map[string]string{"volume": volumeSocket},
+		Args: func(metrics, health, _ string) []string {
+			return cephVolumeProviderArgs(volumeSocket, c.MonAddrs, keyFile, c.Pool, volumeClasses, processPorts{metrics: metrics, health: health})
+		},
 	}, {
-		Name: "ceph-bucket-provider", Binary: "ceph-bucket-provider", Health: ports[3], Sockets: map[string]string{"bucket": bucketSocket},
-		Args: cephBucketProviderArgs(bucketSocket, c.RGWEndpoint, bucketClasses, processPorts{metrics: ports[2], health: ports[3]}),
-		Env:  []string{"RGW_ADMIN_ACCESS_KEY=" + c.AdminAccessKey, "RGW_ADMIN_SECRET_KEY=" + c.AdminSecretKey},
+		Name: "ceph-bucket-provider", Binary: "ceph-bucket-provider", Sockets: map[string]string{"bucket": bucketSocket},
+		Args: func(metrics, health, _ string) []string {
+			return cephBucketProviderArgs(bucketSocket, c.RGWEndpoint, bucketClasses, processPorts{metrics: metrics, health: health})
+		},
+		Env: []string{"RGW_ADMIN_ACCESS_KEY=" + c.AdminAccessKey, "RGW_ADMIN_SECRET_KEY=" + c.AdminSecretKey},
 	}}, nil
 }
