@@ -152,8 +152,28 @@ func TestIronCoreVolumePoolHeartbeat(t *testing.T) {
 		return v.Spec.VolumePoolRef != nil && v.Spec.VolumePoolRef.Name == "ic"
 	}
 
+	// The volumepoollet renews its Lease until the test lets it lapse: with a 2 s grace one renewal
+	// would expire while a loaded host schedules "before".
+	renewing, renewed := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(renewed)
+		for {
+			select {
+			case <-renewing:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			l := &coordinationv1.Lease{}
+			if e.client.Get(ctx, client.ObjectKeyFromObject(lease), l) == nil {
+				l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+				_ = e.client.Update(ctx, l)
+			}
+		}
+	}()
 	newVolume("before")
 	waitVolume("before", "bound to the pool without a Ready condition", bound)
+	close(renewing)
+	<-renewed
 
 	// The Lease lapses: the monitor adds Ready=Unknown and the pool stops taking volumes.
 	p := &storagev1alpha1.VolumePool{}
