@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
@@ -186,25 +185,8 @@ func BenchmarkSchedule10kMachinesOver1kPools(b *testing.B) {
 // histogram returns the sum and count of the histogram name with labels.
 func histogram(b *testing.B, name string, labels map[string]string) (sum, count float64) {
 	b.Helper()
-	families, err := metrics.Registry.Gather()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range f.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
-					continue next
-				}
-			}
-			return m.GetHistogram().GetSampleSum(), float64(m.GetHistogram().GetSampleCount())
-		}
-	}
-	return 0, 0
+	h := findMetric(b, name, labels).GetHistogram()
+	return h.GetSampleSum(), float64(h.GetSampleCount())
 }
 
 // processCPU is the user+system CPU this process has used so far.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -213,6 +214,13 @@ func waitEvent(t *testing.T, e *env, object, reason, note string) {
 
 func counter(t testing.TB, name string, labels map[string]string) float64 {
 	t.Helper()
+	return findMetric(t, name, labels).GetCounter().GetValue()
+}
+
+// findMetric returns the first series of the controller-runtime registry's metric name whose labels
+// include labels; nil (whose getters give zeros) when there is none.
+func findMetric(t testing.TB, name string, labels map[string]string) *dto.Metric {
+	t.Helper()
 	families, err := metrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -228,10 +236,10 @@ func counter(t testing.TB, name string, labels map[string]string) float64 {
 					continue next
 				}
 			}
-			return m.GetCounter().GetValue()
+			return m
 		}
 	}
-	return 0
+	return nil
 }
 
 func freeAddr(t *testing.T) string {
