@@ -31,13 +31,7 @@ func chooseByScan(s *state, obj *ObjectInfo) (*PoolInfo, map[Reason]int) {
 	if best != nil {
 		return best, nil
 	}
-	reasons := map[Reason]int{}
-	for _, pool := range s.pools {
-		if r := filter(pool, obj, s.free(pool, obj.Class)); r != "" {
-			reasons[r]++
-		}
-	}
-	return nil, reasons
+	return nil, s.reasons(obj)
 }
 
 // checkRanks verifies the ranks against the pools: exactly the ready pools offering a class,

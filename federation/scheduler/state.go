@@ -272,13 +272,18 @@ func (s *state) choose(obj *ObjectInfo) (*PoolInfo, map[Reason]int) {
 	if best := s.rank[obj.Class].best(obj); best != nil {
 		return best, nil
 	}
+	return nil, s.reasons(obj)
+}
+
+// reasons counts, over every pool, why it cannot take obj. Lock held.
+func (s *state) reasons(obj *ObjectInfo) map[Reason]int {
 	reasons := map[Reason]int{}
 	for _, pool := range s.pools {
 		if r := filter(pool, obj, s.free(pool, obj.Class)); r != "" {
 			reasons[r]++
 		}
 	}
-	return nil, reasons
+	return reasons
 }
 
 // takeUnschedulable removes and returns the unschedulable objects whose class is a key of
