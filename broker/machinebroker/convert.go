@@ -396,7 +396,9 @@ var downstreamOwned = []string{
 // conditionsToIRI passes the downstream machine's conditions up, with the ones the downstream
 // levels own summarised into one DownstreamSynced: False with the first failing one (in the order
 // of downstreamOwned, so the deepest failure wins), True once the downstream poollet's runtime
-// holds the machine, Unknown before.
+// holds the machine, Unknown before. Only False carries a message (where and why): True and
+// Unknown say all they know in their reason, and every byte here is in every machine of a List
+// answer (39 B of a bare machine's 696).
 func conditionsToIRI(name string, m *computev1alpha1.Machine) []*machinev1alpha1.Conditions {
 	var out []*machinev1alpha1.Conditions
 	owned := map[string]computev1alpha1.MachineCondition{}
@@ -411,7 +413,7 @@ func conditionsToIRI(name string, m *computev1alpha1.Machine) []*machinev1alpha1
 		})
 	}
 	sum := &machinev1alpha1.Conditions{Type: commonv1alpha1.ConditionTypeDownstreamSynced, Status: string(corev1.ConditionUnknown),
-		Reason: "Pending", Message: name + ": not materialised yet"}
+		Reason: "Pending"}
 	for _, typ := range downstreamOwned {
 		c, ok := owned[typ]
 		if !ok || c.Status != corev1.ConditionFalse {
@@ -430,7 +432,7 @@ func conditionsToIRI(name string, m *computev1alpha1.Machine) []*machinev1alpha1
 		ds, below := owned[commonv1alpha1.ConditionTypeDownstreamSynced]
 		if ok && rs.Status == corev1.ConditionTrue && (!below || ds.Status == corev1.ConditionTrue) {
 			sum = &machinev1alpha1.Conditions{Type: commonv1alpha1.ConditionTypeDownstreamSynced, Status: string(corev1.ConditionTrue),
-				Reason: "Synced", Message: name + ": the machine is materialised", LastTransitionTime: unixNano(rs.LastTransitionTime)}
+				Reason: "Synced", LastTransitionTime: unixNano(rs.LastTransitionTime)}
 		}
 	}
 	return append(out, sum)
