@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,7 +24,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
@@ -79,7 +79,7 @@ func Kinds() []Kind {
 type Reconciler struct {
 	Kind     Kind
 	Client   client.Client
-	Recorder recorder.EventRecorder
+	Recorder events.EventRecorder
 }
 
 func (r *Reconciler) index() string { return "ironfed.classprotection." + r.Kind.Name }

@@ -74,12 +74,16 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		return nil, err
 	}
 
+	rec, err := app.NewEventRecorders(mgr)
+	if err != nil {
+		return nil, err
+	}
 	log := ctrl.Log.WithName("scheduler")
 	sopts := scheduler.Options{BindWorkers: o.SchedulerBindWorkers, UnschedulableRetryPeriod: o.UnschedulableRetryPeriod, SkipBindEvents: !o.SchedulerBindEvents}
 	runnables := []manager.Runnable{
-		scheduler.New(scheduler.MachineAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("machine-scheduler"), log, sopts),
-		scheduler.New(scheduler.VolumeAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("volume-scheduler"), log, sopts),
-		scheduler.New(scheduler.BucketAdapter(), mgr.GetCache(), mgr.GetClient(), mgr.GetEventRecorder("bucket-scheduler"), log, sopts),
+		scheduler.New(scheduler.MachineAdapter(), mgr.GetCache(), mgr.GetClient(), rec.For("machine-scheduler"), log, sopts),
+		scheduler.New(scheduler.VolumeAdapter(), mgr.GetCache(), mgr.GetClient(), rec.For("volume-scheduler"), log, sopts),
+		scheduler.New(scheduler.BucketAdapter(), mgr.GetCache(), mgr.GetClient(), rec.For("bucket-scheduler"), log, sopts),
 	}
 	for ns := range leaseNamespaces() {
 		runnables = append(runnables, ensureNamespace(mgr.GetAPIReader(), mgr.GetClient(), ns))
@@ -90,17 +94,17 @@ func New(cfg *rest.Config, o Options) (manager.Manager, error) {
 		}
 	}
 	if err := errors.Join(
-		setupLifecycle(mgr, poollifecycle.MachinePoolAdapter(), o),
-		setupLifecycle(mgr, poollifecycle.VolumePoolAdapter(), o),
-		setupLifecycle(mgr, poollifecycle.BucketPoolAdapter(), o),
-		(&volumeclaim.Reconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("volume-claim")}).SetupWithManager(mgr),
+		setupLifecycle(mgr, rec, poollifecycle.MachinePoolAdapter(), o),
+		setupLifecycle(mgr, rec, poollifecycle.VolumePoolAdapter(), o),
+		setupLifecycle(mgr, rec, poollifecycle.BucketPoolAdapter(), o),
+		(&volumeclaim.Reconciler{Client: mgr.GetClient(), Recorder: rec.For("volume-claim")}).SetupWithManager(mgr),
 		(&ephemeral.Reconciler{Client: mgr.GetClient()}).SetupWithManager(mgr),
 		(&ephemeral.NICReleaser{Client: mgr.GetClient()}).SetupWithManager(mgr),
 	); err != nil {
 		return nil, err
 	}
 	for _, k := range classprotection.Kinds() {
-		if err := (&classprotection.Reconciler{Kind: k, Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("class-protection")}).SetupWithManager(mgr); err != nil {
+		if err := (&classprotection.Reconciler{Kind: k, Client: mgr.GetClient(), Recorder: rec.For("class-protection")}).SetupWithManager(mgr); err != nil {
 			return nil, err
 		}
 	}
@@ -139,12 +143,12 @@ func ensureNamespace(reader client.Reader, c client.Client, name string) manager
 	})
 }
 
-func setupLifecycle[P client.Object](mgr manager.Manager, a poollifecycle.Adapter[P], o Options) error {
+func setupLifecycle[P client.Object](mgr manager.Manager, rec *app.EventRecorders, a poollifecycle.Adapter[P], o Options) error {
 	return (&poollifecycle.Reconciler[P]{
 		Adapter:        a,
 		Client:         mgr.GetClient(),
 		LeaseNamespace: commonv1alpha1.PoolLeaseNamespace(a.Kind),
 		GracePeriod:    o.PoolMonitorGracePeriod,
-		Recorder:       mgr.GetEventRecorder("pool-lifecycle"),
+		Recorder:       rec.For("pool-lifecycle"),
 	}).SetupWithManager(mgr)
 }

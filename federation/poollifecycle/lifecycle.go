@@ -14,11 +14,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	"github.com/ironfed/ironfed/federation/api/conditions"
@@ -44,7 +44,7 @@ type Reconciler[P client.Object] struct {
 	LeaseNamespace string
 	// GracePeriod is how long after the last renewal a pool is still considered alive.
 	GracePeriod time.Duration
-	Recorder    recorder.EventRecorder
+	Recorder    events.EventRecorder
 	// Now is replaceable in tests; default time.Now.
 	Now func() time.Time
 }

@@ -16,10 +16,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	"github.com/ironfed/ironfed/federation/api/conditions"
@@ -73,7 +73,7 @@ type Scheduler[O client.Object, P client.Object] struct {
 	opts     Options
 	cache    cache.Cache
 	client   client.Client
-	recorder recorder.EventRecorder
+	recorder events.EventRecorder
 	log      logr.Logger
 
 	state *state
@@ -102,7 +102,7 @@ const FieldManager = "ironfed-scheduler"
 var OwnedStatus = conditions.Owned{Fields: []string{}, Conditions: conditions.Only(commonv1alpha1.ConditionTypeScheduled)}
 
 // New creates a scheduler; Start it through a manager (it needs leader election).
-func New[O client.Object, P client.Object](a Adapter[O, P], c cache.Cache, cl client.Client, rec recorder.EventRecorder, log logr.Logger, opts Options) *Scheduler[O, P] {
+func New[O client.Object, P client.Object](a Adapter[O, P], c cache.Cache, cl client.Client, rec events.EventRecorder, log logr.Logger, opts Options) *Scheduler[O, P] {
 	if opts.BindWorkers <= 0 {
 		opts.BindWorkers = 16
 	}

@@ -14,12 +14,12 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
 	computev1alpha1 "github.com/ironfed/ironfed/federation/api/compute/v1alpha1"
@@ -36,7 +36,7 @@ const ReasonVolumeClaimed = "VolumeClaimed"
 // Reconciler claims Volumes for the Machines that refer to them.
 type Reconciler struct {
 	Client   client.Client
-	Recorder recorder.EventRecorder
+	Recorder events.EventRecorder
 }
 
 // SetupWithManager registers the controller: Volumes, and Machines mapped to the Volumes they
@@ -56,7 +56,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 				out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}})
 			}
 			return out
-		}), builder.WithPredicates(app.SpecChanged())). // spec changes, creates, deletes; not status
+		}), builder.WithPredicates(app.FieldsChanged(func(m *computev1alpha1.Machine) any { return m.Spec.Volumes }))). // volume changes, creates, deletes; not a bind
 		Complete(r)
 }
 

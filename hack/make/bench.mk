@@ -26,8 +26,8 @@ bench-poollet: cluster-binaries ## Poollet with BENCH_POOLLET_MACHINES machines:
 	IRONFED_BENCH_MACHINES=$(BENCH_POOLLET_MACHINES) $(BENCH_GO_TEST) -bench BoundToRunning ./poollet/machinepoollet/
 
 .PHONY: bench-scheduler
-bench-scheduler: cluster-binaries ## Scheduler: 10k binds over 1k pools with per-bind Events vs a raw bind loop.
-	$(BENCH_GO_TEST) -bench Schedule10k ./federation/controllermanager/
+bench-scheduler: cluster-binaries ## Scheduler: 10k binds over 1k pools with per-bind Events vs a raw bind loop; an Event as JSON vs protobuf.
+	$(BENCH_GO_TEST) -bench 'Schedule10k|EventEncoding' ./federation/controllermanager/
 
 .PHONY: bench-memory
 bench-memory: ## Memory provider: list/watch cost at 10k and 100k machines.
