@@ -49,3 +49,21 @@ func specOf(o client.Object) any {
 	}
 	return nil
 }
+
+// FieldsChanged passes creates, deletes, an update that starts the deletion, and an update whose
+// fields(object) differ: for controllers that read only part of a spec. A bind changes a
+// Machine's spec (its pool), and every controller watching spec changes of Machines reacted to
+// each of the scheduler's binds although none of them reads the pool.
+func FieldsChanged[T client.Object](fields func(T) any) predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, okOld := e.ObjectOld.(T)
+		n, okNew := e.ObjectNew.(T)
+		if !okOld || !okNew {
+			return e.ObjectOld != nil && e.ObjectNew != nil // not ours to judge: let it through
+		}
+		if !o.GetDeletionTimestamp().Equal(n.GetDeletionTimestamp()) {
+			return true
+		}
+		return !equality.Semantic.DeepEqual(fields(o), fields(n))
+	}}
+}

@@ -56,12 +56,12 @@ type Reconciler struct {
 	Client client.Client
 }
 
-// SetupWithManager registers the controller: Machines (spec changes only), and the objects they
-// control.
+// SetupWithManager registers the controller: Machines (changes of their volumes and network
+// interfaces only, not a bind), and the objects they control.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("machine-ephemeral").
-		For(&computev1alpha1.Machine{}, builder.WithPredicates(app.SpecChanged())).
+		For(&computev1alpha1.Machine{}, builder.WithPredicates(app.FieldsChanged(machineDevices))).
 		Owns(&storagev1alpha1.Volume{}, builder.OnlyMetadata).
 		Owns(&networkingv1alpha1.NetworkInterface{}, builder.OnlyMetadata).
 		Complete(r)
@@ -168,3 +168,8 @@ func kindOf(obj client.Object) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// machineDevices is what this package reads of a Machine's spec.
+func machineDevices(m *computev1alpha1.Machine) any {
+	return [2]any{m.Spec.Volumes, m.Spec.NetworkInterfaces}
+}

@@ -51,7 +51,7 @@ func (r *NICReleaser) SetupWithManager(mgr ctrl.Manager) error {
 				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&n)})
 			}
 			return out
-		}), builder.WithPredicates(app.SpecChanged())).
+		}), builder.WithPredicates(app.FieldsChanged(machineDevices))).
 		Complete(r)
 }
 
