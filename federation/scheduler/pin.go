@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,6 +22,12 @@ func (s *Scheduler[O, P]) watchPinSources(ctx context.Context) error {
 		return nil
 	}
 	inf, err := s.cache.GetInformer(ctx, s.adapter.PinSource)
+	if meta.IsNoMatchError(err) {
+		// A cluster without the kind (e.g. no VolumeSnapshot CRD) still schedules everything
+		// else; an object naming a source waits, saying so, and is retried with the unschedulable.
+		s.log.Info("Pin source kind not served; objects that name one wait", "error", err.Error())
+		return nil
+	}
 	if err != nil {
 		return err
 	}
