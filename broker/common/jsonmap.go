@@ -1,0 +1,77 @@
+package common
+
+import (
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+)
+
+// The IRI labels and annotations are kept downstream as JSON objects of strings (setJSON), read
+// at every conversion and label-selector match. getJSON reads the form json.Marshal writes
+// ({"k":"v",...}, no whitespace, no escapes) without encoding/json, whose reflection made half the
+// garbage of a conversion (docs/performance.md): the map is sized once and its strings are
+// substrings of the annotation. Anything else (an escape, whitespace, a corrupted annotation)
+// goes to json.Unmarshal, so both read the same.
+
+// getJSON returns the string map in the JSON annotation key of from (empty when absent or
+// corrupted).
+func getJSON(from map[string]string, key string) map[string]string {
+	s := from[key]
+	if m, ok := parseFlatJSON(s); ok {
+		return m
+	}
+	out := map[string]string{}
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &out) // a corrupted annotation reads as empty
+	}
+	return out
+}
+
+// parseFlatJSON parses s when it is a JSON object of plain strings as json.Marshal writes it;
+// ok is false for anything else.
+func parseFlatJSON(s string) (m map[string]string, ok bool) {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return nil, false
+	}
+	body := s[1 : len(s)-1]
+	if body == "" {
+		return map[string]string{}, true
+	}
+	// Every entry is "k":"v": 4 quotes, and a comma between entries.
+	m = make(map[string]string, (strings.Count(body, `"`)+1)/4)
+	for {
+		k, rest, ok := plainString(body)
+		if !ok || rest == "" || rest[0] != ':' {
+			return nil, false
+		}
+		v, rest, ok := plainString(rest[1:])
+		if !ok {
+			return nil, false
+		}
+		m[k] = v
+		if rest == "" {
+			return m, true
+		}
+		if rest[0] != ',' {
+			return nil, false
+		}
+		body = rest[1:]
+	}
+}
+
+// plainString reads a JSON string without escapes at the start of s: its content and the rest.
+func plainString(s string) (str, rest string, ok bool) {
+	if s == "" || s[0] != '"' {
+		return "", "", false
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			str = s[1:i]
+			return str, s[i+1:], utf8.ValidString(str)
+		case c == '\\' || c < 0x20:
+			return "", "", false
+		}
+	}
+	return "", "", false
+}
