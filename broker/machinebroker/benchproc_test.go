@@ -3,6 +3,7 @@ package machinebroker_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,14 +69,33 @@ func brokerProcessRSS(b *testing.B, e *env, want int, bin string, env ...string)
 	}
 	// RSS moves with the garbage collector's cycles: the lowest of 20 samples over 10 s after the
 	// list is the steadiest figure to compare two builds by.
-	low := int64(0)
+	low, split := int64(0), ""
 	for range 20 {
 		time.Sleep(500 * time.Millisecond)
 		if r := benchproc.PidRSS(cmd.Process.Pid); low == 0 || r < low {
-			low = r
+			low, split = r, rssSplit(cmd.Process.Pid)
 		}
 	}
+	b.Logf("%s process RSS %d MiB: %s", filepath.Base(bin), low>>20, split)
 	return low, trace.live()
+}
+
+// rssSplit says what pid's RSS is made of (/proc/pid/status): anonymous pages (the Go heap,
+// stacks and runtime), pages of mapped files (the binary's code and read-only data) and shared
+// memory.
+func rssSplit(pid int) string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "Rss") {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			out = append(out, fmt.Sprintf("%s %.1f MiB", strings.TrimSuffix(f[0], ":"), float64(kb)/1024))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // gcTrace keeps the last gctrace line of a process's stderr.
