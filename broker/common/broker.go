@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"google.golang.org/protobuf/encoding/protowire"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -120,7 +121,9 @@ type Store[O client.Object, T remote.Object] struct {
 	locks  keyedMutex
 	recent *lru.Cache[string, string] // poollet UID -> id of recent creates
 	conv   *convCache
-	Hub    *Hub[O, T]
+	// mdNum and labelsNum number T's metadata field and its labels (see convCache).
+	mdNum, labelsNum protowire.Number
+	Hub              *Hub[O, T]
 
 	// Clock tells the sweeper the time (tests inject a fake one).
 	Clock clock.PassiveClock
@@ -152,6 +155,9 @@ func NewStore[O client.Object, T remote.Object](b *Broker, a Adapter[O, T], opts
 			return nil, err
 		}
 	}
+	var zero T
+	md := metadataField(zero)
+	s.mdNum, s.labelsNum = md.Number(), md.Message().Fields().ByName("labels").Number()
 	s.Hub = newHub(s)
 	if opts.WatchBuffer > 0 {
 		s.Hub.Buffer = opts.WatchBuffer

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"google.golang.org/grpc"
@@ -11,40 +12,157 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/ironfed/ironfed/iri/remote"
 )
 
 // The conversion cache memoises each object's IRI form as its protobuf encoding, keyed by the
-// object's UID and valid for the resourceVersion it was converted from: ~700 bytes a machine
+// object's UID and valid for the resourceVersion it was converted from: ~200 bytes a machine
 // instead of ~1.5 KB of messages and maps (docs/performance.md), and what a List answer is made
 // of anyway. One entry per object: a newer version replaces it, a delete removes it, and the LRU
 // bound (--conversion-cache-size) caps it.
+//
+// The IRI labels, most of an encoding (~500 of ~700 bytes for a machine as a poollet labels it),
+// are left out of it when they are what the object's labels annotation holds (IRIMetadata reads
+// them from there): the cached object keeps them anyway, and they are encoded from it when
+// answering, without allocating.
 type convCache = lru.Cache[types.UID, wireEntry]
 
 type wireEntry struct {
 	rv   string
 	wire []byte
+	// meta is -1 when wire is the whole encoding. Otherwise the labels are left out: wire[:meta]
+	// is the metadata message without its labels and wire[meta:] the object's other fields.
+	meta int
 }
 
 // convert returns o's IRI form: the memoised encoding (t zero) or a fresh conversion with its
 // encoding (wire nil when the conversion is incomplete and not memoised, see ErrIncomplete).
 func (s *Store[O, T]) convert(o O) (t T, wire []byte, err error) {
+	t, e, err := s.convertEntry(o)
+	if err != nil || e.wire == nil {
+		return t, nil, err
+	}
+	return t, s.appendEntry(nil, o, e), nil
+}
+
+// convertEntry is convert with the memoised entry as it is kept.
+func (s *Store[O, T]) convertEntry(o O) (t T, e wireEntry, err error) {
 	if s.conv != nil {
 		if e, ok := s.conv.Get(o.GetUID()); ok && e.rv == o.GetResourceVersion() {
-			return t, e.wire, nil
+			return t, e, nil
 		}
 	}
 	t, err = s.A.ToIRI(s.Broker, o)
 	if errors.Is(err, ErrIncomplete) {
-		return t, nil, nil
+		return t, e, nil
 	}
 	if err != nil || s.conv == nil {
-		return t, nil, err
+		return t, e, err
 	}
-	if wire, err = proto.Marshal(t); err != nil {
-		return t, nil, fmt.Errorf("encode %s %s: %w", s.A.Kind, o.GetName(), err)
+	if e, err = s.newEntry(o, t); err != nil {
+		return t, e, err
 	}
-	s.conv.Add(o.GetUID(), wireEntry{rv: o.GetResourceVersion(), wire: wire})
-	return t, wire, nil
+	s.conv.Add(o.GetUID(), e)
+	return t, e, nil
+}
+
+// newEntry encodes t, o's IRI form, leaving its labels out when o's labels annotation holds them.
+func (s *Store[O, T]) newEntry(o O, t T) (wireEntry, error) {
+	e := wireEntry{rv: o.GetResourceVersion(), meta: -1}
+	md := t.GetMetadata()
+	var labels map[string]string
+	if md != nil && len(md.Labels) > 0 {
+		if l, ok := parseFlatJSON(o.GetAnnotations()[LabelsAnnotation]); ok && maps.Equal(l, md.Labels) {
+			labels, md.Labels = md.Labels, nil
+			defer func() { md.Labels = labels }()
+		}
+	}
+	wire, err := proto.Marshal(t)
+	if err != nil {
+		return e, fmt.Errorf("encode %s %s: %w", s.A.Kind, o.GetName(), err)
+	}
+	if labels == nil {
+		e.wire = wire
+		return e, nil
+	}
+	// The metadata's content first, then the other fields (Marshal writes field 1 first; a
+	// message written in parts reads as their merge, so the order is kept whatever it is).
+	num := metadataField(t).Number()
+	split := make([]byte, 0, len(wire))
+	for b := wire; len(b) > 0; {
+		n, typ, tagLen := protowire.ConsumeTag(b)
+		fieldLen := protowire.ConsumeFieldValue(n, typ, b[tagLen:])
+		if tagLen < 0 || fieldLen < 0 {
+			return e, fmt.Errorf("encode %s %s: %w", s.A.Kind, o.GetName(), protowire.ParseError(min(tagLen, fieldLen)))
+		}
+		if n == num && typ == protowire.BytesType {
+			content, _ := protowire.ConsumeBytes(b[tagLen:])
+			split = append(split, content...)
+		}
+		b = b[tagLen+fieldLen:]
+	}
+	e.meta = len(split)
+	for b := wire; len(b) > 0; {
+		n, typ, tagLen := protowire.ConsumeTag(b)
+		fieldLen := protowire.ConsumeFieldValue(n, typ, b[tagLen:])
+		if n != num || typ != protowire.BytesType {
+			split = append(split, b[:tagLen+fieldLen]...)
+		}
+		b = b[tagLen+fieldLen:]
+	}
+	e.wire = split
+	return e, nil
+}
+
+// entrySize is the size of o's whole encoding from its entry e.
+func (s *Store[O, T]) entrySize(o O, e wireEntry) int {
+	if e.meta < 0 {
+		return len(e.wire)
+	}
+	md := e.meta + s.labelsSize(o)
+	return protowire.SizeTag(s.mdNum) + protowire.SizeBytes(md) + len(e.wire) - e.meta
+}
+
+// appendEntry appends o's whole encoding from its entry e to b.
+func (s *Store[O, T]) appendEntry(b []byte, o O, e wireEntry) []byte {
+	if e.meta < 0 {
+		return append(b, e.wire...)
+	}
+	b = protowire.AppendTag(b, s.mdNum, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(e.meta+s.labelsSize(o)))
+	b = append(b, e.wire[:e.meta]...)
+	eachFlatJSON(o.GetAnnotations()[LabelsAnnotation], func(k, v string) {
+		b = protowire.AppendTag(b, s.labelsNum, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(mapEntrySize(k, v)))
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendString(b, k)
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, v)
+	})
+	return append(b, e.wire[e.meta:]...)
+}
+
+// labelsSize is the size of the labels of o's metadata, as appendEntry encodes them.
+func (s *Store[O, T]) labelsSize(o O) int {
+	n := 0
+	eachFlatJSON(o.GetAnnotations()[LabelsAnnotation], func(k, v string) {
+		n += protowire.SizeTag(s.labelsNum) + protowire.SizeBytes(mapEntrySize(k, v))
+	})
+	return n
+}
+
+func mapEntrySize(k, v string) int {
+	return protowire.SizeTag(1) + protowire.SizeBytes(len(k)) + protowire.SizeTag(2) + protowire.SizeBytes(len(v))
+}
+
+// metadataField is the metadata field of T.
+func metadataField[T remote.Object](t T) protoreflect.FieldDescriptor {
+	fd := t.ProtoReflect().Descriptor().Fields().ByName("metadata")
+	if fd == nil {
+		panic(fmt.Sprintf("%s has no metadata field", t.ProtoReflect().Descriptor().FullName()))
+	}
+	return fd
 }
 
 // Convert converts o to its IRI form, decoding the memoised encoding when o's resourceVersion
@@ -62,16 +180,17 @@ func (s *Store[O, T]) Convert(o O) (T, error) {
 	return t, nil
 }
 
-// encoded returns o's IRI form as protobuf bytes (shared: don't modify them).
-func (s *Store[O, T]) encoded(o O) ([]byte, error) {
-	t, wire, err := s.convert(o)
-	if err != nil || wire != nil {
-		return wire, err
+// encodedEntry returns o's IRI form as an entry for appendEntry (shared: don't modify it).
+func (s *Store[O, T]) encodedEntry(o O) (wireEntry, error) {
+	t, e, err := s.convertEntry(o)
+	if err != nil || e.wire != nil {
+		return e, err
 	}
-	if wire, err = proto.Marshal(t); err != nil {
-		return nil, fmt.Errorf("encode %s %s: %w", s.A.Kind, o.GetName(), err)
+	wire, err := proto.Marshal(t)
+	if err != nil {
+		return e, fmt.Errorf("encode %s %s: %w", s.A.Kind, o.GetName(), err)
 	}
-	return wire, nil
+	return wireEntry{wire: wire, meta: -1}, nil
 }
 
 // forgetConversion drops o's memoised conversion (a Secret it reads changed, or it is gone).
@@ -104,18 +223,21 @@ func (s *Store[O, T]) Answer(ctx context.Context, f Filter, resp proto.Message) 
 		}
 		return nil
 	}
-	wires := make([][]byte, len(objs))
+	entries := make([]wireEntry, len(objs))
+	sizes := make([]int, len(objs))
 	size := 0
 	for i, o := range objs {
-		if wires[i], err = s.encoded(o); err != nil {
+		if entries[i], err = s.encodedEntry(o); err != nil {
 			return err
 		}
-		size += protowire.SizeTag(fd.Number()) + protowire.SizeBytes(len(wires[i]))
+		sizes[i] = s.entrySize(o, entries[i])
+		size += protowire.SizeTag(fd.Number()) + protowire.SizeBytes(sizes[i])
 	}
 	raw := make([]byte, 0, size)
-	for _, w := range wires {
+	for i, o := range objs {
 		raw = protowire.AppendTag(raw, fd.Number(), protowire.BytesType)
-		raw = protowire.AppendBytes(raw, w)
+		raw = protowire.AppendVarint(raw, uint64(sizes[i]))
+		raw = s.appendEntry(raw, o, entries[i])
 	}
 	m.SetUnknown(raw)
 	return nil

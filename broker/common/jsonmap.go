@@ -30,30 +30,50 @@ func getJSON(from map[string]string, key string) map[string]string {
 // parseFlatJSON parses s when it is a JSON object of plain strings as json.Marshal writes it;
 // ok is false for anything else.
 func parseFlatJSON(s string) (m map[string]string, ok bool) {
-	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+	// Every entry is "k":"v": 4 quotes.
+	m = make(map[string]string, (strings.Count(s, `"`)+1)/4)
+	if !eachFlatJSON(s, func(k, v string) { m[k] = v }) {
 		return nil, false
+	}
+	return m, true
+}
+
+// eachFlatJSON calls fn with each key and value of s, in order, when s is a JSON object of plain
+// strings as json.Marshal writes it, and says whether it is: when not, fn is not called.
+func eachFlatJSON(s string, fn func(k, v string)) bool {
+	if !flatJSON(s, nil) {
+		return false
+	}
+	flatJSON(s, fn)
+	return true
+}
+
+// flatJSON checks s and, with a non-nil fn, calls it with each entry (see eachFlatJSON).
+func flatJSON(s string, fn func(k, v string)) bool {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return false
 	}
 	body := s[1 : len(s)-1]
 	if body == "" {
-		return map[string]string{}, true
+		return true
 	}
-	// Every entry is "k":"v": 4 quotes, and a comma between entries.
-	m = make(map[string]string, (strings.Count(body, `"`)+1)/4)
 	for {
 		k, rest, ok := plainString(body)
 		if !ok || rest == "" || rest[0] != ':' {
-			return nil, false
+			return false
 		}
 		v, rest, ok := plainString(rest[1:])
 		if !ok {
-			return nil, false
+			return false
 		}
-		m[k] = v
+		if fn != nil {
+			fn(k, v)
+		}
 		if rest == "" {
-			return m, true
+			return true
 		}
 		if rest[0] != ',' {
-			return nil, false
+			return false
 		}
 		body = rest[1:]
 	}
