@@ -121,9 +121,9 @@ type Store[O client.Object, T remote.Object] struct {
 	locks  keyedMutex
 	recent *lru.Cache[string, string] // poollet UID -> id of recent creates
 	conv   *convCache
-	// mdNum and labelsNum number T's metadata field and its labels (see convCache).
-	mdNum, labelsNum protowire.Number
-	Hub              *Hub[O, T]
+	// mdNum, labelsNum and annotationsNum number T's metadata field and its maps (see convCache).
+	mdNum, labelsNum, annotationsNum protowire.Number
+	Hub                              *Hub[O, T]
 
 	// Clock tells the sweeper the time (tests inject a fake one).
 	Clock clock.PassiveClock
@@ -157,7 +157,7 @@ func NewStore[O client.Object, T remote.Object](b *Broker, a Adapter[O, T], opts
 	}
 	var zero T
 	md := metadataField(zero)
-	s.mdNum, s.labelsNum = md.Number(), md.Message().Fields().ByName("labels").Number()
+	s.mdNum, s.labelsNum, s.annotationsNum = md.Number(), md.Message().Fields().ByName("labels").Number(), md.Message().Fields().ByName("annotations").Number()
 	s.Hub = newHub(s)
 	if opts.WatchBuffer > 0 {
 		s.Hub.Buffer = opts.WatchBuffer

@@ -22,18 +22,30 @@ import (
 // of anyway. One entry per object: a newer version replaces it, a delete removes it, and the LRU
 // bound (--conversion-cache-size) caps it.
 //
-// The IRI labels, most of an encoding (~500 of ~700 bytes for a machine as a poollet labels it),
-// are left out of it when they are what the object's labels annotation holds (IRIMetadata reads
-// them from there): the cached object keeps them anyway, and they are encoded from it when
-// answering, without allocating.
+// The IRI labels and annotations, most of an encoding (~600 of ~700 bytes for a machine as a
+// poollet labels it), are left out of it when they are what the object's labels and annotations
+// annotations hold (IRIMetadata reads them from there): the cached object keeps them anyway, and
+// they are encoded from it when answering, without allocating.
 type convCache = lru.Cache[types.UID, wireEntry]
 
 type wireEntry struct {
 	rv   string
 	wire []byte
-	// meta is -1 when wire is the whole encoding. Otherwise the labels are left out: wire[:meta]
-	// is the metadata message without its labels and wire[meta:] the object's other fields.
+	// meta is -1 when wire is the whole encoding. Otherwise the labels and annotations are left
+	// out: wire[:meta] is the metadata message without them and wire[meta:] the other fields.
 	meta int
+}
+
+// metaMaps are the maps of the IRI metadata a cache entry leaves out: its field numbers in the
+// metadata message, in the order appendEntry writes them, and the annotation holding each.
+func (s *Store[O, T]) metaMaps() [2]struct {
+	num protowire.Number
+	key string
+} {
+	return [2]struct {
+		num protowire.Number
+		key string
+	}{{s.labelsNum, LabelsAnnotation}, {s.annotationsNum, AnnotationsAnnotation}}
 }
 
 // convert returns o's IRI form: the memoised encoding (t zero) or a fresh conversion with its
@@ -67,29 +79,34 @@ func (s *Store[O, T]) convertEntry(o O) (t T, e wireEntry, err error) {
 	return t, e, nil
 }
 
-// newEntry encodes t, o's IRI form, leaving its labels out when o's labels annotation holds them.
+// newEntry encodes t, o's IRI form, leaving its labels and annotations out when o's annotations
+// hold them.
 func (s *Store[O, T]) newEntry(o O, t T) (wireEntry, error) {
 	e := wireEntry{rv: o.GetResourceVersion(), meta: -1}
 	md := t.GetMetadata()
-	var labels map[string]string
-	if md != nil && len(md.Labels) > 0 {
-		if l, ok := parseFlatJSON(o.GetAnnotations()[LabelsAnnotation]); ok && maps.Equal(l, md.Labels) {
-			labels, md.Labels = md.Labels, nil
-			defer func() { md.Labels = labels }()
-		}
+	split := md != nil && len(md.Labels)+len(md.Annotations) > 0
+	if split {
+		l, okl := parseFlatJSON(o.GetAnnotations()[LabelsAnnotation])
+		a, oka := parseFlatJSON(o.GetAnnotations()[AnnotationsAnnotation])
+		split = okl && oka && maps.Equal(l, md.Labels) && maps.Equal(a, md.Annotations)
+	}
+	if split {
+		labels, annotations := md.Labels, md.Annotations
+		md.Labels, md.Annotations = nil, nil
+		defer func() { md.Labels, md.Annotations = labels, annotations }()
 	}
 	wire, err := proto.Marshal(t)
 	if err != nil {
 		return e, fmt.Errorf("encode %s %s: %w", s.A.Kind, o.GetName(), err)
 	}
-	if labels == nil {
+	if !split {
 		e.wire = wire
 		return e, nil
 	}
 	// The metadata's content first, then the other fields (Marshal writes field 1 first; a
 	// message written in parts reads as their merge, so the order is kept whatever it is).
 	num := metadataField(t).Number()
-	split := make([]byte, 0, len(wire))
+	parts := make([]byte, 0, len(wire))
 	for b := wire; len(b) > 0; {
 		n, typ, tagLen := protowire.ConsumeTag(b)
 		fieldLen := protowire.ConsumeFieldValue(n, typ, b[tagLen:])
@@ -98,20 +115,20 @@ func (s *Store[O, T]) newEntry(o O, t T) (wireEntry, error) {
 		}
 		if n == num && typ == protowire.BytesType {
 			content, _ := protowire.ConsumeBytes(b[tagLen:])
-			split = append(split, content...)
+			parts = append(parts, content...)
 		}
 		b = b[tagLen+fieldLen:]
 	}
-	e.meta = len(split)
+	e.meta = len(parts)
 	for b := wire; len(b) > 0; {
 		n, typ, tagLen := protowire.ConsumeTag(b)
 		fieldLen := protowire.ConsumeFieldValue(n, typ, b[tagLen:])
 		if n != num || typ != protowire.BytesType {
-			split = append(split, b[:tagLen+fieldLen]...)
+			parts = append(parts, b[:tagLen+fieldLen]...)
 		}
 		b = b[tagLen+fieldLen:]
 	}
-	e.wire = split
+	e.wire = parts
 	return e, nil
 }
 
@@ -120,7 +137,7 @@ func (s *Store[O, T]) entrySize(o O, e wireEntry) int {
 	if e.meta < 0 {
 		return len(e.wire)
 	}
-	md := e.meta + s.labelsSize(o)
+	md := e.meta + s.mapsSize(o)
 	return protowire.SizeTag(s.mdNum) + protowire.SizeBytes(md) + len(e.wire) - e.meta
 }
 
@@ -130,25 +147,29 @@ func (s *Store[O, T]) appendEntry(b []byte, o O, e wireEntry) []byte {
 		return append(b, e.wire...)
 	}
 	b = protowire.AppendTag(b, s.mdNum, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(e.meta+s.labelsSize(o)))
+	b = protowire.AppendVarint(b, uint64(e.meta+s.mapsSize(o)))
 	b = append(b, e.wire[:e.meta]...)
-	eachFlatJSON(o.GetAnnotations()[LabelsAnnotation], func(k, v string) {
-		b = protowire.AppendTag(b, s.labelsNum, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(mapEntrySize(k, v)))
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendString(b, k)
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendString(b, v)
-	})
+	for _, m := range s.metaMaps() {
+		eachFlatJSON(o.GetAnnotations()[m.key], func(k, v string) {
+			b = protowire.AppendTag(b, m.num, protowire.BytesType)
+			b = protowire.AppendVarint(b, uint64(mapEntrySize(k, v)))
+			b = protowire.AppendTag(b, 1, protowire.BytesType)
+			b = protowire.AppendString(b, k)
+			b = protowire.AppendTag(b, 2, protowire.BytesType)
+			b = protowire.AppendString(b, v)
+		})
+	}
 	return append(b, e.wire[e.meta:]...)
 }
 
-// labelsSize is the size of the labels of o's metadata, as appendEntry encodes them.
-func (s *Store[O, T]) labelsSize(o O) int {
+// mapsSize is the size of the labels and annotations of o's metadata, as appendEntry encodes them.
+func (s *Store[O, T]) mapsSize(o O) int {
 	n := 0
-	eachFlatJSON(o.GetAnnotations()[LabelsAnnotation], func(k, v string) {
-		n += protowire.SizeTag(s.labelsNum) + protowire.SizeBytes(mapEntrySize(k, v))
-	})
+	for _, m := range s.metaMaps() {
+		eachFlatJSON(o.GetAnnotations()[m.key], func(k, v string) {
+			n += protowire.SizeTag(m.num) + protowire.SizeBytes(mapEntrySize(k, v))
+		})
+	}
 	return n
 }
 

@@ -153,11 +153,12 @@ func TestUIDIndex(t *testing.T) {
 	}
 }
 
-// A conversion whose labels are its labels annotation as json.Marshal writes it is kept without
-// them and answered with them, encoded from the annotation; one whose annotation another writer
-// formatted (escapes, spaces) is kept whole. Both answer what the conversion gives.
-func TestConversionCacheLeavesLabelsOut(t *testing.T) {
+// A conversion whose labels and annotations are its annotations as json.Marshal writes them is
+// kept without them and answered with them, encoded from the annotations; one whose annotation
+// another writer formatted (escapes, spaces) is kept whole. Both answer what the conversion gives.
+func TestConversionCacheLeavesMapsOut(t *testing.T) {
 	plain := brokeredMachine(0, "uid-0")
+	plain.Annotations[AnnotationsAnnotation] = `{"note":"kept downstream"}`
 	escaped := brokeredMachine(1, "uid-1")
 	escaped.Annotations[LabelsAnnotation] = `{"tier": "b\u00e9nch", "machinepoollet.ironcore.dev/machine-uid":"uid-1"}`
 	bare := brokeredMachine(2, "")
@@ -184,8 +185,8 @@ func TestConversionCacheLeavesLabelsOut(t *testing.T) {
 		if wantSplit := m == plain; split != wantSplit {
 			t.Errorf("%s: labels left out of the cached conversion: %v, want %v", m.Name, split, wantSplit)
 		}
-		if split && len(e.wire) >= proto.Size(want)-len(`uid-0bench`) {
-			t.Errorf("%s: cached conversion of %d bytes holds the labels (whole: %d)", m.Name, len(e.wire), proto.Size(want))
+		if split && len(e.wire) >= proto.Size(want)-len(`uid-0benchkept downstream`) {
+			t.Errorf("%s: cached conversion of %d bytes holds the labels or annotations (whole: %d)", m.Name, len(e.wire), proto.Size(want))
 		}
 	}
 }
