@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -151,9 +150,7 @@ func NewStore[O client.Object, T remote.Object](b *Broker, a Adapter[O, T], opts
 		return nil, err
 	}
 	if opts.ConversionCacheSize > 0 {
-		if s.conv, err = lru.New[types.UID, wireEntry](opts.ConversionCacheSize); err != nil {
-			return nil, err
-		}
+		s.conv = newConvCache(opts.ConversionCacheSize)
 	}
 	var zero T
 	md := metadataField(zero)

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -19,14 +19,58 @@ import (
 // The conversion cache memoises each object's IRI form as its protobuf encoding, keyed by the
 // object's UID and valid for the resourceVersion it was converted from: ~200 bytes a machine
 // instead of ~1.5 KB of messages and maps (docs/performance.md), and what a List answer is made
-// of anyway. One entry per object: a newer version replaces it, a delete removes it, and the LRU
-// bound (--conversion-cache-size) caps it.
+// of anyway. One entry per object: a newer version replaces it, a delete removes it, and
+// --conversion-cache-size caps it.
 //
 // The IRI labels and annotations, most of an encoding (~600 of ~700 bytes for a machine as a
 // poollet labels it), are left out of it when they are what the object's labels and annotations
 // annotations hold (IRIMetadata reads them from there): the cached object keeps them anyway, and
 // they are encoded from it when answering, without allocating.
-type convCache = lru.Cache[types.UID, wireEntry]
+//
+// It is a map, not an LRU: a full list reads every entry in turn, which an LRU smaller than the
+// objects serves worst (each entry is evicted before it is read again), and an LRU's list element
+// and pointer were ~70 bytes an entry beside the ~90 of the entry itself. When full, adding an
+// entry evicts an arbitrary one.
+type convCache struct {
+	mu  sync.RWMutex
+	m   map[types.UID]wireEntry
+	max int
+}
+
+func newConvCache(max int) *convCache {
+	return &convCache{m: map[types.UID]wireEntry{}, max: max}
+}
+
+func (c *convCache) Get(uid types.UID) (wireEntry, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.m[uid]
+	return e, ok
+}
+
+func (c *convCache) Add(uid types.UID, e wireEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[uid]; !ok && len(c.m) >= c.max {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[uid] = e
+}
+
+func (c *convCache) Remove(uid types.UID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, uid)
+}
+
+func (c *convCache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}
 
 type wireEntry struct {
 	rv   string
