@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -283,11 +284,12 @@ func (s *Store[O, T]) selected(ctx context.Context, id string, selector map[stri
 			return nil, err
 		}
 	} else {
-		list := s.A.NewList()
-		if err := s.D.Cache.List(ctx, list, client.InNamespace(s.Namespace)); err != nil {
-			return nil, s.D.ToStatus("list "+s.A.Kind, err)
+		// The informer's own objects, as the UID index hands them out: the cache's List would
+		// copy every object's struct into a list's items first (~5.8 MB at 10k machines).
+		var err error
+		if objs, err = s.byIndex(toolscache.NamespaceIndex, s.Namespace); err != nil {
+			return nil, err
 		}
-		objs = s.A.Items(list)
 	}
 	out := objs[:0]
 	for _, o := range objs {

@@ -76,8 +76,9 @@ type wireEntry struct {
 	rv   string
 	wire []byte
 	// meta is -1 when wire is the whole encoding. Otherwise the labels and annotations are left
-	// out: wire[:meta] is the metadata message without them and wire[meta:] the other fields.
-	meta int
+	// out: wire[:meta] is the metadata message without them and wire[meta:] the other fields;
+	// maps is their size as appendEntry encodes them.
+	meta, maps int32
 }
 
 // metaMaps are the maps of the IRI metadata a cache entry leaves out: its field numbers in the
@@ -99,7 +100,7 @@ func (s *Store[O, T]) convert(o O) (t T, wire []byte, err error) {
 	if err != nil || e.wire == nil {
 		return t, nil, err
 	}
-	return t, s.appendEntry(nil, o, e), nil
+	return t, s.appendEntry(make([]byte, 0, s.entrySize(e)), o, e), nil
 }
 
 // convertEntry is convert with the memoised entry as it is kept.
@@ -163,7 +164,12 @@ func (s *Store[O, T]) newEntry(o O, t T) (wireEntry, error) {
 		}
 		b = b[tagLen+fieldLen:]
 	}
-	e.meta = len(parts)
+	e.meta = int32(len(parts))
+	for _, m := range s.metaMaps() {
+		eachParsedFlatJSON(o.GetAnnotations()[m.key], func(k, v string) {
+			e.maps += int32(protowire.SizeTag(m.num) + protowire.SizeBytes(mapEntrySize(k, v)))
+		})
+	}
 	for b := wire; len(b) > 0; {
 		n, typ, tagLen := protowire.ConsumeTag(b)
 		fieldLen := protowire.ConsumeFieldValue(n, typ, b[tagLen:])
@@ -177,12 +183,12 @@ func (s *Store[O, T]) newEntry(o O, t T) (wireEntry, error) {
 }
 
 // entrySize is the size of o's whole encoding from its entry e.
-func (s *Store[O, T]) entrySize(o O, e wireEntry) int {
+func (s *Store[O, T]) entrySize(e wireEntry) int {
 	if e.meta < 0 {
 		return len(e.wire)
 	}
-	md := e.meta + s.mapsSize(o)
-	return protowire.SizeTag(s.mdNum) + protowire.SizeBytes(md) + len(e.wire) - e.meta
+	md := int(e.meta + e.maps)
+	return protowire.SizeTag(s.mdNum) + protowire.SizeBytes(md) + len(e.wire) - int(e.meta)
 }
 
 // appendEntry appends o's whole encoding from its entry e to b.
@@ -191,30 +197,26 @@ func (s *Store[O, T]) appendEntry(b []byte, o O, e wireEntry) []byte {
 		return append(b, e.wire...)
 	}
 	b = protowire.AppendTag(b, s.mdNum, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(e.meta+s.mapsSize(o)))
+	b = protowire.AppendVarint(b, uint64(e.meta+e.maps))
 	b = append(b, e.wire[:e.meta]...)
-	for _, m := range s.metaMaps() {
-		eachFlatJSON(o.GetAnnotations()[m.key], func(k, v string) {
-			b = protowire.AppendTag(b, m.num, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(mapEntrySize(k, v)))
-			b = protowire.AppendTag(b, 1, protowire.BytesType)
-			b = protowire.AppendString(b, k)
-			b = protowire.AppendTag(b, 2, protowire.BytesType)
-			b = protowire.AppendString(b, v)
-		})
-	}
+	a := o.GetAnnotations()
+	b = appendMapEntries(b, s.labelsNum, a[LabelsAnnotation])
+	b = appendMapEntries(b, s.annotationsNum, a[AnnotationsAnnotation])
 	return append(b, e.wire[e.meta:]...)
 }
 
-// mapsSize is the size of the labels and annotations of o's metadata, as appendEntry encodes them.
-func (s *Store[O, T]) mapsSize(o O) int {
-	n := 0
-	for _, m := range s.metaMaps() {
-		eachFlatJSON(o.GetAnnotations()[m.key], func(k, v string) {
-			n += protowire.SizeTag(m.num) + protowire.SizeBytes(mapEntrySize(k, v))
-		})
-	}
-	return n
+// appendMapEntries appends the entries of the string map field num from json, which
+// parseFlatJSON parsed before (see eachParsedFlatJSON).
+func appendMapEntries(b []byte, num protowire.Number, json string) []byte {
+	eachParsedFlatJSON(json, func(k, v string) {
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(mapEntrySize(k, v)))
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendString(b, k)
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendString(b, v)
+	})
+	return b
 }
 
 func mapEntrySize(k, v string) int {
@@ -289,19 +291,17 @@ func (s *Store[O, T]) Answer(ctx context.Context, f Filter, resp proto.Message) 
 		return nil
 	}
 	entries := make([]wireEntry, len(objs))
-	sizes := make([]int, len(objs))
 	size := 0
 	for i, o := range objs {
 		if entries[i], err = s.encodedEntry(o); err != nil {
 			return err
 		}
-		sizes[i] = s.entrySize(o, entries[i])
-		size += protowire.SizeTag(fd.Number()) + protowire.SizeBytes(sizes[i])
+		size += protowire.SizeTag(fd.Number()) + protowire.SizeBytes(s.entrySize(entries[i]))
 	}
 	raw := make([]byte, 0, size)
 	for i, o := range objs {
 		raw = protowire.AppendTag(raw, fd.Number(), protowire.BytesType)
-		raw = protowire.AppendVarint(raw, uint64(sizes[i]))
+		raw = protowire.AppendVarint(raw, uint64(s.entrySize(entries[i])))
 		raw = s.appendEntry(raw, o, entries[i])
 	}
 	m.SetUnknown(raw)

@@ -32,23 +32,14 @@ func getJSON(from map[string]string, key string) map[string]string {
 func parseFlatJSON(s string) (m map[string]string, ok bool) {
 	// Every entry is "k":"v": 4 quotes.
 	m = make(map[string]string, (strings.Count(s, `"`)+1)/4)
-	if !eachFlatJSON(s, func(k, v string) { m[k] = v }) {
+	if !flatJSON(s, func(k, v string) { m[k] = v }) {
 		return nil, false
 	}
 	return m, true
 }
 
-// eachFlatJSON calls fn with each key and value of s, in order, when s is a JSON object of plain
-// strings as json.Marshal writes it, and says whether it is: when not, fn is not called.
-func eachFlatJSON(s string, fn func(k, v string)) bool {
-	if !flatJSON(s, nil) {
-		return false
-	}
-	flatJSON(s, fn)
-	return true
-}
-
-// flatJSON checks s and, with a non-nil fn, calls it with each entry (see eachFlatJSON).
+// flatJSON calls fn with each key and value of s, in order, and says whether s is a JSON object
+// of plain strings as json.Marshal writes it (when not, fn may have been called for a part).
 func flatJSON(s string, fn func(k, v string)) bool {
 	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
 		return false
@@ -66,9 +57,7 @@ func flatJSON(s string, fn func(k, v string)) bool {
 		if !ok {
 			return false
 		}
-		if fn != nil {
-			fn(k, v)
-		}
+		fn(k, v)
 		if rest == "" {
 			return true
 		}
@@ -84,14 +73,43 @@ func plainString(s string) (str, rest string, ok bool) {
 	if s == "" || s[0] != '"' {
 		return "", "", false
 	}
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"':
-			str = s[1:i]
-			return str, s[i+1:], utf8.ValidString(str)
-		case c == '\\' || c < 0x20:
+	end := strings.IndexByte(s[1:], '"')
+	if end < 0 {
+		return "", "", false
+	}
+	str = s[1 : 1+end]
+	if strings.IndexByte(str, '\\') >= 0 {
+		return "", "", false
+	}
+	for i := 0; i < len(str); i++ {
+		if str[i] < 0x20 {
 			return "", "", false
 		}
 	}
-	return "", "", false
+	return str, s[2+end:], utf8.ValidString(str)
+}
+
+// eachParsedFlatJSON calls fn with each key and value of s, which parseFlatJSON parsed before:
+// it only looks for the quotes (and stops at anything unexpected instead of failing).
+func eachParsedFlatJSON(s string, fn func(k, v string)) {
+	if len(s) < 2 {
+		return
+	}
+	s = s[1 : len(s)-1]
+	for len(s) > 1 {
+		k := strings.IndexByte(s[1:], '"') + 1 // s is "k":"v",...
+		if k <= 0 || k+3 > len(s) {
+			return
+		}
+		key, rest := s[1:k], s[k+3:]
+		v := strings.IndexByte(rest, '"')
+		if v < 0 {
+			return
+		}
+		fn(key, rest[:v])
+		s = rest[v+1:]
+		if s != "" {
+			s = s[1:]
+		}
+	}
 }
