@@ -3,7 +3,6 @@ package machinebroker_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,8 +26,9 @@ import (
 // runs that build instead. live is the heap its last garbage collection found live (from
 // GODEBUG=gctrace=1): the RSS holds up to twice that (GOGC=100) plus the binary's pages, and
 // where it sits in between depends on the GC cycle at the moment of sampling.
-// env is added to the process's environment (e.g. GOMEMLIMIT=100MiB).
-func brokerProcessRSS(b *testing.B, e *env, want int, bin string, env ...string) (rss, live int64) {
+// env is added to the process's environment (e.g. GOMEMLIMIT=100MiB). file is the part of the
+// RSS that is the binary's mapped pages, at the lowest sample.
+func brokerProcessRSS(b *testing.B, e *env, want int, bin string, env ...string) (rss, live, file int64) {
 	b.Helper()
 	dir := b.TempDir()
 	if bin == "" {
@@ -42,9 +42,9 @@ func brokerProcessRSS(b *testing.B, e *env, want int, bin string, env ...string)
 	// 54 MiB of the binary resident, 48 of them as huge pages); read back, only what the process
 	// touches and the read-ahead around it. A build of the test and a reference built earlier
 	// differed by 7 MiB of RSS for that alone.
-	name := bin
-	bin = filepath.Join(dir, "machinebroker-run")
-	must(b, coldCopy(name, bin))
+	run := filepath.Join(dir, "machinebroker-run")
+	must(b, coldCopy(bin, run))
+	bin = run
 	res, err := join.Join(context.Background(), e.cluster.Config, join.Options{Name: "machinebroker-process-" + strconv.Itoa(len(bin)) + "-" + strconv.Itoa(len(env)), Namespace: testNamespace})
 	must(b, err)
 	kubeconfig := filepath.Join(dir, "kubeconfig")
@@ -79,15 +79,14 @@ func brokerProcessRSS(b *testing.B, e *env, want int, bin string, env ...string)
 	}
 	// RSS moves with the garbage collector's cycles: the lowest of 20 samples over 10 s after the
 	// list is the steadiest figure to compare two builds by.
-	low, split := int64(0), ""
+	low, file := int64(0), int64(0)
 	for range 20 {
 		time.Sleep(500 * time.Millisecond)
 		if r := benchproc.PidRSS(cmd.Process.Pid); low == 0 || r < low {
-			low, split = r, rssSplit(cmd.Process.Pid)
+			low, file = r, rssFile(cmd.Process.Pid)
 		}
 	}
-	b.Logf("%s: process RSS %d MiB: %s", name, low>>20, split)
-	return low, trace.live()
+	return low, trace.live(), file
 }
 
 // coldCopy copies the executable src to dst and drops dst's pages from the page cache, so it runs
@@ -111,22 +110,20 @@ func coldCopy(src, dst string) error {
 	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
 
-// rssSplit says what pid's RSS is made of (/proc/pid/status): anonymous pages (the Go heap,
-// stacks and runtime), pages of mapped files (the binary's code and read-only data) and shared
-// memory.
-func rssSplit(pid int) string {
+// rssFile is the part of pid's RSS that is pages of mapped files (RssFile of /proc/pid/status):
+// the binary's code and read-only data; the rest is anonymous (heap, stacks, runtime).
+func rssFile(pid int) int64 {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return err.Error()
+		return 0
 	}
-	var out []string
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "Rss") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "RssFile:" {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			out = append(out, fmt.Sprintf("%s %.1f MiB", strings.TrimSuffix(f[0], ":"), float64(kb)/1024))
+			return kb << 10
 		}
 	}
-	return strings.Join(out, ", ")
+	return 0
 }
 
 // gcTrace keeps the last gctrace line of a process's stderr.
