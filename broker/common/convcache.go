@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -131,9 +130,8 @@ func (s *Store[O, T]) newEntry(o O, t T) (wireEntry, error) {
 	md := t.GetMetadata()
 	split := md != nil && len(md.Labels)+len(md.Annotations) > 0
 	if split {
-		l, okl := parseFlatJSON(o.GetAnnotations()[LabelsAnnotation])
-		a, oka := parseFlatJSON(o.GetAnnotations()[AnnotationsAnnotation])
-		split = okl && oka && maps.Equal(l, md.Labels) && maps.Equal(a, md.Annotations)
+		a := o.GetAnnotations()
+		split = flatJSONHolds(a[LabelsAnnotation], md.Labels) && flatJSONHolds(a[AnnotationsAnnotation], md.Annotations)
 	}
 	if split {
 		labels, annotations := md.Labels, md.Annotations

@@ -38,6 +38,18 @@ func parseFlatJSON(s string) (m map[string]string, ok bool) {
 	return m, true
 }
 
+// flatJSONHolds says whether s is a JSON object of plain strings as json.Marshal writes it
+// holding exactly m, each key once.
+func flatJSONHolds(s string, m map[string]string) bool {
+	n, same := 0, true
+	ok := flatJSON(s, func(k, v string) {
+		got, found := m[k]
+		same = same && found && got == v
+		n++
+	})
+	return ok && same && n == len(m)
+}
+
 // flatJSON calls fn with each key and value of s, in order, and says whether s is a JSON object
 // of plain strings as json.Marshal writes it (when not, fn may have been called for a part).
 func flatJSON(s string, fn func(k, v string)) bool {

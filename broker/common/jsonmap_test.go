@@ -33,3 +33,20 @@ func TestGetJSONAsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// flatJSONHolds tells an annotation holding exactly a map, in json.Marshal's form, from anything
+// else.
+func TestFlatJSONHolds(t *testing.T) {
+	m := map[string]string{"a": "b", "c": ""}
+	for s, want := range map[string]bool{
+		`{"a":"b","c":""}`: true, `{"c":"","a":"b"}`: true, `{"a":"b"}`: false, `{"a":"b","c":"","d":"e"}`: false,
+		`{"a":"b","c":"","a":"b"}`: false, `{"a":"x","c":""}`: false, `{"a": "b","c":""}`: false, `{"a":"\u0062","c":""}`: false, "": false,
+	} {
+		if got := flatJSONHolds(s, m); got != want {
+			t.Errorf("flatJSONHolds(%q, %v) = %v, want %v", s, m, got, want)
+		}
+	}
+	if !flatJSONHolds("{}", nil) || flatJSONHolds("", nil) {
+		t.Error(`flatJSONHolds("{}", nil) must hold, flatJSONHolds("", nil) not`)
+	}
+}
