@@ -76,8 +76,10 @@ type wireEntry struct {
 	wire []byte
 	// meta is -1 when wire is the whole encoding. Otherwise the labels and annotations are left
 	// out: wire[:meta] is the metadata message without them and wire[meta:] the other fields;
-	// maps is their size as appendEntry encodes them.
-	meta, maps int32
+	// maps is their size as appendEntry encodes them from labels and annotations, the object's
+	// JSON annotations (the cached object's strings, not copies: no map lookup when answering).
+	meta, maps          int32
+	labels, annotations string
 }
 
 // metaMaps are the maps of the IRI metadata a cache entry leaves out: its field numbers in the
@@ -99,7 +101,7 @@ func (s *Store[O, T]) convert(o O) (t T, wire []byte, err error) {
 	if err != nil || e.wire == nil {
 		return t, nil, err
 	}
-	return t, s.appendEntry(make([]byte, 0, s.entrySize(e)), o, e), nil
+	return t, s.appendEntry(make([]byte, 0, s.entrySize(e)), e), nil
 }
 
 // convertEntry is convert with the memoised entry as it is kept.
@@ -163,6 +165,7 @@ func (s *Store[O, T]) newEntry(o O, t T) (wireEntry, error) {
 		b = b[tagLen+fieldLen:]
 	}
 	e.meta = int32(len(parts))
+	e.labels, e.annotations = o.GetAnnotations()[LabelsAnnotation], o.GetAnnotations()[AnnotationsAnnotation]
 	for _, m := range s.metaMaps() {
 		eachParsedFlatJSON(o.GetAnnotations()[m.key], func(k, v string) {
 			e.maps += int32(protowire.SizeTag(m.num) + protowire.SizeBytes(mapEntrySize(k, v)))
@@ -180,7 +183,7 @@ func (s *Store[O, T]) newEntry(o O, t T) (wireEntry, error) {
 	return e, nil
 }
 
-// entrySize is the size of o's whole encoding from its entry e.
+// entrySize is the size of the whole encoding of an object from its entry e.
 func (s *Store[O, T]) entrySize(e wireEntry) int {
 	if e.meta < 0 {
 		return len(e.wire)
@@ -189,17 +192,16 @@ func (s *Store[O, T]) entrySize(e wireEntry) int {
 	return protowire.SizeTag(s.mdNum) + protowire.SizeBytes(md) + len(e.wire) - int(e.meta)
 }
 
-// appendEntry appends o's whole encoding from its entry e to b.
-func (s *Store[O, T]) appendEntry(b []byte, o O, e wireEntry) []byte {
+// appendEntry appends the whole encoding of an object from its entry e to b.
+func (s *Store[O, T]) appendEntry(b []byte, e wireEntry) []byte {
 	if e.meta < 0 {
 		return append(b, e.wire...)
 	}
 	b = protowire.AppendTag(b, s.mdNum, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(e.meta+e.maps))
 	b = append(b, e.wire[:e.meta]...)
-	a := o.GetAnnotations()
-	b = appendMapEntries(b, s.labelsNum, a[LabelsAnnotation])
-	b = appendMapEntries(b, s.annotationsNum, a[AnnotationsAnnotation])
+	b = appendMapEntries(b, s.labelsNum, e.labels)
+	b = appendMapEntries(b, s.annotationsNum, e.annotations)
 	return append(b, e.wire[e.meta:]...)
 }
 
@@ -297,10 +299,10 @@ func (s *Store[O, T]) Answer(ctx context.Context, f Filter, resp proto.Message) 
 		size += protowire.SizeTag(fd.Number()) + protowire.SizeBytes(s.entrySize(entries[i]))
 	}
 	raw := make([]byte, 0, size)
-	for i, o := range objs {
+	for _, e := range entries {
 		raw = protowire.AppendTag(raw, fd.Number(), protowire.BytesType)
-		raw = protowire.AppendVarint(raw, uint64(s.entrySize(entries[i])))
-		raw = s.appendEntry(raw, o, entries[i])
+		raw = protowire.AppendVarint(raw, uint64(s.entrySize(e)))
+		raw = s.appendEntry(raw, e)
 	}
 	m.SetUnknown(raw)
 	return nil
