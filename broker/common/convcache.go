@@ -16,19 +16,19 @@ import (
 )
 
 // The conversion cache memoises each object's IRI form as its protobuf encoding, keyed by the
-// object's UID and valid for the resourceVersion it was converted from: ~200 bytes a machine
-// instead of ~1.5 KB of messages and maps (docs/performance.md), and what a List answer is made
+// object's UID and valid for the resourceVersion it was converted from: ~150 bytes a machine
+// with the entry instead of ~1.5 KB of messages and maps (docs/performance.md), and what a List answer is made
 // of anyway. One entry per object: a newer version replaces it, a delete removes it, and
 // --conversion-cache-size caps it.
 //
 // The IRI labels and annotations, most of an encoding (~600 of ~700 bytes for a machine as a
 // poollet labels it), are left out of it when they are what the object's labels and annotations
 // annotations hold (IRIMetadata reads them from there): the cached object keeps them anyway, and
-// they are encoded from it when answering, without allocating.
+// they are encoded from its strings when answering, without allocating.
 //
 // It is a map, not an LRU: a full list reads every entry in turn, which an LRU smaller than the
 // objects serves worst (each entry is evicted before it is read again), and an LRU's list element
-// and pointer were ~70 bytes an entry beside the ~90 of the entry itself. When full, adding an
+// and pointer were ~70 bytes an entry beside the ~150 of the entry itself. When full, adding an
 // entry evicts an arbitrary one.
 type convCache struct {
 	mu  sync.RWMutex
@@ -80,18 +80,6 @@ type wireEntry struct {
 	// JSON annotations (the cached object's strings, not copies: no map lookup when answering).
 	meta, maps          int32
 	labels, annotations string
-}
-
-// metaMaps are the maps of the IRI metadata a cache entry leaves out: its field numbers in the
-// metadata message, in the order appendEntry writes them, and the annotation holding each.
-func (s *Store[O, T]) metaMaps() [2]struct {
-	num protowire.Number
-	key string
-} {
-	return [2]struct {
-		num protowire.Number
-		key string
-	}{{s.labelsNum, LabelsAnnotation}, {s.annotationsNum, AnnotationsAnnotation}}
 }
 
 // convert returns o's IRI form: the memoised encoding (t zero) or a fresh conversion with its
@@ -166,11 +154,7 @@ func (s *Store[O, T]) newEntry(o O, t T) (wireEntry, error) {
 	}
 	e.meta = int32(len(parts))
 	e.labels, e.annotations = o.GetAnnotations()[LabelsAnnotation], o.GetAnnotations()[AnnotationsAnnotation]
-	for _, m := range s.metaMaps() {
-		eachParsedFlatJSON(o.GetAnnotations()[m.key], func(k, v string) {
-			e.maps += int32(protowire.SizeTag(m.num) + protowire.SizeBytes(mapEntrySize(k, v)))
-		})
-	}
+	e.maps = int32(mapEntriesSize(s.labelsNum, e.labels) + mapEntriesSize(s.annotationsNum, e.annotations))
 	for b := wire; len(b) > 0; {
 		n, typ, tagLen := protowire.ConsumeTag(b)
 		fieldLen := protowire.ConsumeFieldValue(n, typ, b[tagLen:])
@@ -217,6 +201,15 @@ func appendMapEntries(b []byte, num protowire.Number, json string) []byte {
 		b = protowire.AppendString(b, v)
 	})
 	return b
+}
+
+// mapEntriesSize is the size appendMapEntries appends.
+func mapEntriesSize(num protowire.Number, json string) int {
+	n := 0
+	eachParsedFlatJSON(json, func(k, v string) {
+		n += protowire.SizeTag(num) + protowire.SizeBytes(mapEntrySize(k, v))
+	})
+	return n
 }
 
 func mapEntrySize(k, v string) int {
