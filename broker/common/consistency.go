@@ -2,12 +2,12 @@ package common
 
 import (
 	"context"
+	"hash/maphash"
 	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -47,7 +47,7 @@ type waiters struct {
 	m       map[waitKey][]*cacheWaiter
 	// seen remembers the resourceVersions events carried recently, for a
 	// write whose event arrives before its waiter is registered.
-	seen *lru.Cache[seenKey, struct{}]
+	seen *recentSet
 	// tracked are the types whose informers have the handler.
 	tracked sync.Map // reflect.Type -> struct{}
 }
@@ -57,16 +57,67 @@ type seenKey struct {
 	rv string
 }
 
+// recentEvents bounds the waiters' memory of recent events: a write's waiter is registered
+// right after its answer, so only the events of that moment matter (a waiter that misses its
+// event finds the object in the cache, or at worst waits out cacheWaitTimeout).
+const recentEvents = 8192
+
 func newWaiters() *waiters {
-	seen, _ := lru.New[seenKey, struct{}](8192) // only fails for a size <= 0
-	return &waiters{m: map[waitKey][]*cacheWaiter{}, seen: seen}
+	return &waiters{m: map[waitKey][]*cacheWaiter{}, seen: newRecentSet(recentEvents)}
+}
+
+// recentSet holds the last n keys added, as 64-bit hashes in a ring: ~24 bytes a key instead of
+// ~300 for an LRU of the keys' strings (docs/performance.md). Two keys hashing alike (about one
+// in 2^64) would make a write return before the cache shows it, as a timed-out wait does.
+type recentSet struct {
+	mu    sync.Mutex
+	seed  maphash.Seed
+	ring  []uint64
+	next  int
+	count map[uint64]uint16 // hash -> occurrences in ring
+}
+
+func newRecentSet(n int) *recentSet {
+	return &recentSet{seed: maphash.MakeSeed(), ring: make([]uint64, 0, n), count: make(map[uint64]uint16, n)}
+}
+
+func (r *recentSet) hash(k seenKey) uint64 { return maphash.Comparable(r.seed, k) }
+
+func (r *recentSet) Add(k seenKey) {
+	h := r.hash(k)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.ring) < cap(r.ring) {
+		r.ring = append(r.ring, h)
+	} else {
+		old := r.ring[r.next]
+		if r.count[old] <= 1 {
+			delete(r.count, old)
+		} else {
+			r.count[old]--
+		}
+		r.ring[r.next] = h
+		r.next = (r.next + 1) % len(r.ring)
+	}
+	r.count[h]++
+}
+
+func (r *recentSet) Contains(k seenKey) bool {
+	h := r.hash(k)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.count[h] > 0
 }
 
 // handler returns the event handler that wakes waiters of one informer.
+//
+// The objects of the initial list are not remembered as seen: no write of this process can be
+// waiting for them (writes start once the cache has synced), and at 10k objects they filled the
+// memory of recent events at startup for nothing.
 func (ws *waiters) handler() toolscache.ResourceEventHandler {
-	return toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			if o, ok := obj.(client.Object); ok {
+	return toolscache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj any, isInInitialList bool) {
+			if o, ok := obj.(client.Object); ok && !isInInitialList {
 				ws.observe(o, "")
 			}
 		},
@@ -91,9 +142,14 @@ func (ws *waiters) handler() toolscache.ResourceEventHandler {
 // observe notes that the cache holds o, which replaced the version prev
 // ("" for an add): waiters for o's or prev's version are done (prev was
 // cached and superseded), and so are gone-waiters once o is being deleted.
+//
+// A resync's update (prev equal to o's version) is not remembered again: the cache held that
+// version before.
 func (ws *waiters) observe(o client.Object, prev string) {
 	k := keyOf(o)
-	ws.seen.Add(seenKey{k, o.GetResourceVersion()}, struct{}{})
+	if rv := o.GetResourceVersion(); rv != prev {
+		ws.seen.Add(seenKey{k, rv})
+	}
 	if ws.waiting.Load() == 0 {
 		return
 	}

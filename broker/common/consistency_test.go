@@ -101,3 +101,54 @@ func TestWaiterSeesSupersededVersion(t *testing.T) {
 		t.Fatal("gone-waiter not woken by the deletion timestamp")
 	}
 }
+
+// The memory of recent events holds the last n keys: older ones are forgotten, a key added
+// twice stays until its last occurrence leaves the ring.
+func TestRecentSetBounded(t *testing.T) {
+	r := newRecentSet(3)
+	k := func(rv string) seenKey { return seenKey{keyOf(brokeredMachine(1, "")), rv} }
+	for _, rv := range []string{"1", "2", "1", "3"} { // "1" twice; the first "1" leaves at "3"
+		r.Add(k(rv))
+	}
+	for rv, want := range map[string]bool{"1": true, "2": true, "3": true, "4": false} {
+		if got := r.Contains(k(rv)); got != want {
+			t.Errorf("after 1 2 1 3: Contains(%s) = %v, want %v", rv, got, want)
+		}
+	}
+	r.Add(k("4")) // 2 leaves
+	r.Add(k("5")) // the second 1 leaves
+	for rv, want := range map[string]bool{"1": false, "2": false, "3": true, "4": true, "5": true} {
+		if got := r.Contains(k(rv)); got != want {
+			t.Errorf("after 1 2 1 3 4 5: Contains(%s) = %v, want %v", rv, got, want)
+		}
+	}
+	if len(r.count) != 3 {
+		t.Errorf("%d hashes counted, want 3", len(r.count))
+	}
+}
+
+// The initial list's objects are not remembered (no write of this process waits for them);
+// later adds and updates are, a resync's update (same version) is not added again.
+func TestWaitersRememberOnlyNewEvents(t *testing.T) {
+	ws := newWaiters()
+	h := ws.handler()
+	m := brokeredMachine(1, "")
+	m.ResourceVersion = "5"
+	h.OnAdd(m, true)
+	if ws.seen.Contains(seenKey{keyOf(m), "5"}) {
+		t.Error("an object of the initial list is remembered as seen")
+	}
+	h.OnUpdate(m, m)
+	if ws.seen.Contains(seenKey{keyOf(m), "5"}) {
+		t.Error("a resync's update is remembered as seen")
+	}
+	n := brokeredMachine(2, "")
+	n.ResourceVersion = "6"
+	h.OnAdd(n, false)
+	cur := m.DeepCopy()
+	cur.ResourceVersion = "7"
+	h.OnUpdate(m, cur)
+	if !ws.seen.Contains(seenKey{keyOf(n), "6"}) || !ws.seen.Contains(seenKey{keyOf(cur), "7"}) {
+		t.Error("an add or update after the initial list is not remembered as seen")
+	}
+}

@@ -152,3 +152,41 @@ func TestUIDIndex(t *testing.T) {
 		t.Fatalf("new uid finds %d objects", len(got))
 	}
 }
+
+// A conversion whose labels and annotations are its annotations as json.Marshal writes them is
+// kept without them and answered with them, encoded from the annotations; one whose annotation
+// another writer formatted (escapes, spaces) is kept whole. Both answer what the conversion gives.
+func TestConversionCacheLeavesMapsOut(t *testing.T) {
+	plain := brokeredMachine(0, "uid-0")
+	plain.Annotations[AnnotationsAnnotation] = `{"note":"kept downstream"}`
+	escaped := brokeredMachine(1, "uid-1")
+	escaped.Annotations[LabelsAnnotation] = `{"tier": "b\u00e9nch", "machinepoollet.ironcore.dev/machine-uid":"uid-1"}`
+	bare := brokeredMachine(2, "")
+	s := startFakeStore(t, fakeClient(plain, escaped, bare), nil)
+	resp := &machinev1alpha1.ListMachinesResponse{}
+	must(t, s.Answer(servedCtx(), &machinev1alpha1.MachineFilter{}, resp))
+	got := sorted(onWire(t, resp))
+	if len(got.Machines) != 3 {
+		t.Fatalf("%d machines answered, want 3", len(got.Machines))
+	}
+	for i, m := range []*computev1alpha1.Machine{plain, escaped, bare} {
+		cached := &computev1alpha1.Machine{}
+		must(t, s.D.Cache.Get(context.Background(), client.ObjectKeyFromObject(m), cached))
+		want, err := s.A.ToIRI(s.Broker, cached)
+		must(t, err)
+		if !proto.Equal(got.Machines[i], want) {
+			t.Errorf("%s: answered %v, converted %v", m.Name, got.Machines[i], want)
+		}
+		e, ok := s.conv.Get(cached.UID)
+		if !ok {
+			t.Fatalf("%s: no cached conversion", m.Name)
+		}
+		split := e.meta >= 0
+		if wantSplit := m == plain; split != wantSplit {
+			t.Errorf("%s: labels left out of the cached conversion: %v, want %v", m.Name, split, wantSplit)
+		}
+		if split && len(e.wire) >= proto.Size(want)-len(`uid-0benchkept downstream`) {
+			t.Errorf("%s: cached conversion of %d bytes holds the labels or annotations (whole: %d)", m.Name, len(e.wire), proto.Size(want))
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -64,6 +65,7 @@ func startFakeStore(tb testing.TB, c client.WithWatch, mutate func(*Options)) *m
 func brokeredMachine(i int, uid string) *computev1alpha1.Machine {
 	m := &computev1alpha1.Machine{}
 	m.Name, m.Namespace = fmt.Sprintf("%032x", i+1), fakeNamespace
+	m.UID = types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012x", i+1)) // the fake client sets none: the conversion cache's key
 	m.Labels = map[string]string{ManagedByLabel: "machinebroker", CreatedLabel: "true"}
 	m.Annotations = map[string]string{LabelsAnnotation: "{}", AnnotationsAnnotation: "{}"}
 	if uid != "" {

@@ -106,14 +106,6 @@ func setJSON(into map[string]string, key string, m map[string]string) error {
 	return nil
 }
 
-func getJSON(from map[string]string, key string) map[string]string {
-	out := map[string]string{}
-	if s := from[key]; s != "" {
-		_ = json.Unmarshal([]byte(s), &out) // a corrupted annotation reads as empty
-	}
-	return out
-}
-
 // IRIMetadata converts a downstream object's metadata to IRI metadata.
 func IRIMetadata(o client.Object) *metav1alpha1.ObjectMetadata {
 	md := &metav1alpha1.ObjectMetadata{

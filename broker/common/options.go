@@ -165,7 +165,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, kind string) {
 	fs.DurationVar(&o.Breaker.OpenTimeout, "breaker-open-timeout", o.Breaker.OpenTimeout, "How long the breaker stays open before probing the downstream again.")
 	fs.Uint32Var(&o.Breaker.HalfOpenRequests, "breaker-half-open-requests", o.Breaker.HalfOpenRequests, "Probe writes allowed while the breaker is half-open.")
 	fs.DurationVar(&o.WriteTimeout, "downstream-write-timeout", o.WriteTimeout, "Deadline of one downstream write.")
-	fs.IntVar(&o.ConversionCacheSize, "conversion-cache-size", o.ConversionCacheSize, "Converted IRI objects kept (encoded, one per object at its latest converted resourceVersion) in an LRU of this many entries; 0 disables it.")
+	fs.IntVar(&o.ConversionCacheSize, "conversion-cache-size", o.ConversionCacheSize, "Converted IRI objects kept (encoded, one per object at its latest converted resourceVersion), at most this many (past it, an arbitrary one is dropped for a new one); 0 disables it.")
 	fs.DurationVar(&o.ProbeInterval, "downstream-probe-interval", o.ProbeInterval, "Interval between /readyz probes of the downstream apiserver.")
 	fs.DurationVar(&o.UnreachableThreshold, "downstream-unreachable-threshold", o.UnreachableThreshold, "How long /readyz probes must fail, with no successful write in between, before the downstream counts as unreachable: Status and class lists then answer Unavailable and the gRPC health service NOT_SERVING.")
 	fs.DurationVar(&o.IncompleteSweepInterval, "incomplete-sweep-interval", o.IncompleteSweepInterval, "Interval at which objects left incomplete by a crashed create (no "+CreatedLabel+" label) are deleted; 0 disables the sweep.")

@@ -154,20 +154,22 @@ func BenchmarkListMachines10k(b *testing.B) {
 	b.ReportMetric(float64(rss)/(1<<20), "test-process-RSS-MiB")
 	b.Logf("with %d machines cached: heap in use %d MiB, test process RSS %d MiB (broker + test client, after GC); downstream apiserver RSS %d MiB",
 		machines, heap>>20, rss>>20, e.cluster.RSS()>>20)
-	proc, live := brokerProcessRSS(b, e, machines, "")
+	proc, live, file := brokerProcessRSS(b, e, machines, "")
 	b.ReportMetric(float64(proc)/(1<<20), "broker-process-RSS-MiB")
+	b.ReportMetric(float64(file)/(1<<20), "broker-process-RSS-file-MiB")
 	b.ReportMetric(float64(live)/(1<<20), "broker-process-live-heap-MiB")
 	b.Logf("machinebroker process (cmd/machinebroker, listed all %d once) RSS %d MiB (target <= 120 MiB); live heap at its last GC %d MiB", machines, proc>>20, live>>20)
 	if ref := os.Getenv("BENCH_BROKER_REF_BIN"); ref != "" {
 		// Another build (e.g. of an older commit) over the same cluster, as a same-run reference.
-		refRSS, refLive := brokerProcessRSS(b, e, machines, ref)
+		refRSS, refLive, refFile := brokerProcessRSS(b, e, machines, ref)
 		b.ReportMetric(float64(refRSS)/(1<<20), "ref-broker-process-RSS-MiB")
+		b.ReportMetric(float64(refFile)/(1<<20), "ref-broker-process-RSS-file-MiB")
 		b.ReportMetric(float64(refLive)/(1<<20), "ref-broker-process-live-heap-MiB")
 		b.Logf("reference machinebroker %s: RSS %d MiB; live heap at its last GC %d MiB", ref, refRSS>>20, refLive>>20)
 	}
 	if limit := os.Getenv("BENCH_BROKER_MEMLIMIT"); limit != "" {
 		// The same build under a soft memory limit (an operator's knob, not a default).
-		limRSS, limLive := brokerProcessRSS(b, e, machines, "", "GOMEMLIMIT="+limit)
+		limRSS, limLive, _ := brokerProcessRSS(b, e, machines, "", "GOMEMLIMIT="+limit)
 		b.ReportMetric(float64(limRSS)/(1<<20), "memlimit-broker-process-RSS-MiB")
 		b.Logf("machinebroker process with GOMEMLIMIT=%s: RSS %d MiB; live heap at its last GC %d MiB", limit, limRSS>>20, limLive>>20)
 	}

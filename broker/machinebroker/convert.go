@@ -301,7 +301,7 @@ var stateToIRI = map[computev1alpha1.MachineState]machinev1alpha1.MachineState{
 // with the spec without its secret bytes.
 func iriSpec(log logr.Logger, m *computev1alpha1.Machine, secret func(name string) (map[string][]byte, error)) (*machinev1alpha1.MachineSpec, error) {
 	spec := &machinev1alpha1.MachineSpec{}
-	if s := m.Annotations[SpecAnnotation]; s != "" {
+	if s := m.Annotations[SpecAnnotation]; s != "" && s != "{}" { // "{}": a bare machine, nothing to decode
 		if err := protojson.Unmarshal([]byte(s), spec); err != nil {
 			log.Error(err, "Corrupted spec annotation on a downstream machine", "id", m.Name)
 		}
