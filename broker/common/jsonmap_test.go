@@ -50,3 +50,29 @@ func TestFlatJSONHolds(t *testing.T) {
 		t.Error(`flatJSONHolds("{}", nil) must hold, flatJSONHolds("", nil) not`)
 	}
 }
+
+// FuzzGetJSON: for any annotation value getJSON reads what encoding/json reads, and a value the
+// own parser accepts is walked alike by eachParsedFlatJSON; nothing panics on a downstream
+// user's annotation. `go test` runs the seeds; `go test -fuzz FuzzGetJSON ./broker/common/`
+// searches further.
+func FuzzGetJSON(f *testing.F) {
+	for _, s := range []string{"", "{}", `{"a":"b","c":""}`, `{"a":"b","a":"c"}`, `{ "a" : "b" }`, `{"a":"b\"c"}`,
+		"{\"a\":\"\xff\"}", `{"a":"b",}`, `{"a":{"b":"c"}}`, `{"":""}`, `{"a":"b"}x`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := map[string]string{}
+		if s != "" {
+			_ = json.Unmarshal([]byte(s), &want)
+		}
+		if got := getJSON(map[string]string{LabelsAnnotation: s}, LabelsAnnotation); !maps.Equal(got, want) {
+			t.Fatalf("getJSON(%q) = %q, encoding/json reads %q", s, got, want)
+		}
+		parsed, ok := parseFlatJSON(s)
+		walked := map[string]string{}
+		eachParsedFlatJSON(s, func(k, v string) { walked[k] = v })
+		if ok && !maps.Equal(parsed, walked) {
+			t.Fatalf("eachParsedFlatJSON(%q) walks %q, parseFlatJSON read %q", s, walked, parsed)
+		}
+	})
+}
