@@ -173,6 +173,34 @@ func (e *env) waitMachine(t *testing.T, name string, what string, cond func(*com
 	return m
 }
 
+// volumeState is a Volume's pool ("bound to <pool>"), or its Scheduled=False reason and message.
+func (e *env) volumeState(ctx context.Context, name string) string {
+	v := &storagev1alpha1.Volume{}
+	if err := e.client.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, v); err != nil {
+		return err.Error()
+	}
+	if v.Spec.VolumePoolRef != nil {
+		return "bound to " + v.Spec.VolumePoolRef.Name
+	}
+	if c, ok := conditions.Get(v.Status.Conditions, conditions.Volume, commonv1alpha1.ConditionTypeScheduled); ok {
+		return fmt.Sprintf("%s: %s", c.Reason, c.Message)
+	}
+	return "undecided"
+}
+
+// waitVolumeState polls until ok holds for the Volume's state (volumeState), failing the test
+// with the last one; want describes ok.
+func (e *env) waitVolumeState(t *testing.T, name string, ok func(string) bool, want string) {
+	t.Helper()
+	var got string
+	if err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		got = e.volumeState(ctx, name)
+		return ok(got), nil
+	}); err != nil {
+		t.Fatalf("Volume %s: %q, want %s", name, got, want)
+	}
+}
+
 func boundTo(pool string) func(*computev1alpha1.Machine) bool {
 	return func(m *computev1alpha1.Machine) bool {
 		return m.Spec.MachinePoolRef != nil && m.Spec.MachinePoolRef.Name == pool

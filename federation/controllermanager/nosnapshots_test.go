@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
-	"github.com/ironfed/ironfed/federation/api/conditions"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 	"github.com/ironfed/ironfed/federation/controllermanager"
 	"github.com/ironfed/ironfed/test/framework"
@@ -70,34 +69,10 @@ func TestVolumesScheduleWithoutTheSnapshotCRD(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// state returns the Volume's pool, or its Scheduled=False reason and message.
-	state := func(name string) string {
-		v := &storagev1alpha1.Volume{}
-		if err := cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, v); err != nil {
-			return err.Error()
-		}
-		if v.Spec.VolumePoolRef != nil {
-			return "bound to " + v.Spec.VolumePoolRef.Name
-		}
-		if c, ok := conditions.Get(v.Status.Conditions, conditions.Volume, commonv1alpha1.ConditionTypeScheduled); ok {
-			return c.Reason + ": " + c.Message
-		}
-		return "undecided"
-	}
-	waitState := func(name string, ok func(string) bool, want string) {
-		t.Helper()
-		var got string
-		if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-			got = state(name)
-			return ok(got), nil
-		}); err != nil {
-			t.Fatalf("Volume %s: %q, want %s", name, got, want)
-		}
-	}
 	volume("plain", "")
-	waitState("plain", func(s string) bool { return s == "bound to a" }, `"bound to a"`)
+	e.waitVolumeState(t, "plain", func(s string) bool { return s == "bound to a" }, `"bound to a"`)
 	volume("restore", "snap")
-	waitState("restore", func(s string) bool {
+	e.waitVolumeState(t, "restore", func(s string) bool {
 		return strings.HasPrefix(s, "WaitingForVolumeSnapshot: Waiting: ") && strings.Contains(s, "VolumeSnapshot")
 	}, "WaitingForVolumeSnapshot naming the missing kind")
 }

@@ -1,18 +1,14 @@
 package controllermanager_test
 
 import (
-	"context"
-	"fmt"
+	"strconv"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	commonv1alpha1 "github.com/ironfed/ironfed/federation/api/common/v1alpha1"
-	"github.com/ironfed/ironfed/federation/api/conditions"
 	storagev1alpha1 "github.com/ironfed/ironfed/federation/api/storage/v1alpha1"
 )
 
@@ -54,29 +50,9 @@ func TestRestoreGoesToTheSnapshotsPool(t *testing.T) {
 		}
 		return s
 	}
-	// state returns the Volume's pool, or its Scheduled=False reason and message.
-	state := func(name string) string {
-		v := &storagev1alpha1.Volume{}
-		if err := e.client.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, v); err != nil {
-			return err.Error()
-		}
-		if v.Spec.VolumePoolRef != nil {
-			return "bound to " + v.Spec.VolumePoolRef.Name
-		}
-		if c, ok := conditions.Get(v.Status.Conditions, conditions.Volume, commonv1alpha1.ConditionTypeScheduled); ok {
-			return fmt.Sprintf("%s: %s", c.Reason, c.Message)
-		}
-		return "undecided"
-	}
 	waitState := func(name, want string) {
 		t.Helper()
-		var got string
-		if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-			got = state(name)
-			return got == want, nil
-		}); err != nil {
-			t.Fatalf("Volume %s: %q, want %q", name, got, want)
-		}
+		e.waitVolumeState(t, name, func(got string) bool { return got == want }, strconv.Quote(want))
 	}
 
 	// By the source Volume's pool (no pool label, as IronCore's volumepoollet leaves it).
