@@ -33,7 +33,7 @@ func NewEventRecorders(mgr manager.Manager) (*EventRecorders, error) {
 		return nil, err
 	}
 	r := &EventRecorders{broadcaster: kevents.NewBroadcaster(&kevents.EventSinkImpl{Interface: cl}), scheme: mgr.GetScheme()}
-	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+	err = mgr.Add(sinkRunnable(func(ctx context.Context) error {
 		// Not ctx itself: Shutdown first hands the queued Events to the sink, which needs a live
 		// context to write them (controller-runtime's provider stops in the same order).
 		sinkCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -47,6 +47,14 @@ func NewEventRecorders(mgr manager.Manager) (*EventRecorders, error) {
 	}))
 	return r, err
 }
+
+// sinkRunnable runs on every replica, leader or not, as the manager's own recorder does: an
+// Event recorded before the sink starts would reach no watcher and be lost.
+type sinkRunnable func(context.Context) error
+
+func (f sinkRunnable) Start(ctx context.Context) error { return f(ctx) }
+
+func (sinkRunnable) NeedLeaderElection() bool { return false }
 
 // For returns the recorder of one controller (the Events' reportingController).
 func (r *EventRecorders) For(name string) kevents.EventRecorder {
