@@ -83,7 +83,7 @@ func brokerProcessRSS(b *testing.B, e *env, want int, bin string, env ...string)
 	for range 20 {
 		time.Sleep(500 * time.Millisecond)
 		if r := benchproc.PidRSS(cmd.Process.Pid); low == 0 || r < low {
-			low, file = r, rssFile(cmd.Process.Pid)
+			low, file = r, benchproc.PidRSSFile(cmd.Process.Pid)
 		}
 	}
 	return low, trace.live(), file
@@ -108,22 +108,6 @@ func coldCopy(src, dst string) error {
 		return err
 	}
 	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
-}
-
-// rssFile is the part of pid's RSS that is pages of mapped files (RssFile of /proc/pid/status):
-// the binary's code and read-only data; the rest is anonymous (heap, stacks, runtime).
-func rssFile(pid int) int64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "RssFile:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // gcTrace keeps the last gctrace line of a process's stderr.

@@ -98,13 +98,20 @@ func (p *Process) Exited() bool {
 func (p *Process) RSS() int64 { return PidRSS(p.Cmd.Process.Pid) }
 
 // PidRSS is the resident set size in bytes of pid (VmRSS), 0 when it cannot be read.
-func PidRSS(pid int) int64 {
+func PidRSS(pid int) int64 { return statusBytes(pid, "VmRSS:") }
+
+// PidRSSFile is the part of pid's RSS that is pages of mapped files (RssFile): the binary's code
+// and read-only data; the rest is anonymous (heap, stacks, runtime).
+func PidRSSFile(pid int) int64 { return statusBytes(pid, "RssFile:") }
+
+// statusBytes is the kB figure field of /proc/pid/status in bytes, 0 when it cannot be read.
+func statusBytes(pid int, field string) int64 {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb << 10
 		}
