@@ -138,7 +138,7 @@ func (s *Store[O, T]) newEntry(o O, t T) (wireEntry, error) {
 	}
 	// The metadata's content first, then the other fields (Marshal writes field 1 first; a
 	// message written in parts reads as their merge, so the order is kept whatever it is).
-	num := metadataField(t).Number()
+	num := s.mdNum
 	parts := make([]byte, 0, len(wire))
 	for b := wire; len(b) > 0; {
 		n, typ, tagLen := protowire.ConsumeTag(b)
