@@ -259,7 +259,8 @@ func (s *Store[O, T]) List(ctx context.Context, id string, selector map[string]s
 	return out, nil
 }
 
-// selected returns the cached created objects matching id (if set) and the IRI label selector.
+// selected returns the cached created objects matching id (if set) and the IRI label selector:
+// the informer's own objects, to read and never to modify.
 func (s *Store[O, T]) selected(ctx context.Context, id string, selector map[string]string) ([]O, error) {
 	s.D.NoteRead()
 	var objs []O
